@@ -1,0 +1,109 @@
+"""The one place where domain errors become HTTP: status, stable ``code``, human ``message``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from enrollment.exceptions import (
+    IdempotencyMismatch,
+    NothingToCommit,
+    SessionClosed,
+    TooManyAttempts,
+)
+from matching.exceptions import GuardidError, ImageError, QualityError, TemplateError
+from registry.exceptions import (
+    ConfigurationError,
+    Conflict,
+    CryptoError,
+    Forbidden,
+    ImportFileError,
+    InvalidTransition,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+    ValidationFailed,
+)
+
+log = logging.getLogger("guardid.api")
+
+# Most specific class first wins (looked up along each error's MRO).
+STATUS: dict[type[GuardidError], int] = {
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    InvalidTransition: 409,
+    ValidationFailed: 422,
+    ImportFileError: 400,
+    PayloadTooLarge: 413,
+    ImageError: 400,
+    QualityError: 422,
+    TemplateError: 400,
+    CryptoError: 500,
+    SessionClosed: 409,
+    TooManyAttempts: 409,
+    NothingToCommit: 422,
+    IdempotencyMismatch: 422,
+    ConfigurationError: 500,
+}
+# Status codes of the framework's own errors, with the code we send for each.
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+              415: "unsupported_media_type", 401: "unauthenticated", 403: "forbidden"}
+
+
+def status_for(exc: GuardidError) -> int:
+    """Return the HTTP status for a domain error (422 when nothing more specific applies)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 422
+
+
+def error_body(code: str, message: str, details: object = None) -> dict:
+    """Return the JSON error body every failure shares."""
+    body: dict = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return body
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into a JSON error body."""
+
+    @app.exception_handler(GuardidError)
+    async def _domain(_: Request, exc: GuardidError) -> JSONResponse:
+        status = status_for(exc)
+        if status >= 500:
+            log.error("domain error %s: %s", exc.code, exc.message)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(exc.to_dict(), status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse(error_body("malformed_json", "the request body is not valid JSON"),
+                                status_code=400)
+        # Never echo the input back: it may carry personal data.
+        details = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"],
+                    "type": e["type"]} for e in errors]
+        first = details[0]
+        return JSONResponse(
+            error_body("invalid_request", f"{first['field']}: {first['problem']}", details),
+            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error: %s", type(exc).__name__)
+        return JSONResponse(error_body("internal_error", "an unexpected error occurred"),
+                            status_code=500)

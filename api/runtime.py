@@ -1,0 +1,68 @@
+"""What the app's lifespan builds once: settings, database engine, sessions, vault."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from registry.crypto import Keyring, Vault
+from registry.db import make_engine, make_session_factory
+from registry.exceptions import ConfigurationError
+from registry.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """Long-lived objects shared by every request (built in one place, the lifespan)."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    vault: Vault
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def face_engine(self) -> Any:
+        """The face engine (models load on first use; one per parameter set per process)."""
+        return _face_engine(self.settings.face_params())
+
+    @cached_property
+    def face_gallery(self) -> Any:
+        """The face gallery; it catches up from the database before every search."""
+        from enrollment.gallery import FaceGallery
+
+        return FaceGallery()
+
+    @cached_property
+    def duplicate_threshold(self) -> float:
+        """The similarity above which a commit opens a review case instead of enrolling."""
+        from matching.face.params import load_thresholds
+
+        thresholds = load_thresholds(self.settings.face_thresholds_file)
+        return thresholds[self.settings.enroll_duplicate_threshold]
+
+    def close(self) -> None:
+        """Release the database pool."""
+        self.engine.dispose()
+
+
+@lru_cache(maxsize=4)
+def _face_engine(params: Any) -> Any:
+    """Return the process's face engine for ``params`` (built, not loaded: loading is lazy)."""
+    from matching.face import FaceEngine
+
+    return FaceEngine(params)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Open the database and the keyring; refuse unsafe configuration in production."""
+    if settings.is_production and settings.uses_default_database:
+        raise ConfigurationError("production needs an explicit GUARDID_DATABASE_URL")
+    keyring = Keyring.open(settings.keyring_file, create=not settings.is_production)
+    engine = make_engine(settings.database_url)
+    return Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine),
+                   vault=Vault(keyring))

@@ -1,0 +1,1 @@
+"""The guardid command line."""

@@ -1,0 +1,34 @@
+"""The ``guardid`` command: each module in COMMANDS adds its sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cli import face_cmds, registry_cmds
+from matching.exceptions import GuardidError
+
+COMMANDS = [registry_cmds, face_cmds]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every command registered."""
+    parser = argparse.ArgumentParser(prog="guardid", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; domain errors print their code and message and exit 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except GuardidError as exc:
+        print(f"guardid: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

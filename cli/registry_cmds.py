@@ -1,0 +1,175 @@
+"""CLI: serve, migrate, demo data, API keys, master-key rotation, audit verification, db ping."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli.context import CLI_ACTOR, emit, fail, runtime
+from registry import apikeys, audit, migrate
+from registry.crypto import Keyring, Vault
+from registry.models import Role
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the registry commands to the CLI."""
+    p = sub.add_parser("serve", help="run the HTTP service")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=_serve)
+
+    sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=_migrate)
+
+    demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_cmd", required=True)
+    demo.add_parser("load", help="load the demo world (idempotent)").set_defaults(func=_demo)
+
+    keys = sub.add_parser("keys", help="API keys and encryption keys").add_subparsers(
+        dest="keys_cmd", required=True)
+    k = keys.add_parser("create", help="create an API key (printed once)")
+    k.add_argument("--role", required=True, choices=[r.value for r in Role])
+    k.add_argument("--name", default="")
+    k.add_argument("--district", default=None)
+    k.set_defaults(func=_keys_create)
+    keys.add_parser("list", help="list API keys").set_defaults(func=_keys_list)
+    r = keys.add_parser("revoke", help="revoke an API key")
+    r.add_argument("key_id")
+    r.set_defaults(func=_keys_revoke)
+    m = keys.add_parser("rotate-master", help="new master key; re-wrap data keys (no downtime)")
+    m.add_argument("--retire-old", action="store_true", help="drop master keys no longer used")
+    m.set_defaults(func=_rotate_master)
+    keys.add_parser("rotate-data-key", help="new data key for future writes").set_defaults(
+        func=_rotate_dek)
+
+    a = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_cmd", required=True)
+    v = a.add_parser("verify", help="verify the audit hash chain")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=_audit_verify)
+
+    db = sub.add_parser("db", help="database utilities").add_subparsers(dest="db_cmd",
+                                                                          required=True)
+    pg = db.add_parser("ping", help="exit 0 when the database answers")
+    pg.add_argument("--url", default=None)
+    pg.set_defaults(func=_db_ping)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import configure_logging
+    from registry.settings import get_settings
+
+    configure_logging(get_settings().log_level)
+    uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers,
+                log_level="warning")
+    return 0
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    rt = runtime()
+    migrate.upgrade(rt.engine)
+    print(f"database at revision {migrate.current_revision(rt.engine)}")
+    return 0
+
+
+def _demo(_: argparse.Namespace) -> int:
+    from fixtures import demo
+
+    rt = runtime()
+    with rt.sessions() as session:
+        summary = demo.load(db_session=session, vault=rt.vault,
+                            keys_file=rt.settings.var_dir / "demo-keys.txt")
+    print(summary)
+    return 0
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    rt = runtime()
+    with rt.sessions() as session:
+        new = apikeys.create(db_session=session, role=Role(args.role), name=args.name,
+                             district=args.district)
+        audit.record(session, CLI_ACTOR, "apikey.create", resource_type="api_key",
+                     resource_id=new.key_id, detail={"role": args.role, "district": args.district})
+        session.commit()
+    print(new.token)
+    return 0
+
+
+def _keys_list(_: argparse.Namespace) -> int:
+    rt = runtime()
+    with rt.sessions() as session:
+        for k in apikeys.list_keys(db_session=session):
+            state = "revoked" if k.revoked_at else "active"
+            print(f"{k.id}\t{k.role.value}\t{k.district or '-'}\t{state}\t{k.name}")
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    rt = runtime()
+    with rt.sessions() as session:
+        apikeys.revoke(db_session=session, key_id=args.key_id)
+        audit.record(session, CLI_ACTOR, "apikey.revoke", resource_type="api_key",
+                     resource_id=args.key_id)
+        session.commit()
+    print(f"revoked {args.key_id}")
+    return 0
+
+
+def _rotate_master(args: argparse.Namespace) -> int:
+    rt = runtime()
+    ring = rt.vault.keyring
+    new_id = ring.add_master_key()
+    ring.save()  # saved first: running services find the new key on their next miss
+    vault = Vault(Keyring.load(ring.path))
+    with rt.sessions() as session:
+        changed = vault.rewrap_all(session)
+        audit.record(session, CLI_ACTOR, "keys.rotate_master", detail={"new": new_id,
+                                                                       "rewrapped": changed})
+        session.commit()
+        if args.retire_old:
+            from sqlalchemy import select
+
+            from registry.models import DataKey
+
+            used = set(session.scalars(select(DataKey.kek_id)))
+            for kid in [k for k in ring.keys if k not in used and k != ring.active]:
+                del ring.keys[kid]
+            ring.save()
+    print(f"master key {new_id} active; {changed} data keys re-wrapped")
+    return 0
+
+
+def _rotate_dek(_: argparse.Namespace) -> int:
+    rt = runtime()
+    with rt.sessions() as session:
+        row = rt.vault.new_data_key(session)
+        audit.record(session, CLI_ACTOR, "keys.rotate_data_key", detail={"data_key": row.id})
+        session.commit()
+    print(f"data key {row.id} active")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    rt = runtime()
+    with rt.sessions() as session:
+        report = audit.verify(session)
+        seq, digest = audit.head(session)
+    text = (f"audit chain OK: {report.checked} entries, head {seq} {digest}" if report.ok else
+            "audit chain BROKEN:\n" + "\n".join(f"  seq {p['seq']}: {p['problem']}: "
+                                                f"{p['message']}" for p in report.problems))
+    emit({"ok": report.ok, "checked": report.checked, "head_seq": seq, "head_hash": digest,
+          "problems": report.problems}, as_json=args.json, text=text)
+    return 0 if report.ok else 1
+
+
+def _db_ping(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from registry.db import make_engine, ping
+    from registry.settings import get_settings
+
+    url = args.url or get_settings().database_url
+    try:
+        ping(make_engine(url))
+    except (SQLAlchemyError, OSError) as exc:
+        return fail(f"database not reachable: {type(exc).__name__}", code=1)
+    return 0

@@ -1,0 +1,1 @@
+"""Capture devices: Camera and FingerprintScanner protocols and drivers."""

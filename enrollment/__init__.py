@@ -1,0 +1,1 @@
+"""Enrollment stations: sessions, quality gate, 1:N de-duplication, review, archive."""

@@ -1,0 +1,167 @@
+"""Tables of collected biometrics: templates and images per guard, and finger exceptions.
+
+These rows are the truth behind the 100% collection target: reporting counts them (as of any
+date, by ``captured_at`` and ``approved_at``) and the FAISS indexes are rebuilt from them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.models import Base, _enum, utcnow
+
+# ISO/IEC 19794-2 finger positions: 1 right thumb .. 5 right little, 6 left thumb .. 10 left
+# little; 2 and 7 are the index fingers the collection normally takes. 0 marks a face.
+FACE_POSITION = 0
+FINGER_POSITIONS = range(1, 11)
+
+
+class Modality(StrEnum):
+    """Which biometric a record holds."""
+
+    face = "face"
+    finger = "finger"
+
+
+class ExceptionStatus(StrEnum):
+    """A finger that cannot be captured needs a supervisor's decision."""
+
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class Biometric(Base):
+    """One collected face or finger: encrypted template and image, quality, provenance."""
+
+    __tablename__ = "biometrics"
+    __table_args__ = (Index("ix_biometrics_guard_modality", "guard_id", "modality", "position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guard_id: Mapped[int] = mapped_column(ForeignKey("guards.id"))
+    modality: Mapped[Modality] = mapped_column(_enum(Modality))
+    position: Mapped[int] = mapped_column(Integer)  # FACE_POSITION or an ISO finger position
+    template_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    image_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    quality: Mapped[float] = mapped_column(Float)
+    model_id: Mapped[str] = mapped_column(String(64))
+    enrollment_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    station: Mapped[str | None] = mapped_column(String(64))  # API key id of the station
+    captured_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class FingerException(Base):
+    """A finger recorded as impossible to capture (amputation, injury, worn ridges)."""
+
+    __tablename__ = "finger_exceptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guard_id: Mapped[int] = mapped_column(ForeignKey("guards.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    reason_code: Mapped[str] = mapped_column(String(32))  # amputated | injured | worn | other
+    reason: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[ExceptionStatus] = mapped_column(_enum(ExceptionStatus),
+                                                    default=ExceptionStatus.pending)
+    requested_by: Mapped[str | None] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class SessionStatus(StrEnum):
+    """Where an enrollment session stands."""
+
+    open = "open"
+    committed = "committed"
+    review = "review"  # a possible duplicate waits for a reviewer
+    blocked = "blocked"  # the reviewer found the same person under another identity
+    abandoned = "abandoned"
+
+
+class EnrollmentSession(Base):
+    """One station visit: captures are gathered, then committed together (or reviewed)."""
+
+    __tablename__ = "enrollment_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guard_id: Mapped[int] = mapped_column(ForeignKey("guards.id"), index=True)
+    station: Mapped[str] = mapped_column(String(64))
+    status: Mapped[SessionStatus] = mapped_column(_enum(SessionStatus),
+                                                  default=SessionStatus.open)
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Capture(Base):
+    """One submitted photo or impression with its quality verdict (kept for the archive)."""
+
+    __tablename__ = "captures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("enrollment_sessions.id"), index=True)
+    modality: Mapped[Modality] = mapped_column(_enum(Modality))
+    position: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    quality: Mapped[float] = mapped_column(Float)
+    verdict: Mapped[str] = mapped_column(Text)  # JSON: reasons and measures
+    template_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    image_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    model_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ReviewStatus(StrEnum):
+    """A possible duplicate's review outcome."""
+
+    open = "open"
+    different_people = "different_people"
+    same_person = "same_person"  # suspected identity fraud: both records linked
+
+
+class ReviewCase(Base):
+    """A 1:N hit at commit: the new enrolment waits until a reviewer decides."""
+
+    __tablename__ = "review_cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("enrollment_sessions.id"), unique=True)
+    guard_id: Mapped[int] = mapped_column(ForeignKey("guards.id"), index=True)
+    candidates: Mapped[str] = mapped_column(Text)  # JSON: [{guard_id, score, modality}]
+    status: Mapped[ReviewStatus] = mapped_column(_enum(ReviewStatus), default=ReviewStatus.open)
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    note: Mapped[str | None] = mapped_column(String(500))
+
+
+class TemplateChange(Base):
+    """The gallery's change sequence: every index replica catches up by reading past its seq."""
+
+    __tablename__ = "template_changes"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    biometric_id: Mapped[int] = mapped_column(ForeignKey("biometrics.id"))
+    op: Mapped[str] = mapped_column(String(8))  # add | remove
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class IdempotencyRecord(Base):
+    """The first response to a request carrying an Idempotency-Key, replayed on retries."""
+
+    __tablename__ = "idempotency_keys"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # hash of method, path and body
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,1 @@
+"""Duty-post spot verification, electronic certificates, violation records."""

@@ -1,0 +1,2 @@
+"""The system of record: settings, database, organisations, guards, certificates, audit,
+encryption."""

@@ -1,0 +1,96 @@
+"""Guard certificates: issue, look up, and status changes kept as events (never deleted)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from registry import audit, guards
+from registry.audit import Actor
+from registry.exceptions import Conflict, InvalidTransition, NotFound
+from registry.models import (
+    Certificate,
+    CertificateEvent,
+    CertificateStatus,
+    Guard,
+    utcnow,
+)
+from registry.schemas import CertificateIn
+from registry.scope import check_district, effective_district
+
+# Which status each action leads to, and from which statuses it is allowed.
+# Revocation is final: a revoked certificate is replaced by a new one, never reinstated.
+TRANSITIONS: dict[str, tuple[CertificateStatus, frozenset[CertificateStatus]]] = {
+    "suspend": (CertificateStatus.suspended, frozenset({CertificateStatus.valid})),
+    "revoke": (CertificateStatus.revoked,
+               frozenset({CertificateStatus.valid, CertificateStatus.suspended})),
+    "reinstate": (CertificateStatus.valid, frozenset({CertificateStatus.suspended})),
+}
+
+
+def issue(*, db_session: Session, actor: Actor, data: CertificateIn) -> Certificate:
+    """Issue a certificate to a guard and return it."""
+    guards.get(db_session=db_session, actor=actor, guard_id=data.guard_id)
+    cert = Certificate(number=data.number, guard_id=data.guard_id, issue_date=data.issue_date,
+                       status=CertificateStatus.valid, status_at=utcnow())
+    db_session.add(cert)
+    try:
+        db_session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"certificate {data.number} already exists") from exc
+    db_session.add(CertificateEvent(certificate_id=cert.id, event="issued", actor=actor.key_id))
+    audit.record(db_session, actor, "certificate.issue", resource_type="certificate",
+                 resource_id=cert.number, detail={"guard_id": cert.guard_id})
+    db_session.commit()
+    return cert
+
+
+def get(*, db_session: Session, actor: Actor, number: str) -> Certificate:
+    """Return the certificate ``number``; raise NotFound when absent or out of scope."""
+    cert = db_session.scalar(select(Certificate).where(Certificate.number == number))
+    if cert is None:
+        raise NotFound(f"certificate {number} not found")
+    guard = db_session.get(Guard, cert.guard_id)
+    check_district(actor, guard.district, what=f"certificate {number}")
+    return cert
+
+
+def history(*, db_session: Session, actor: Actor, number: str) -> list[CertificateEvent]:
+    """Return every status event of a certificate, oldest first."""
+    cert = get(db_session=db_session, actor=actor, number=number)
+    return list(db_session.scalars(select(CertificateEvent).where(
+        CertificateEvent.certificate_id == cert.id).order_by(CertificateEvent.id)))
+
+
+def change_status(*, db_session: Session, actor: Actor, number: str, action: str,
+                  reason: str) -> Certificate:
+    """Suspend, revoke or reinstate a certificate, recording the event and the reason."""
+    target, allowed = TRANSITIONS[action]
+    cert = get(db_session=db_session, actor=actor, number=number)
+    if cert.status not in allowed:
+        raise InvalidTransition(f"cannot {action} a certificate that is {cert.status.value}")
+    cert.status, cert.status_reason, cert.status_at = target, reason, utcnow()
+    db_session.add(CertificateEvent(certificate_id=cert.id, event=action, reason=reason,
+                                    actor=actor.key_id))
+    audit.record(db_session, actor, f"certificate.{action}", resource_type="certificate",
+                 resource_id=number, detail={"reason": reason})
+    db_session.commit()
+    return cert
+
+
+def list_page(*, db_session: Session, actor: Actor, status: CertificateStatus | None = None,
+              guard_id: int | None = None, district: str | None = None, offset: int = 0,
+              limit: int = 50) -> tuple[list[Certificate], int]:
+    """Return one page of certificates matching the filters, and the total."""
+    query = select(Certificate).join(Guard, Guard.id == Certificate.guard_id)
+    district = effective_district(actor, district)
+    if district:
+        query = query.where(Guard.district == district)
+    if status:
+        query = query.where(Certificate.status == status)
+    if guard_id is not None:
+        query = query.where(Certificate.guard_id == guard_id)
+    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db_session.scalars(query.order_by(Certificate.id).offset(offset).limit(limit)).all()
+    return list(rows), int(total)

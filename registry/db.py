@@ -1,0 +1,77 @@
+"""Engine and sessions: SQLite (WAL, serialised writers) by default, PostgreSQL when shared."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+# How long a SQLite writer waits for the write lock before giving up (ms).
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True when the engine talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Return an engine for ``url``; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL for concurrent readers; BEGIN IMMEDIATE so writers queue instead of failing."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.isolation_level = None  # let us emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        # Every guardid transaction appends to the audit chain, so each is a writer:
+        # take the write lock up front rather than fail on upgrade (SQLITE_BUSY_SNAPSHOT).
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Return the session factory used by services (objects stay usable after commit)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """Yield a session that rolls back on error and always closes."""
+    session = factory()
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def ping(engine: Engine) -> None:
+    """Raise if the database cannot answer a trivial query."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

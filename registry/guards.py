@@ -1,0 +1,166 @@
+"""Guards: registration with an encrypted ID number, lookups, listing, dated history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from registry import audit, idnumber
+from registry.audit import Actor
+from registry.crypto import Vault
+from registry.exceptions import Conflict, NotFound, ValidationFailed
+from registry.models import (
+    Certificate,
+    CertificateStatus,
+    DutyStatus,
+    Gender,
+    Guard,
+    GuardEvent,
+    Organisation,
+)
+from registry.schemas import GuardIn, GuardOut, GuardPatch
+from registry.scope import check_district, effective_district
+
+ID_PURPOSE = "guard.id_number"
+# Fields whose changes are kept as dated history (coverage "as of" a past date needs them).
+HISTORY_FIELDS = ("duty_status", "employer_id", "post_site", "district")
+
+
+@dataclass(frozen=True)
+class GuardFilters:
+    """Listing filters; each is optional."""
+
+    district: str | None = None
+    employer_id: int | None = None
+    duty_status: DutyStatus | None = None
+    certificate_status: CertificateStatus | None = None
+    id_number: str | None = None
+
+
+def id_hash(vault: Vault, raw: str) -> str:
+    """Return the keyed hash under which the (validated) ID number is searchable."""
+    return vault.keyring.keyed_hash(idnumber.parse(raw).value, purpose=ID_PURPOSE)
+
+
+def _history(db_session: Session, guard: Guard, fields: dict, actor: Actor) -> None:
+    for key in HISTORY_FIELDS:
+        if key in fields:
+            value = fields[key]
+            db_session.add(GuardEvent(guard_id=guard.id, kind=key, actor=actor.key_id,
+                                      value=None if value is None else str(value)))
+
+
+def _employer(db_session: Session, employer_id: int | None) -> Organisation | None:
+    if employer_id is None:
+        return None
+    org = db_session.get(Organisation, employer_id)
+    if org is None:
+        raise ValidationFailed(f"employer {employer_id} does not exist", code="unknown_employer")
+    return org
+
+
+def create(*, db_session: Session, vault: Vault, actor: Actor, data: GuardIn,
+           commit: bool = True) -> Guard:
+    """Register a guard; raise Conflict when the ID number is already registered."""
+    parsed = idnumber.parse(data.id_number)
+    employer = _employer(db_session, data.employer_id)
+    district = data.district or (employer.district if employer else None)
+    if not district:
+        raise ValidationFailed("a guard needs a district or an employer", code="district_required")
+    check_district(actor, district, what="district")
+    hashed = vault.keyring.keyed_hash(parsed.value, purpose=ID_PURPOSE)
+    if db_session.scalar(select(Guard.id).where(Guard.id_hash == hashed)) is not None:
+        raise Conflict("a guard with this ID number is already registered")
+    fields = data.model_dump(exclude={"id_number"})
+    fields["district"] = district
+    guard = Guard(**fields, id_hash=hashed,
+                  id_enc=vault.encrypt(db_session, parsed.value.encode(), purpose=ID_PURPOSE),
+                  gender=Gender.male if parsed.male else Gender.female,
+                  birth_date=parsed.birth_date)
+    db_session.add(guard)
+    try:
+        db_session.flush()
+    except IntegrityError as exc:  # lost a race with a concurrent registration
+        raise Conflict("a guard with this ID number is already registered") from exc
+    _history(db_session, guard, fields, actor)
+    audit.record(db_session, actor, "guard.create", resource_type="guard", resource_id=guard.id)
+    if commit:
+        db_session.commit()
+    return guard
+
+
+def get(*, db_session: Session, actor: Actor, guard_id: int) -> Guard:
+    """Return guard ``guard_id``; raise NotFound when absent or out of the key's district."""
+    guard = db_session.get(Guard, guard_id)
+    if guard is None:
+        raise NotFound(f"guard {guard_id} not found")
+    check_district(actor, guard.district, what=f"guard {guard_id}")
+    return guard
+
+
+def to_out(db_session: Session, vault: Vault, guard: Guard) -> GuardOut:
+    """Return the API view of ``guard`` with the ID number masked."""
+    plain = vault.decrypt(db_session, guard.id_enc, purpose=ID_PURPOSE).decode()
+    return GuardOut(
+        id=guard.id, name=guard.name, id_number_masked=idnumber.mask(plain), gender=guard.gender,
+        birth_date=guard.birth_date, employer_id=guard.employer_id, district=guard.district,
+        post_site=guard.post_site, duty_status=guard.duty_status,
+        background_check=guard.background_check, skill_level=guard.skill_level,
+    )
+
+
+def read(*, db_session: Session, vault: Vault, actor: Actor, guard_id: int) -> GuardOut:
+    """Return one guard for display, recording the read of personal data."""
+    out = to_out(db_session, vault, get(db_session=db_session, actor=actor, guard_id=guard_id))
+    audit.record(db_session, actor, "guard.read", resource_type="guard", resource_id=guard_id)
+    db_session.commit()
+    return out
+
+
+def list_page(*, db_session: Session, vault: Vault, actor: Actor, filters: GuardFilters,
+              offset: int = 0, limit: int = 50) -> tuple[list[GuardOut], int]:
+    """Return one page of guards matching ``filters`` and the total; the read is audited."""
+    query = select(Guard)
+    district = effective_district(actor, filters.district)
+    if district:
+        query = query.where(Guard.district == district)
+    if filters.employer_id is not None:
+        query = query.where(Guard.employer_id == filters.employer_id)
+    if filters.duty_status:
+        query = query.where(Guard.duty_status == filters.duty_status)
+    if filters.certificate_status:
+        query = query.where(Guard.id.in_(
+            select(Certificate.guard_id).where(Certificate.status == filters.certificate_status)))
+    if filters.id_number:
+        query = query.where(Guard.id_hash == id_hash(vault, filters.id_number))
+    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db_session.scalars(query.order_by(Guard.id).offset(offset).limit(limit)).all()
+    items = [to_out(db_session, vault, g) for g in rows]
+    audit.record(db_session, actor, "guard.list", resource_type="guard",
+                 detail={"count": len(items), "ids": [g.id for g in items],
+                         "by_id_number": bool(filters.id_number)})
+    db_session.commit()
+    return items, int(total)
+
+
+def update(*, db_session: Session, vault: Vault, actor: Actor, guard_id: int,
+           patch: GuardPatch) -> GuardOut:
+    """Apply ``patch`` to a guard, keeping dated history of duty, employer and post."""
+    guard = get(db_session=db_session, actor=actor, guard_id=guard_id)
+    changes = patch.model_dump(exclude_unset=True)
+    if "employer_id" in changes:
+        _employer(db_session, changes["employer_id"])
+    if "district" in changes:
+        check_district(actor, changes["district"] or "", what="district")
+    changed = {k: v for k, v in changes.items() if getattr(guard, k) != v}
+    for key, value in changed.items():
+        setattr(guard, key, value)
+    db_session.flush()
+    _history(db_session, guard, changed, actor)
+    audit.record(db_session, actor, "guard.update", resource_type="guard", resource_id=guard.id,
+                 detail={"fields": sorted(changed)})
+    db_session.commit()
+    return to_out(db_session, vault, guard)

@@ -1,0 +1,72 @@
+"""Organisations that employ guards: create, read, list, update."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from registry import audit
+from registry.audit import Actor
+from registry.exceptions import Conflict, NotFound
+from registry.models import Organisation, OrgType
+from registry.schemas import OrganisationIn, OrganisationPatch
+from registry.scope import check_district, effective_district
+
+
+def create(*, db_session: Session, actor: Actor, data: OrganisationIn,
+           commit: bool = True) -> Organisation:
+    """Create an organisation and return it."""
+    check_district(actor, data.district, what="district")
+    org = Organisation(**data.model_dump())
+    db_session.add(org)
+    try:
+        db_session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"licence number {data.licence_no} is already registered") from exc
+    audit.record(db_session, actor, "organisation.create", resource_type="organisation",
+                 resource_id=org.id)
+    if commit:
+        db_session.commit()
+    return org
+
+
+def get(*, db_session: Session, actor: Actor, org_id: int) -> Organisation:
+    """Return the organisation ``org_id``; raise NotFound when absent or out of scope."""
+    org = db_session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound(f"organisation {org_id} not found")
+    check_district(actor, org.district, what=f"organisation {org_id}")
+    return org
+
+
+def list_page(*, db_session: Session, actor: Actor, district: str | None = None,
+              org_type: OrgType | None = None, offset: int = 0,
+              limit: int = 50) -> tuple[list[Organisation], int]:
+    """Return one page of organisations matching the filters, and the total count."""
+    query = select(Organisation)
+    district = effective_district(actor, district)
+    if district:
+        query = query.where(Organisation.district == district)
+    if org_type:
+        query = query.where(Organisation.org_type == org_type)
+    total = db_session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db_session.scalars(query.order_by(Organisation.id).offset(offset).limit(limit)).all()
+    return list(rows), int(total or 0)
+
+
+def update(*, db_session: Session, actor: Actor, org_id: int,
+           patch: OrganisationPatch) -> Organisation:
+    """Apply ``patch`` to an organisation and return it."""
+    org = get(db_session=db_session, actor=actor, org_id=org_id)
+    changes = patch.model_dump(exclude_unset=True)
+    for key, value in changes.items():
+        setattr(org, key, value)
+    try:
+        db_session.flush()
+    except IntegrityError as exc:
+        raise Conflict("licence number is already registered") from exc
+    audit.record(db_session, actor, "organisation.update", resource_type="organisation",
+                 resource_id=org.id, detail={"fields": sorted(changes)})
+    db_session.commit()
+    return org

@@ -1,0 +1,173 @@
+"""Request and response models of the registry API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from registry.models import (
+    BackgroundCheck,
+    CertificateStatus,
+    DutyStatus,
+    Gender,
+    LicenceStatus,
+    ListStatus,
+    OrgType,
+)
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    """Base for request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a listing."""
+
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+
+
+class OrganisationIn(Strict):
+    """A new organisation."""
+
+    name: str = Field(min_length=1, max_length=200)
+    org_type: OrgType
+    licence_no: str | None = Field(default=None, max_length=64)
+    licence_status: LicenceStatus
+    district: str = Field(min_length=1, max_length=64)
+    credit_grade: str | None = Field(default=None, max_length=8)
+    list_status: ListStatus = ListStatus.none
+    list_reason: str | None = Field(default=None, max_length=500)
+    list_date: dt.date | None = None
+
+
+class OrganisationPatch(Strict):
+    """Changes to an organisation; absent fields stay as they are."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    licence_no: str | None = Field(default=None, max_length=64)
+    licence_status: LicenceStatus | None = None
+    credit_grade: str | None = Field(default=None, max_length=8)
+    list_status: ListStatus | None = None
+    list_reason: str | None = Field(default=None, max_length=500)
+    list_date: dt.date | None = None
+
+
+class OrganisationOut(BaseModel):
+    """An organisation as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    org_type: OrgType
+    licence_no: str | None
+    licence_status: LicenceStatus
+    district: str
+    credit_grade: str | None
+    list_status: ListStatus
+    list_reason: str | None
+    list_date: dt.date | None
+
+
+class GuardIn(Strict):
+    """A new guard; gender and birth date are derived from the ID number."""
+
+    name: str = Field(min_length=1, max_length=100)
+    id_number: str = Field(min_length=1, max_length=32)
+    employer_id: int | None = None
+    district: str | None = Field(default=None, max_length=64)
+    post_site: str | None = Field(default=None, max_length=200)
+    duty_status: DutyStatus = DutyStatus.off_duty
+    background_check: BackgroundCheck = BackgroundCheck.pending
+    skill_level: int = Field(default=1, ge=1, le=5)
+
+
+class GuardPatch(Strict):
+    """Changes to a guard; the ID number never changes (a new person is a new guard)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    employer_id: int | None = None
+    district: str | None = Field(default=None, max_length=64)
+    post_site: str | None = Field(default=None, max_length=200)
+    duty_status: DutyStatus | None = None
+    background_check: BackgroundCheck | None = None
+    skill_level: int | None = Field(default=None, ge=1, le=5)
+
+
+class GuardOut(BaseModel):
+    """A guard as the API shows it: the ID number only masked."""
+
+    id: int
+    name: str
+    id_number_masked: str
+    gender: Gender
+    birth_date: dt.date
+    employer_id: int | None
+    district: str
+    post_site: str | None
+    duty_status: DutyStatus
+    background_check: BackgroundCheck
+    skill_level: int
+
+
+class CertificateIn(Strict):
+    """A certificate to issue to a guard."""
+
+    number: str = Field(min_length=4, max_length=64, pattern=r"^[0-9A-Za-z\-]+$")
+    guard_id: int
+    issue_date: dt.date
+
+
+class StatusChange(Strict):
+    """A reason for suspending, revoking or reinstating a certificate."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CertificateOut(BaseModel):
+    """A certificate and its current status."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    number: str
+    guard_id: int
+    issue_date: dt.date
+    status: CertificateStatus
+    status_reason: str | None
+    status_at: dt.datetime
+
+
+class CertificateEventOut(BaseModel):
+    """One event in a certificate's history."""
+
+    model_config = ConfigDict(from_attributes=True)
+    at: dt.datetime
+    event: str
+    reason: str | None
+    actor: str | None
+
+
+class ImportRowError(BaseModel):
+    """Why one row of a bulk import was refused."""
+
+    row: int
+    code: str
+    message: str
+
+
+class ImportReport(BaseModel):
+    """Outcome of a bulk import: every row is either created or listed with its error."""
+
+    total: int
+    created: int
+    failed: int
+    created_ids: list[int]
+    errors: list[ImportRowError]

@@ -1,0 +1,110 @@
+"""The one settings object: every knob is a ``GUARDID_*`` environment variable."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, PrivateAttr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    """Where the service runs; production refuses unsafe defaults."""
+
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+def _default_datasets() -> Path | None:
+    """Return ``../shared/data`` when it exists beside the checkout, else None."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+class Settings(BaseSettings):
+    """guardid configuration, read from ``GUARDID_*`` variables (and ``.env``)."""
+
+    model_config = SettingsConfigDict(env_prefix="GUARDID_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.development
+    var_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file var/guardid.db"
+    )
+    keyring_file: Path | None = Field(
+        default=None,
+        description="Master-key ring (JSON, mode 0600); default var/keyring.json. "
+        "Generated on first run in development, required in production.",
+    )
+    datasets: Path | None = Field(default_factory=_default_datasets)
+
+    # Input limits: hostile input is refused before it is decoded.
+    max_body_bytes: int = 1 * 1024 * 1024
+    max_upload_bytes: int = 15 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    max_import_rows: int = 100_000
+
+    # Collection policy (the 100% target): a guard's fingerprints count as collected when
+    # this many finger positions are on file; an approved capture exception counts as a
+    # collected finger when ``collection_exceptions_count`` is true.
+    collection_min_fingers: int = Field(default=2, ge=1, le=10)
+    collection_exceptions_count: bool = True
+
+    # Face quality gate (matching/face/params.py documents each against ISO/IEC 19794-5).
+    face_min_inter_eye_px: float = 60.0
+    face_min_sharpness: float = 80.0
+    face_max_roll_deg: float = 8.0
+    face_max_yaw_deg: float = 15.0
+    # Face decisions: the threshold used, named by the false-match rate it was calibrated
+    # for, and an optional calibration file written by `guardid eval face --save-thresholds`.
+    face_decision_threshold: str = "face_fmr_1e-3"
+    face_thresholds_file: str | None = None
+    # Enrollment de-duplication: a new face at or above this calibrated threshold against
+    # another guard opens a review case (a person decides; nothing merges silently).
+    enroll_duplicate_threshold: str = "face_fmr_1e-4"
+
+    log_level: str = "INFO"
+    page_size_max: int = 500
+
+    _default_database: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        if self.database_url is None:
+            self._default_database = True
+            self.database_url = f"sqlite:///{(self.var_dir / 'guardid.db').as_posix()}"
+        if self.keyring_file is None:
+            self.keyring_file = self.var_dir / "keyring.json"
+        return self
+
+    @property
+    def uses_default_database(self) -> bool:
+        """True when no database URL was configured (the development SQLite file)."""
+        return self._default_database
+
+    def face_params(self):  # noqa: ANN201 (matching is imported lazily: no models at import)
+        """Return the face engine parameters these settings select."""
+        from dataclasses import replace
+
+        from matching.face.params import FaceParams
+
+        return replace(FaceParams(), min_inter_eye_px=self.face_min_inter_eye_px,
+                       min_sharpness=self.face_min_sharpness,
+                       max_roll_deg=self.face_max_roll_deg, max_yaw_deg=self.face_max_yaw_deg)
+
+    @property
+    def is_production(self) -> bool:
+        """True when running in production mode."""
+        return self.env == Environment.production
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Coverage reporting to police and the campaign statistics table."""

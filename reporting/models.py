@@ -1,0 +1,3 @@
+"""Tables of the reporting domain (on the shared declarative Base)."""
+
+from registry.models import Base  # noqa: F401

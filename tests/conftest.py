@@ -1,0 +1,122 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when GUARDID_TEST_PG_URL is set),
+a runtime with its own keyring, an API client and one API key per role."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from api.app import create_app
+from api.runtime import Runtime
+from registry import apikeys, migrate
+from registry.crypto import Keyring, Vault
+from registry.db import make_engine, make_session_factory
+from registry.models import Base, Role
+from registry.settings import Environment, Settings
+
+PG_URL = os.environ.get("GUARDID_TEST_PG_URL")
+migrate.load_models()
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that touches the database, so the PostgreSQL pass can select them."""
+    for item in items:
+        if "db_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory, worker_id):
+    """URL of an empty database for this test worker, dropped at the end."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'guardid.db'}"
+        return
+    name = f"guardid_test_{worker_id}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(db_url):
+    """An engine on the worker's database, upgraded to the migration head."""
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(migrated_engine):
+    """The migrated engine, emptied after each test."""
+    yield migrated_engine
+    with migrated_engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def settings(tmp_path, db_url) -> Settings:
+    """Test settings: a private var dir and the worker's database."""
+    return Settings(env=Environment.test, var_dir=tmp_path / "var", database_url=db_url,
+                    keyring_file=tmp_path / "var" / "keyring.json", datasets=_datasets())
+
+
+def _datasets() -> Path | None:
+    raw = os.environ.get("GUARDID_DATASETS")
+    if raw:
+        return Path(raw) if Path(raw).is_dir() else None
+    return Settings().datasets
+
+
+@pytest.fixture
+def runtime(settings, engine) -> Runtime:
+    """A runtime on the test database with a fresh keyring."""
+    keyring = Keyring.open(settings.keyring_file, create=True)
+    return Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine),
+                   vault=Vault(keyring))
+
+
+@pytest.fixture
+def session(runtime):
+    """A database session for service-level tests."""
+    with runtime.sessions() as s:
+        yield s
+
+
+@pytest.fixture
+def client(runtime):
+    """An HTTP client on the app, lifespan run."""
+    with TestClient(create_app(runtime=runtime)) as c:
+        yield c
+
+
+@pytest.fixture
+def keys(runtime) -> dict[str, str]:
+    """One API token per role (plus 'district_police' scoped to 蓟州区)."""
+    out = {}
+    with runtime.sessions() as s:
+        for role in Role:
+            out[role.value] = apikeys.create(db_session=s, role=role, name=role.value).token
+        out["district_police"] = apikeys.create(db_session=s, role=Role.police, name="dp",
+                                                district="蓟州区").token
+        s.commit()
+    return out
+
+
+@pytest.fixture
+def datasets(settings) -> Path:
+    """The shared public datasets folder; tests using it skip with a reason when absent."""
+    if settings.datasets is None:
+        pytest.skip("public datasets not found: set GUARDID_DATASETS (default ../shared/data)")
+    return settings.datasets

@@ -1,0 +1,64 @@
+"""The guardid command line against a real database."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from registry.models import AuditEntry
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(args, env_extra, check=True):
+    env = {**os.environ, **env_extra}
+    proc = subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stderr)
+    return proc
+
+
+@pytest.fixture
+def env(runtime):
+    s = runtime.settings
+    return {"GUARDID_DATABASE_URL": s.database_url, "GUARDID_VAR_DIR": str(s.var_dir),
+            "GUARDID_KEYRING_FILE": str(s.keyring_file), "GUARDID_ENV": "test"}
+
+
+def test_key_created_on_the_cli_works_once_printed(env, client):
+    token = run(["keys", "create", "--role", "police", "--district", "蓟州区"], env).stdout.strip()
+    assert token.startswith("gid_")
+    r = client.get("/guards", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200
+    listing = run(["keys", "list"], env).stdout
+    assert token.split("_", 2)[2] not in listing  # the secret is never shown again
+    key_id = token.split("_", 2)[1]
+    run(["keys", "revoke", key_id], env)
+    assert client.get("/guards", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_audit_verify_exit_code_follows_the_chain(env, session):
+    run(["demo", "load"], env)
+    ok = run(["audit", "verify", "--json"], env)
+    assert '"ok": true' in ok.stdout
+    session.execute(update(AuditEntry).where(AuditEntry.seq == 5).values(action="forged"))
+    session.commit()
+    bad = run(["audit", "verify"], env, check=False)
+    assert bad.returncode == 1 and "seq 5: altered" in bad.stdout
+
+
+def test_production_refuses_to_start_without_a_keyring(env, tmp_path):
+    env = {**env, "GUARDID_ENV": "production", "GUARDID_KEYRING_FILE": str(tmp_path / "none")}
+    proc = run(["keys", "list"], env, check=False)
+    assert proc.returncode == 2 and "configuration_error" in proc.stderr
+
+
+def test_production_refuses_the_implicit_database(env, tmp_path):
+    env = {k: v for k, v in env.items() if k != "GUARDID_DATABASE_URL"}
+    env.update({"GUARDID_ENV": "production", "GUARDID_VAR_DIR": str(tmp_path / "var")})
+    proc = run(["migrate"], env, check=False)
+    assert proc.returncode == 2 and "GUARDID_DATABASE_URL" in proc.stderr

@@ -1,0 +1,1 @@
+"""Violation and rectification records: the campaign table's columns 8-22."""
