@@ -1,0 +1,1 @@
+"""The biometric core: pure numpy/OpenCV/dlib/FAISS code, no web, database or devices."""

@@ -1,0 +1,167 @@
+"""The face engine: owns the dlib models and turns an RGB photo into a checked template."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from matching.exceptions import ImageError, QualityError
+from matching.face import quality
+from matching.face.params import FaceParams
+from matching.face.template import FaceTemplate
+
+# Chip geometry expected by dlib's ResNet (dlib's face_recognition example).
+CHIP_SIZE = 150
+CHIP_PADDING = 0.25
+# dlib holds the GIL for part of its work (threads measured 1.2x on 2 cores), so batches this
+# large go to worker processes, each with its own models (~1 s to load).
+PROCESS_BATCH_MIN = 32
+# dlib's DNN keeps its activations inside the network object, so two threads computing
+# descriptors on one set of models corrupt each other (a segfault in CI). Every call into the
+# models therefore holds the engine's model lock; parallelism comes from worker processes.
+
+
+@dataclass(frozen=True)
+class FaceAnalysis:
+    """What one photo yields: the gate's verdict, the template if it passed, the face box."""
+
+    verdict: quality.QualityVerdict
+    template: FaceTemplate | None
+    box: tuple[int, int, int, int] | None  # left, top, right, bottom in the input's pixels
+    faces_found: int
+
+
+class _Models:
+    """The three dlib models; built on first use (never at import), shared by threads."""
+
+    def __init__(self) -> None:
+        import dlib
+        import face_recognition_models as frm
+
+        self.dlib = dlib
+        self.detector = dlib.get_frontal_face_detector()
+        self.landmarks = dlib.shape_predictor(frm.pose_predictor_model_location())
+        self.encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+
+
+class FaceEngine:
+    """Detect, check and embed faces; thread-safe; models load lazily on first use."""
+
+    def __init__(self, params: FaceParams | None = None):
+        self.params = params or FaceParams()
+        self._models: _Models | None = None
+        self._lock = threading.Lock()
+        self._use = threading.Lock()  # serialises every call into the dlib models
+
+    @property
+    def models(self) -> _Models:
+        """Return the loaded models, loading them once."""
+        if self._models is None:
+            with self._lock:
+                if self._models is None:
+                    self._models = _Models()
+        return self._models
+
+    def warm_up(self) -> None:
+        """Load the models now (the app's lifespan calls this off the request path)."""
+        _ = self.models
+
+    def _detect(self, rgb: np.ndarray) -> list[tuple[Any, float]]:
+        """Return (full-resolution dlib rectangle, score) per face, detected on a small copy."""
+        m, p = self.models, self.params
+        h, w = rgb.shape[:2]
+        scale = min(1.0, p.detect_max_side / max(h, w))
+        small = rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)),
+                                                    interpolation=cv2.INTER_AREA)
+        upsample = 1 if max(small.shape[:2]) < p.upsample_below_side else 0
+        rects, scores, _ = m.detector.run(small, upsample, p.min_detection_score)
+        out = []
+        for r, s in zip(rects, scores, strict=True):
+            full = m.dlib.rectangle(int(r.left() / scale), int(r.top() / scale),
+                                    int(r.right() / scale), int(r.bottom() / scale))
+            out.append((full, float(s)))
+        return out
+
+    def analyze(self, rgb: np.ndarray, *, dominant: bool = False) -> FaceAnalysis:
+        """Detect, run the quality gate and embed; ``dominant`` picks the largest face."""
+        rgb = _check_rgb(rgb)
+        models = self.models
+        with self._use:
+            return self._analyze_locked(models, rgb, dominant)
+
+    def _analyze_locked(self, m: _Models, rgb: np.ndarray, dominant: bool) -> FaceAnalysis:
+        """Run :meth:`analyze` while holding the model lock."""
+        faces = self._detect(rgb)
+        if not faces:
+            return FaceAnalysis(quality.QualityVerdict(False, [quality.reason("no_face", 0, 1)]),
+                                None, None, 0)
+        if len(faces) > 1 and not dominant:
+            verdict = quality.QualityVerdict(False, [quality.reason("multiple_faces",
+                                                                    len(faces), 1)])
+            return FaceAnalysis(verdict, None, None, len(faces))
+        rect = max(faces, key=lambda f: f[0].area())[0]
+        shape = m.landmarks(rgb, rect)
+        points = np.array([(pt.x, pt.y) for pt in shape.parts()], dtype=np.float64)
+        chip = m.dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+        measures = {**quality.geometry(points, rgb.shape[:2]), **quality.photometry(chip)}
+        verdict = quality.judge(measures, self.params)
+        box = (rect.left(), rect.top(), rect.right(), rect.bottom())
+        if not verdict.passed:
+            return FaceAnalysis(verdict, None, box, len(faces))
+        embedding = np.asarray(m.encoder.compute_face_descriptor(chip, self.params.num_jitters))
+        template = FaceTemplate.from_embedding(
+            embedding, quality=quality.quality_score(measures, self.params),
+            measures=verdict.measures)
+        return FaceAnalysis(verdict, template, box, len(faces))
+
+    def template(self, rgb: np.ndarray, *, dominant: bool = False) -> FaceTemplate:
+        """Return the template of the face in ``rgb``; raise QualityError when the gate fails."""
+        result = self.analyze(rgb, dominant=dominant)
+        if result.template is None:
+            codes = ", ".join(r.code for r in result.verdict.reasons)
+            raise QualityError(f"the face photo fails the quality gate: {codes}",
+                               details=[quality.asdict(r) for r in result.verdict.reasons])
+        return result.template
+
+    def analyze_batch(self, images: list[np.ndarray], *, dominant: bool = False,
+                      workers: int = 2) -> list[FaceAnalysis]:
+        """Analyse many photos on ``workers`` cores, in input order."""
+        if workers > 1 and len(images) >= PROCESS_BATCH_MIN:
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                     initargs=(self.params,)) as pool:
+                return list(pool.map(_worker_analyze, images, [dominant] * len(images),
+                                     chunksize=8))
+        return [self.analyze(im, dominant=dominant) for im in images]
+
+
+_WORKER_ENGINE: FaceEngine | None = None
+
+
+def _init_worker(params: FaceParams) -> None:
+    """Build the worker process's own engine (runs once per worker, not at import)."""
+    global _WORKER_ENGINE
+    _WORKER_ENGINE = FaceEngine(params)
+    _WORKER_ENGINE.warm_up()
+
+
+def _worker_analyze(image: np.ndarray, dominant: bool) -> FaceAnalysis:
+    """Analyse one photo in a worker process."""
+    assert _WORKER_ENGINE is not None
+    return _WORKER_ENGINE.analyze(image, dominant=dominant)
+
+
+def _check_rgb(rgb: np.ndarray) -> np.ndarray:
+    """Return ``rgb`` as a C-contiguous HxWx3 uint8 array, or raise ImageError."""
+    arr = np.asarray(rgb)
+    if arr.ndim == 2:
+        arr = np.stack([arr] * 3, axis=-1)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+        raise ImageError("a face photo must be an HxWx3 uint8 RGB array")
+    return np.ascontiguousarray(arr)
