@@ -1,0 +1,165 @@
+"""Enrollment stations: sessions, face captures with instant verdicts, commit, reviews."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Path, Request, UploadFile
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from api.deps import Admin, RuntimeDep, SessionDep, VaultDep, role_dep
+from api.uploads import read_upload
+from enrollment import archive, idempotency, service
+from enrollment.idempotency import IdempotencyKey
+from enrollment.models import ReviewCase, ReviewStatus
+from enrollment.schemas import (
+    CaptureOut,
+    CommitOut,
+    FingerExceptionIn,
+    FingerExceptionOut,
+    ReviewOut,
+    ReviewResolveIn,
+    SessionIn,
+    SessionOut,
+)
+from registry.models import Role
+
+router = APIRouter(tags=["enrollment"])
+Station = role_dep(Role.admin, Role.station)
+ArchiveReader = role_dep(Role.admin, Role.station, Role.inspector, Role.police)
+
+
+async def idem_key(request: Request,
+                   idempotency_key: Annotated[str | None, Header(max_length=100)] = None
+                   ) -> IdempotencyKey | None:
+    """Return the request's Idempotency-Key bound to its caller, method, path and body."""
+    if not idempotency_key:
+        return None
+    caller = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()[:16]
+    return IdempotencyKey.of(idempotency_key, caller, request.method, request.url.path,
+                             await _body(request))
+
+
+async def _body(request: Request) -> bytes:
+    """Return the request's content: the raw body, or the parts of an already parsed form."""
+    try:
+        return await request.body()
+    except RuntimeError:  # multipart: the form parser consumed the stream
+        parts = []
+        for name, value in (await request.form()).multi_items():
+            if hasattr(value, "read"):
+                content = await value.read()
+                await value.seek(0)
+                parts.append(name.encode() + b"=" + content)
+            else:
+                parts.append(f"{name}={value}".encode())
+        return b"\0".join(parts)
+
+
+IdemDep = Annotated[IdempotencyKey | None, Depends(idem_key)]
+
+
+def _replayed(session, idem: IdempotencyKey | None) -> JSONResponse | None:  # noqa: ANN001
+    """Return the stored response when this key was seen before."""
+    hit = idempotency.replay(session, idem)
+    return None if hit is None else JSONResponse(hit[1], status_code=hit[0],
+                                                 headers={"Idempotent-Replay": "true"})
+
+
+@router.post("/enrollments", status_code=201, response_model=SessionOut)
+def open_session(body: SessionIn, session: SessionDep, vault: VaultDep, actor: Station,
+                 idem: IdemDep):
+    """Open an enrollment session (registering the guard from the ID document if new)."""
+    return _replayed(session, idem) or service.open_session(
+        db_session=session, vault=vault, actor=actor, data=body, idem=idem)
+
+
+@router.get("/enrollments/{session_id}", response_model=SessionOut)
+def get_session(session_id: int, session: SessionDep, actor: Station):
+    """Return a session with every capture's verdict."""
+    return service.to_out(session, service._session(session, actor, session_id,
+                                                     open_only=False))
+
+
+@router.post("/enrollments/{session_id}/face", status_code=201, response_model=CaptureOut)
+def submit_face(session_id: int, file: UploadFile, session: SessionDep, vault: VaultDep,
+                runtime: RuntimeDep, actor: Station, idem: IdemDep):
+    """Submit a face photo; the quality verdict comes back at once (recapture on failure)."""
+    replay = _replayed(session, idem)
+    if replay:
+        return replay
+    s = runtime.settings
+    data = read_upload(file, s.max_upload_bytes)
+    return service.submit_face(db_session=session, vault=vault, actor=actor,
+                               engine=runtime.face_engine, session_id=session_id, image=data,
+                               max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels,
+                               idem=idem)
+
+
+@router.post("/enrollments/{session_id}/fingers/{position}/exception", status_code=201,
+             response_model=FingerExceptionOut)
+def finger_exception(session_id: int, position: Annotated[int, Path(ge=1, le=10)],
+                     body: FingerExceptionIn, session: SessionDep, actor: Station):
+    """Record a finger (ISO position 1-10) that cannot be captured; a supervisor decides."""
+    exc = service.request_finger_exception(db_session=session, actor=actor,
+                                           session_id=session_id, position=position,
+                                           reason_code=body.reason_code, reason=body.reason)
+    return FingerExceptionOut.model_validate(exc, from_attributes=True)
+
+
+@router.post("/finger-exceptions/{exception_id}/{decision}", response_model=FingerExceptionOut)
+def decide_exception(exception_id: int, decision: Literal["approve", "reject"],
+                     session: SessionDep, actor: Admin):
+    """A supervisor approves or rejects a finger exception."""
+    exc = service.decide_finger_exception(db_session=session, actor=actor,
+                                          exception_id=exception_id,
+                                          approve=decision == "approve")
+    return FingerExceptionOut.model_validate(exc, from_attributes=True)
+
+
+@router.post("/enrollments/{session_id}/commit", response_model=CommitOut)
+def commit(session_id: int, session: SessionDep, vault: VaultDep, runtime: RuntimeDep,
+           actor: Station, idem: IdemDep):
+    """Commit: 1:N de-duplication, then one transaction (or a review case on a hit)."""
+    replay = _replayed(session, idem)
+    if replay:
+        return replay
+    return service.commit(db_session=session, vault=vault, actor=actor,
+                          gallery=runtime.face_gallery, session_id=session_id,
+                          duplicate_threshold=runtime.duplicate_threshold, idem=idem)
+
+
+def _review_out(case: ReviewCase) -> ReviewOut:
+    """Return the API view of a review case."""
+    return ReviewOut(id=case.id, session_id=case.session_id, guard_id=case.guard_id,
+                     status=case.status, candidates=json.loads(case.candidates),
+                     opened_at=case.opened_at, resolved_by=case.resolved_by,
+                     resolved_at=case.resolved_at, note=case.note)
+
+
+@router.get("/reviews", response_model=list[ReviewOut])
+def list_reviews(session: SessionDep, actor: Admin, status: ReviewStatus = ReviewStatus.open):
+    """List review cases (open by default)."""
+    rows = session.scalars(select(ReviewCase).where(ReviewCase.status == status)
+                           .order_by(ReviewCase.id)).all()
+    return [_review_out(c) for c in rows]
+
+
+@router.post("/reviews/{case_id}/resolve", response_model=ReviewOut)
+def resolve_review(case_id: int, body: ReviewResolveIn, session: SessionDep, vault: VaultDep,
+                   runtime: RuntimeDep, actor: Admin):
+    """Resolve a possible duplicate: different people (enrol) or same person (block)."""
+    case = service.resolve_review(db_session=session, vault=vault, actor=actor,
+                                  gallery=runtime.face_gallery, case_id=case_id,
+                                  same_person=body.outcome == "same_person", note=body.note)
+    return _review_out(case)
+
+
+@router.get("/guards/{guard_id}/archive")
+def guard_archive(guard_id: int, session: SessionDep, vault: VaultDep, actor: ArchiveReader):
+    """The guard's electronic practice archive (电子档案) as one JSON document."""
+    return archive.build(db_session=session, vault=vault, actor=actor, guard_id=guard_id)
+

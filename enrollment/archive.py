@@ -1,0 +1,74 @@
+"""The electronic practice archive (电子档案): everything on record about one guard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from enrollment.models import (
+    Biometric,
+    Capture,
+    EnrollmentSession,
+    FingerException,
+    ReviewCase,
+)
+from registry import audit, guards
+from registry.audit import Actor
+from registry.crypto import Vault
+from registry.models import Certificate, CertificateEvent, GuardEvent
+
+
+def _rows(db_session: Session, query) -> list:  # noqa: ANN001
+    return list(db_session.scalars(query))
+
+
+def build(*, db_session: Session, vault: Vault, actor: Actor, guard_id: int) -> dict[str, Any]:
+    """Return the guard's archive as one JSON-ready document; the read is audited."""
+    guard = guards.get(db_session=db_session, actor=actor, guard_id=guard_id)
+    certs = _rows(db_session, select(Certificate).where(Certificate.guard_id == guard_id))
+    sessions = _rows(db_session, select(EnrollmentSession).where(
+        EnrollmentSession.guard_id == guard_id).order_by(EnrollmentSession.id))
+    reviews = [c for c in _rows(db_session, select(ReviewCase).order_by(ReviewCase.id))
+               if c.guard_id == guard_id
+               or any(x["guard_id"] == guard_id for x in json.loads(c.candidates))]
+    doc = {
+        "identity": guards.to_out(db_session, vault, guard).model_dump(mode="json"),
+        "history": [{"at": e.at, "field": e.kind, "value": e.value, "by": e.actor}
+                    for e in _rows(db_session, select(GuardEvent).where(
+                        GuardEvent.guard_id == guard_id).order_by(GuardEvent.at, GuardEvent.id))],
+        "certificates": [{"number": c.number, "issue_date": c.issue_date,
+                          "status": c.status.value, "events": [
+                              {"at": e.at, "event": e.event, "reason": e.reason}
+                              for e in _rows(db_session, select(CertificateEvent).where(
+                                  CertificateEvent.certificate_id == c.id)
+                                  .order_by(CertificateEvent.id))]} for c in certs],
+        "biometrics": [{"id": b.id, "modality": b.modality.value, "position": b.position,
+                        "quality": b.quality, "model": b.model_id, "captured_at": b.captured_at,
+                        "station": b.station, "session": b.enrollment_id,
+                        "superseded_at": b.superseded_at}
+                       for b in _rows(db_session, select(Biometric).where(
+                           Biometric.guard_id == guard_id).order_by(Biometric.id))],
+        "finger_exceptions": [{"id": f.id, "position": f.position, "reason": f.reason_code,
+                               "status": f.status.value, "decided_at": f.decided_at}
+                              for f in _rows(db_session, select(FingerException).where(
+                                  FingerException.guard_id == guard_id))],
+        "enrollments": [{"session": s.id, "status": s.status.value, "station": s.station,
+                         "opened_at": s.opened_at, "closed_at": s.closed_at,
+                         "captures": [{"modality": c.modality.value, "position": c.position,
+                                       "attempt": c.attempt, "passed": c.passed,
+                                       "quality": c.quality, "at": c.created_at}
+                                      for c in _rows(db_session, select(Capture).where(
+                                          Capture.session_id == s.id).order_by(Capture.id))]}
+                        for s in sessions],
+        "review_cases": [{"id": c.id, "status": c.status.value, "subject": c.guard_id,
+                          "candidates": json.loads(c.candidates), "resolved_at": c.resolved_at,
+                          "suspected_identity_fraud": c.status.value == "same_person"}
+                         for c in reviews],
+    }
+    audit.record(db_session, actor, "guard.archive_read", resource_type="guard",
+                 resource_id=guard_id)
+    db_session.commit()
+    return json.loads(json.dumps(doc, default=str, ensure_ascii=False))

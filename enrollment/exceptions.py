@@ -1,0 +1,35 @@
+"""Enrollment errors (mapped to HTTP in api/errors.py)."""
+
+from __future__ import annotations
+
+from matching.exceptions import GuardidError
+
+
+class EnrollmentError(GuardidError):
+    """An enrollment operation failed."""
+
+    code = "enrollment_error"
+
+
+class SessionClosed(EnrollmentError):
+    """The session no longer accepts captures or commits."""
+
+    code = "session_closed"
+
+
+class TooManyAttempts(EnrollmentError):
+    """A position already has its maximum number of capture attempts."""
+
+    code = "too_many_attempts"
+
+
+class NothingToCommit(EnrollmentError):
+    """The session lacks what the collection policy needs (e.g. a face that passed the gate)."""
+
+    code = "incomplete_enrollment"
+
+
+class IdempotencyMismatch(EnrollmentError):
+    """An Idempotency-Key was reused for a different request."""
+
+    code = "idempotency_key_reused"

@@ -1,0 +1,250 @@
+"""The station workflow: open a session, submit captures, commit with 1:N de-duplication."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from enrollment import idempotency
+from enrollment.exceptions import NothingToCommit, SessionClosed, TooManyAttempts
+from enrollment.gallery import FACE_TEMPLATE_PURPOSE, FaceGallery
+from enrollment.idempotency import IdempotencyKey
+from enrollment.models import (
+    FACE_POSITION,
+    Biometric,
+    Capture,
+    EnrollmentSession,
+    ExceptionStatus,
+    FingerException,
+    Modality,
+    ReviewCase,
+    ReviewStatus,
+    SessionStatus,
+    TemplateChange,
+)
+from enrollment.schemas import CaptureOut, CommitOut, SessionIn, SessionOut
+from matching.face import FaceEngine, FaceTemplate
+from matching.imageio import decode
+from registry import audit, guards
+from registry.audit import Actor
+from registry.crypto import Vault
+from registry.exceptions import Conflict, NotFound
+from registry.models import Guard, utcnow
+
+FACE_IMAGE_PURPOSE = "biometric.face.image"
+# Best of at most this many attempts per position is kept (the operator recaptures on a
+# failed verdict; a fourth try means something else is wrong).
+MAX_ATTEMPTS = 3
+
+
+def _session(db_session: Session, actor: Actor, session_id: int, *,
+             open_only: bool = True) -> EnrollmentSession:
+    """Return the session, checking the caller's district; optionally only while open."""
+    row = db_session.get(EnrollmentSession, session_id)
+    if row is None:
+        raise NotFound(f"enrollment session {session_id} not found")
+    guards.get(db_session=db_session, actor=actor, guard_id=row.guard_id)
+    if open_only and row.status != SessionStatus.open:
+        raise SessionClosed(f"session {session_id} is {row.status.value}")
+    return row
+
+
+def to_out(db_session: Session, row: EnrollmentSession) -> SessionOut:
+    """Return the API view of a session with its captures."""
+    caps = db_session.scalars(select(Capture).where(Capture.session_id == row.id)
+                              .order_by(Capture.id)).all()
+    return SessionOut(id=row.id, guard_id=row.guard_id, status=row.status, station=row.station,
+                      opened_at=row.opened_at, closed_at=row.closed_at,
+                      captures=[_capture_out(c) for c in caps])
+
+
+def _capture_out(c: Capture) -> CaptureOut:
+    """Return the API view of one capture."""
+    verdict = json.loads(c.verdict)
+    return CaptureOut(id=c.id, modality=c.modality, position=c.position, attempt=c.attempt,
+                      passed=c.passed, quality=c.quality, reasons=verdict["reasons"],
+                      measures=verdict["measures"])
+
+
+def open_session(*, db_session: Session, vault: Vault, actor: Actor, data: SessionIn,
+                 idem: IdempotencyKey | None = None) -> SessionOut:
+    """Open a session for an existing guard, or one registered now from the ID document.
+
+    Two stations registering the same ID number at once get the same guard.
+    """
+    guard_id = data.guard_id
+    if guard_id is None:
+        try:
+            guard_id = guards.create(db_session=db_session, vault=vault, actor=actor,
+                                     data=data.guard, commit=False).id
+        except Conflict:
+            db_session.rollback()
+            hashed = guards.id_hash(vault, data.guard.id_number)
+            guard_id = db_session.scalar(select(Guard.id).where(Guard.id_hash == hashed))
+    guards.get(db_session=db_session, actor=actor, guard_id=guard_id)
+    row = EnrollmentSession(guard_id=guard_id, station=actor.key_id)
+    db_session.add(row)
+    db_session.flush()
+    audit.record(db_session, actor, "enrollment.open", resource_type="guard",
+                 resource_id=guard_id, detail={"session": row.id})
+    out = to_out(db_session, row)
+    idempotency.remember(db_session, idem, 201, out.model_dump(mode="json"))
+    db_session.commit()
+    return out
+
+
+def submit_face(*, db_session: Session, vault: Vault, actor: Actor, engine: FaceEngine,
+                session_id: int, image: bytes, max_bytes: int, max_pixels: int,
+                idem: IdempotencyKey | None = None) -> CaptureOut:
+    """Check one face photo and keep it with its verdict; return the verdict at once."""
+    row = _session(db_session, actor, session_id)
+    attempts = db_session.scalar(select(func.count()).select_from(Capture).where(
+        Capture.session_id == row.id, Capture.modality == Modality.face)) or 0
+    if attempts >= MAX_ATTEMPTS:
+        raise TooManyAttempts(f"the face already has {MAX_ATTEMPTS} attempts in this session")
+    pixels = decode(image, max_bytes=max_bytes, max_pixels=max_pixels).pixels
+    result = engine.analyze(pixels)
+    template = result.template
+    capture = Capture(
+        session_id=row.id, modality=Modality.face, position=FACE_POSITION, attempt=attempts + 1,
+        passed=template is not None, quality=template.quality if template else 0.0,
+        verdict=json.dumps({"reasons": [asdict(r) for r in result.verdict.reasons],
+                            "measures": result.verdict.measures}),
+        template_enc=vault.encrypt(db_session, template.to_bytes(),
+                                   purpose=FACE_TEMPLATE_PURPOSE) if template else None,
+        image_enc=vault.encrypt(db_session, image, purpose=FACE_IMAGE_PURPOSE),
+        model_id=template.model_id if template else None)
+    db_session.add(capture)
+    db_session.flush()
+    audit.record(db_session, actor, "enrollment.face", resource_type="guard",
+                 resource_id=row.guard_id, detail={"session": row.id, "passed": capture.passed})
+    out = _capture_out(capture)
+    idempotency.remember(db_session, idem, 201, out.model_dump(mode="json"))
+    db_session.commit()
+    return out
+
+
+def request_finger_exception(*, db_session: Session, actor: Actor, session_id: int,
+                             position: int, reason_code: str, reason: str | None
+                             ) -> FingerException:
+    """Record a finger that cannot be captured; a supervisor approves or rejects it."""
+    row = _session(db_session, actor, session_id)
+    exc = FingerException(guard_id=row.guard_id, position=position, reason_code=reason_code,
+                          reason=reason, requested_by=actor.key_id)
+    db_session.add(exc)
+    db_session.flush()
+    audit.record(db_session, actor, "enrollment.finger_exception", resource_type="guard",
+                 resource_id=row.guard_id, detail={"position": position, "reason": reason_code})
+    db_session.commit()
+    return exc
+
+
+def decide_finger_exception(*, db_session: Session, actor: Actor, exception_id: int,
+                            approve: bool) -> FingerException:
+    """Approve or reject a pending finger exception."""
+    exc = db_session.get(FingerException, exception_id)
+    if exc is None:
+        raise NotFound(f"finger exception {exception_id} not found")
+    guards.get(db_session=db_session, actor=actor, guard_id=exc.guard_id)
+    if exc.status != ExceptionStatus.pending:
+        raise Conflict(f"finger exception {exception_id} is already {exc.status.value}")
+    exc.status = ExceptionStatus.approved if approve else ExceptionStatus.rejected
+    exc.decided_by, exc.decided_at = actor.key_id, utcnow()
+    audit.record(db_session, actor, "enrollment.finger_exception_decided",
+                 resource_type="guard", resource_id=exc.guard_id,
+                 detail={"exception": exc.id, "status": exc.status.value})
+    db_session.commit()
+    return exc
+
+
+def _best_face(db_session: Session, session_id: int) -> Capture:
+    """Return the passing face capture of highest quality; raise when there is none."""
+    best = db_session.scalars(select(Capture).where(
+        Capture.session_id == session_id, Capture.modality == Modality.face,
+        Capture.passed.is_(True)).order_by(Capture.quality.desc(), Capture.id)).first()
+    if best is None:
+        raise NothingToCommit("no face photo of this session passed the quality gate")
+    return best
+
+
+def commit(*, db_session: Session, vault: Vault, actor: Actor, gallery: FaceGallery,
+           session_id: int, duplicate_threshold: float,
+           idem: IdempotencyKey | None = None) -> CommitOut:
+    """De-duplicate 1:N, then store the templates in one transaction (or open a review)."""
+    row = _session(db_session, actor, session_id, open_only=False)
+    if row.status != SessionStatus.open:
+        return CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status)
+    best = _best_face(db_session, row.id)
+    gallery.catch_up(db_session, vault)
+    probe = FaceTemplate.from_bytes(vault.decrypt(db_session, best.template_enc,
+                                                  purpose=FACE_TEMPLATE_PURPOSE))
+    hits = gallery.search(probe.vector, threshold=duplicate_threshold, exclude_guard=row.guard_id)
+    if hits:
+        candidates = [{"guard_id": h.guard_id, "score": round(h.score, 4), "modality": "face"}
+                      for h in hits]
+        case = ReviewCase(session_id=row.id, guard_id=row.guard_id,
+                          candidates=json.dumps(candidates))
+        db_session.add(case)
+        row.status = SessionStatus.review
+        db_session.flush()
+        audit.record(db_session, actor, "enrollment.duplicate_suspected", resource_type="guard",
+                     resource_id=row.guard_id, detail={"case": case.id, "candidates": candidates})
+        out = CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status,
+                        review_case_id=case.id, candidates=candidates)
+    else:
+        _store(db_session, actor, row, best)
+        out = CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status)
+    idempotency.remember(db_session, idem, 200, out.model_dump(mode="json"))
+    db_session.commit()
+    gallery.catch_up(db_session, vault)  # the index follows the committed truth
+    return out
+
+
+def _store(db_session: Session, actor: Actor, row: EnrollmentSession, best: Capture) -> None:
+    """Write the biometric rows and their change records; supersede earlier ones."""
+    now = utcnow()
+    old = db_session.scalars(select(Biometric).where(
+        Biometric.guard_id == row.guard_id, Biometric.modality == Modality.face,
+        Biometric.superseded_at.is_(None))).all()
+    for bio in old:
+        bio.superseded_at = now
+        db_session.add(TemplateChange(biometric_id=bio.id, op="remove"))
+    bio = Biometric(guard_id=row.guard_id, modality=Modality.face, position=FACE_POSITION,
+                    template_enc=best.template_enc, image_enc=best.image_enc,
+                    quality=best.quality, model_id=best.model_id, enrollment_id=row.id,
+                    station=row.station, captured_at=now)
+    db_session.add(bio)
+    db_session.flush()
+    db_session.add(TemplateChange(biometric_id=bio.id, op="add"))
+    row.status, row.closed_at = SessionStatus.committed, now
+    audit.record(db_session, actor, "enrollment.commit", resource_type="guard",
+                 resource_id=row.guard_id, detail={"session": row.id, "face": bio.id,
+                                                   "superseded": [b.id for b in old]})
+
+
+def resolve_review(*, db_session: Session, vault: Vault, actor: Actor, gallery: FaceGallery,
+                   case_id: int, same_person: bool, note: str | None) -> ReviewCase:
+    """Decide a review: different people (enrol) or the same person (block, flag fraud)."""
+    case = db_session.get(ReviewCase, case_id)
+    if case is None:
+        raise NotFound(f"review case {case_id} not found")
+    if case.status != ReviewStatus.open:
+        raise Conflict(f"review case {case_id} is already {case.status.value}")
+    row = db_session.get(EnrollmentSession, case.session_id)
+    case.resolved_by, case.resolved_at, case.note = actor.key_id, utcnow(), note
+    if same_person:
+        case.status = ReviewStatus.same_person
+        row.status, row.closed_at = SessionStatus.blocked, utcnow()
+    else:
+        case.status = ReviewStatus.different_people
+        _store(db_session, actor, row, _best_face(db_session, row.id))
+    audit.record(db_session, actor, "enrollment.review_resolved", resource_type="guard",
+                 resource_id=case.guard_id, detail={"case": case.id,
+                                                    "outcome": case.status.value,
+                                                    "candidates": json.loads(case.candidates)})
+    db_session.commit()
+    gallery.catch_up(db_session, vault)
+    return case

@@ -1,0 +1,30 @@
+"""Enrollment fixtures: real photos as uploads, guards' ID documents."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from tests.api.conftest import new_id  # noqa: F401  (shared ID-number maker)
+
+
+def jpeg(rgb: np.ndarray) -> bytes:
+    """Encode an RGB array as JPEG bytes."""
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, 92])
+    assert ok
+    return buf.tobytes()
+
+
+@pytest.fixture(scope="session")
+def face_jpeg() -> bytes:
+    """A passing station photo: the astronaut at 1024 px."""
+    return jpeg(cv2.resize(data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC))
+
+
+@pytest.fixture(scope="session")
+def small_face_jpeg() -> bytes:
+    """A photo the gate refuses: the face is too small."""
+    return jpeg(data.astronaut())

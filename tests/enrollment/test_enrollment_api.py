@@ -1,0 +1,190 @@
+"""The station workflow through the API: verdicts, commit, de-duplication, reviews, archive."""
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from enrollment.gallery import FaceGallery
+from enrollment.models import Biometric, Capture
+from enrollment.schemas import SessionIn
+from registry.models import Guard
+from registry.schemas import GuardIn
+from tests.api.conftest import new_id
+from tests.helpers import auth
+
+
+def count(runtime, table):
+    """Count rows in a short transaction (a long one would hold SQLite's write lock)."""
+    with runtime.sessions() as s:
+        return s.scalar(select(func.count()).select_from(table))
+
+
+def open_for(client, token, seq, **extra):
+    body = {"guard": {"name": f"考生{seq}", "id_number": new_id(seq), "district": "蓟州区",
+                      **extra}}
+    r = client.post("/enrollments", headers=auth(token), json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def face(client, token, sid, content, **headers):
+    return client.post(f"/enrollments/{sid}/face", headers={**auth(token), **headers},
+                       files={"file": ("face.jpg", content, "image/jpeg")})
+
+
+def test_happy_path_and_archive(client, keys, face_jpeg):
+    st = keys["station"]
+    s = open_for(client, st, 11)
+    r = face(client, st, s["id"], face_jpeg)
+    assert r.status_code == 201 and r.json()["passed"] and r.json()["reasons"] == []
+    c = client.post(f"/enrollments/{s['id']}/commit", headers=auth(st))
+    assert c.status_code == 200 and c.json()["status"] == "committed"
+    doc = client.get(f"/guards/{s['guard_id']}/archive", headers=auth(keys["police"])).json()
+    assert [b["modality"] for b in doc["biometrics"]] == ["face"]
+    assert doc["enrollments"][0]["status"] == "committed"
+    assert doc["identity"]["id_number_masked"].count("*") == 8
+    audit = client.get("/audit", headers=auth(keys["auditor"]),
+                       params={"action": "guard.archive_read"}).json()
+    assert audit and audit[0]["resource_id"] == str(s["guard_id"])
+
+
+def test_quality_rejections_attempt_limit_and_incomplete_commit(client, keys, small_face_jpeg):
+    st = keys["station"]
+    s = open_for(client, st, 12)
+    for attempt in (1, 2, 3):
+        r = face(client, st, s["id"], small_face_jpeg).json()
+        assert r["attempt"] == attempt and not r["passed"]
+        assert r["reasons"][0]["code"] == "face_too_small" and r["reasons"][0]["advice"]
+    r = face(client, st, s["id"], small_face_jpeg)
+    assert r.status_code == 409 and r.json()["code"] == "too_many_attempts"
+    c = client.post(f"/enrollments/{s['id']}/commit", headers=auth(st))
+    assert c.status_code == 422 and c.json()["code"] == "incomplete_enrollment"
+
+
+def test_unreadable_upload_is_a_clear_4xx(client, keys):
+    s = open_for(client, keys["station"], 13)
+    r = face(client, keys["station"], s["id"], b"\x89PNG\r\n\x1a\n not really")
+    assert r.status_code == 400 and r.json()["code"] == "image_unreadable"
+
+
+def test_finger_exception_needs_a_supervisor(client, keys):
+    s = open_for(client, keys["station"], 14)
+    r = client.post(f"/enrollments/{s['id']}/fingers/2/exception", headers=auth(keys["station"]),
+                    json={"reason_code": "amputated", "reason": "right index finger"})
+    assert r.status_code == 201 and r.json()["status"] == "pending"
+    bad = client.post(f"/enrollments/{s['id']}/fingers/11/exception",
+                      headers=auth(keys["station"]), json={"reason_code": "worn"})
+    assert bad.status_code == 422
+    ex = r.json()["id"]
+    assert client.post(f"/finger-exceptions/{ex}/approve",
+                       headers=auth(keys["station"])).status_code == 403
+    ok = client.post(f"/finger-exceptions/{ex}/approve", headers=auth(keys["admin"]))
+    assert ok.json()["status"] == "approved" and ok.json()["decided_by"]
+    again = client.post(f"/finger-exceptions/{ex}/reject", headers=auth(keys["admin"]))
+    assert again.status_code == 409
+    doc = client.get(f"/guards/{s['guard_id']}/archive", headers=auth(keys["admin"])).json()
+    assert doc["finger_exceptions"][0]["status"] == "approved"
+
+
+def _enrol(client, token, seq, photo):
+    s = open_for(client, token, seq)
+    assert face(client, token, s["id"], photo).json()["passed"]
+    return s, client.post(f"/enrollments/{s['id']}/commit", headers=auth(token)).json()
+
+
+@pytest.mark.parametrize("outcome", ["same_person", "different_people"])
+def test_duplicate_under_a_second_id_opens_a_review(client, keys, datasets, outcome):
+    samples = datasets / "faces" / "samples"
+    st = keys["station"]
+    first, done = _enrol(client, st, 21, (samples / "obama.jpg").read_bytes())
+    assert done["status"] == "committed"
+    # The same man, another photo, under another ID number: a stand-in or a double identity.
+    second, hit = _enrol(client, st, 22, (samples / "obama_partial_face.jpg").read_bytes())
+    assert hit["status"] == "review" and hit["candidates"][0]["guard_id"] == first["guard_id"]
+    assert hit["candidates"][0]["score"] > 0.94
+    cases = client.get("/reviews", headers=auth(keys["admin"])).json()
+    assert [c["id"] for c in cases] == [hit["review_case_id"]]
+    r = client.post(f"/reviews/{hit['review_case_id']}/resolve", headers=auth(keys["admin"]),
+                    json={"outcome": outcome, "note": "checked the ID documents"})
+    assert r.status_code == 200 and r.json()["status"] == outcome
+    archive = client.get(f"/guards/{first['guard_id']}/archive",
+                         headers=auth(keys["admin"])).json()
+    assert archive["review_cases"][0]["suspected_identity_fraud"] == (outcome == "same_person")
+    second_archive = client.get(f"/guards/{second['guard_id']}/archive",
+                                headers=auth(keys["admin"])).json()
+    expected = "blocked" if outcome == "same_person" else "committed"
+    assert second_archive["enrollments"][0]["status"] == expected
+    assert len(second_archive["biometrics"]) == (0 if outcome == "same_person" else 1)
+
+
+def test_reenrolment_of_the_same_guard_keeps_history(client, keys, face_jpeg):
+    st = keys["station"]
+    s, done = _enrol(client, st, 31, face_jpeg)
+    again = client.post("/enrollments", headers=auth(st), json={"guard_id": s["guard_id"]})
+    assert face(client, st, again.json()["id"], face_jpeg).json()["passed"]
+    c = client.post(f"/enrollments/{again.json()['id']}/commit", headers=auth(st)).json()
+    assert c["status"] == "committed"  # its own earlier face is not a duplicate
+    bios = client.get(f"/guards/{s['guard_id']}/archive", headers=auth(st)).json()["biometrics"]
+    assert len(bios) == 2 and bios[0]["superseded_at"] and not bios[1]["superseded_at"]
+
+
+def test_idempotent_retries_never_enrol_twice(client, keys, face_jpeg, runtime):
+    st = keys["station"]
+    body = {"guard": {"name": "重试", "id_number": new_id(41), "district": "蓟州区"}}
+    first = client.post("/enrollments", headers={**auth(st), "Idempotency-Key": "k-open"},
+                        json=body)
+    retry = client.post("/enrollments", headers={**auth(st), "Idempotency-Key": "k-open"},
+                        json=body)
+    assert retry.json() == first.json() and retry.headers.get("idempotent-replay") == "true"
+    sid = first.json()["id"]
+    a = face(client, st, sid, face_jpeg, **{"Idempotency-Key": "k-face"})
+    b = face(client, st, sid, face_jpeg, **{"Idempotency-Key": "k-face"})
+    assert a.json() == b.json()
+    assert count(runtime, Capture) == 1
+    for _ in range(2):
+        c = client.post(f"/enrollments/{sid}/commit",
+                        headers={**auth(st), "Idempotency-Key": "k-commit"})
+        assert c.json()["status"] == "committed"
+    assert count(runtime, Biometric) == 1
+    reused = client.post("/enrollments", headers={**auth(st), "Idempotency-Key": "k-open"},
+                         json={"guard_id": first.json()["guard_id"]})
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
+
+
+def test_two_stations_opening_the_same_id_number_make_one_guard(runtime, keys):
+    from enrollment import service
+    from registry.audit import Actor
+
+    data = SessionIn(guard=GuardIn(name="并发", id_number=new_id(51), district="蓟州区"))
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def station(name):
+        try:
+            with runtime.sessions() as s:
+                barrier.wait()
+                out = service.open_session(db_session=s, vault=runtime.vault, data=data,
+                                           actor=Actor(key_id=name, role="station"))
+                results.append(out.guard_id)
+        except Exception as exc:  # noqa: BLE001 (the assertion below reports it)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=station, args=(f"st{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 2 and results[0] == results[1]
+    assert count(runtime, Guard) == 1
+
+
+def test_a_restarted_gallery_catches_up_from_the_database(client, keys, face_jpeg, runtime):
+    s, done = _enrol(client, keys["station"], 61, face_jpeg)
+    fresh = FaceGallery()  # a new process, or a replica that missed the commit
+    with runtime.sessions() as db:
+        assert fresh.catch_up(db, runtime.vault) == 1
+    probe = runtime.face_engine.template(
+        __import__("cv2").imdecode(__import__("numpy").frombuffer(face_jpeg, "uint8"), 1)[
+            :, :, ::-1].copy())
+    hits = fresh.search(probe.vector, threshold=0.9)
+    assert hits and hits[0].guard_id == s["guard_id"]
