@@ -35,7 +35,7 @@ class Runtime:
         """The face gallery; it catches up from the database before every search."""
         from enrollment.gallery import FaceGallery
 
-        return FaceGallery()
+        return FaceGallery(mode=self.settings.face_index_mode)
 
     @cached_property
     def duplicate_threshold(self) -> float:
@@ -44,6 +44,18 @@ class Runtime:
 
         thresholds = load_thresholds(self.settings.face_thresholds_file)
         return thresholds[self.settings.enroll_duplicate_threshold]
+
+    @cached_property
+    def matchers(self) -> Any:
+        """Engines, galleries and calibrated thresholds for spot checks."""
+        from inspection.service import Matchers
+        from matching.face.params import load_thresholds
+
+        finger_engine, finger_thresholds, finger_gallery = _finger_parts(self)
+        return Matchers(face_engine=self.face_engine,
+                        face_thresholds=load_thresholds(self.settings.face_thresholds_file),
+                        finger_engine=finger_engine, finger_thresholds=finger_thresholds,
+                        face_gallery=self.face_gallery, finger_gallery=finger_gallery)
 
     def close(self) -> None:
         """Release the database pool."""
@@ -56,6 +68,24 @@ def _face_engine(params: Any) -> Any:
     from matching.face import FaceEngine
 
     return FaceEngine(params)
+
+
+def _finger_parts(runtime: Runtime) -> tuple[Any, dict[str, float], Any]:
+    """Return the fingerprint engine, thresholds and gallery (None when not installed)."""
+    try:
+        from matching.finger import FingerprintEngine
+        from matching.finger.params import DEFAULT_THRESHOLDS
+    except ImportError:
+        return None, {}, None
+    gallery = runtime.extras.get("finger_gallery")
+    if gallery is None:
+        try:
+            from enrollment.gallery import FingerGallery
+        except ImportError:
+            FingerGallery = None  # noqa: N806
+        gallery = FingerGallery() if FingerGallery else None
+        runtime.extras["finger_gallery"] = gallery
+    return FingerprintEngine(), dict(DEFAULT_THRESHOLDS), gallery
 
 
 def build_runtime(settings: Settings) -> Runtime:

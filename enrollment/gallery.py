@@ -20,6 +20,7 @@ from matching.index import FaceIndex
 from registry.crypto import Vault
 
 FACE_TEMPLATE_PURPOSE = "biometric.face.template"
+FINGER_TEMPLATE_PURPOSE = "biometric.finger.template"
 
 
 @dataclass(frozen=True)

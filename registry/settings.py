@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +69,22 @@ class Settings(BaseSettings):
     # Enrollment de-duplication: a new face at or above this calibrated threshold against
     # another guard opens a review case (a person decides; nothing merges silently).
     enroll_duplicate_threshold: str = "face_fmr_1e-4"
+    # FAISS mode of the face gallery: exact (default), sq16 (half-precision scan + exact
+    # re-rank, ~5x faster at 1M, same top-10 on 99.7% of queries) or hnsw (approximate).
+    face_index_mode: Literal["exact", "sq16", "hnsw"] = "exact"
+
+    # Spot verification at duty posts: each modality's decision threshold, named by the
+    # false-match rate it targets; with both modalities the fused evidence must reach the
+    # same false-match rate (see inspection/fusion.py).
+    verify_face_threshold: str = "face_fmr_1e-3"
+    verify_finger_threshold: str = "finger_fmr_1e-3"
+    identify_max_candidates: int = Field(default=5, ge=1, le=50)
+    # 1:N compares a probe with every guard, so its per-comparison target is stricter.
+    identify_threshold: str = "face_fmr_1e-4"
+
+    # Electronic guard certificate: how long a signed token stays valid, and who signs it.
+    ecert_validity_days: int = Field(default=365, ge=1, le=3650)
+    ecert_issuer: str = "guardid"
 
     log_level: str = "INFO"
     page_size_max: int = 500
