@@ -10,12 +10,25 @@ from fastapi import FastAPI
 
 from api import errors
 from api.middleware import AccessLogMiddleware, BodyLimitMiddleware, JsonFormatter, Metrics
-from api.routers import audit, certificates, enrollment, guards, health, organisations
+from api.routers import (
+    audit,
+    certificates,
+    ecert,
+    enrollment,
+    guards,
+    health,
+    inspection,
+    organisations,
+    violations,
+)
 from api.runtime import Runtime, build_runtime
 from registry.settings import Settings, get_settings
 
-ROUTERS = (health.router, organisations.router, guards.router, certificates.router,
-           audit.router, enrollment.router)
+# ecert before certificates: its fixed paths (/certificates/keys ...) must win over
+# /certificates/{number}.
+ROUTERS = (health.router, organisations.router, guards.router, ecert.router,
+           certificates.router, audit.router, enrollment.router, inspection.router,
+           violations.router)
 
 
 def configure_logging(level: str) -> None:

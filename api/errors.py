@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from enrollment.exceptions import (
@@ -15,6 +16,7 @@ from enrollment.exceptions import (
     SessionClosed,
     TooManyAttempts,
 )
+from inspection.exceptions import CertificateTokenError, NoDocument, NoProbe
 from matching.exceptions import GuardidError, ImageError, QualityError, TemplateError
 from registry.exceptions import (
     ConfigurationError,
@@ -50,6 +52,9 @@ STATUS: dict[type[GuardidError], int] = {
     NothingToCommit: 422,
     IdempotencyMismatch: 422,
     ConfigurationError: 500,
+    CertificateTokenError: 400,
+    NoProbe: 422,
+    NoDocument: 422,
 }
 # Status codes of the framework's own errors, with the code we send for each.
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
@@ -92,6 +97,16 @@ def install(app: FastAPI) -> None:
         # Never echo the input back: it may carry personal data.
         details = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"],
                     "type": e["type"]} for e in errors]
+        first = details[0]
+        return JSONResponse(
+            error_body("invalid_request", f"{first['field']}: {first['problem']}", details),
+            status_code=422)
+
+    @app.exception_handler(PydanticValidationError)
+    async def _model(_: Request, exc: PydanticValidationError) -> JSONResponse:
+        # Form fields validated inside a route (multipart requests) fail here.
+        details = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"],
+                    "type": e["type"]} for e in exc.errors()]
         first = details[0]
         return JSONResponse(
             error_body("invalid_request", f"{first['field']}: {first['problem']}", details),

@@ -1,3 +1,81 @@
-"""Tables of the inspection domain (on the shared declarative Base)."""
+"""Tables of the inspection domain: spot checks at duty posts and e-certificate signing keys."""
 
-from registry.models import Base  # noqa: F401
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.models import Base, _enum, utcnow
+
+
+class CheckMode(StrEnum):
+    """1:1 against a presented certificate, or 1:N with no document."""
+
+    verify = "verify"
+    identify = "identify"
+
+
+class Outcome(StrEnum):
+    """The decision of a spot check; everything but ``match`` is a failure."""
+
+    match = "match"
+    no_match = "no_match"  # biometrics disagree: suspected impersonation
+    not_enrolled = "not_enrolled"
+    no_certificate = "no_certificate"
+    certificate_suspended = "certificate_suspended"
+    certificate_revoked = "certificate_revoked"
+    certificate_invalid = "certificate_invalid"  # a token whose signature does not verify
+    background_check_failed = "background_check_failed"
+    employer_unlicensed = "employer_unlicensed"
+    employer_unfiled = "employer_unfiled"
+    employer_blacklisted = "employer_blacklisted"
+    not_on_duty_here = "not_on_duty_here"
+    identified = "identified"  # 1:N found someone
+    unknown_person = "unknown_person"  # 1:N found no one
+
+
+class SpotCheck(Base):
+    """One check by an inspector: who, when, where, the probe's quality, scores, the decision."""
+
+    __tablename__ = "spot_checks"
+    __table_args__ = (Index("ix_spot_checks_district_at", "district", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mode: Mapped[CheckMode] = mapped_column(_enum(CheckMode))
+    inspector: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    district: Mapped[str | None] = mapped_column(String(64))
+    site: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    certificate_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    guard_id: Mapped[int | None] = mapped_column(ForeignKey("guards.id"), index=True)
+    outcome: Mapped[Outcome] = mapped_column(_enum(Outcome), index=True)
+    failed_checks: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of outcomes
+    face_quality: Mapped[float | None] = mapped_column(Float)
+    finger_quality: Mapped[float | None] = mapped_column(Float)
+    face_score: Mapped[float | None] = mapped_column(Float)
+    finger_score: Mapped[float | None] = mapped_column(Float)
+    fused_score: Mapped[float | None] = mapped_column(Float)
+    thresholds: Mapped[str] = mapped_column(Text, default="{}")  # JSON name -> value applied
+    candidates: Mapped[str] = mapped_column(Text, default="[]")  # 1:N: JSON list
+    probe_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted probe photo
+
+
+class SigningKey(Base):
+    """An Ed25519 key that signs e-certificates and revocation lists.
+
+    The private half is stored encrypted by the vault. A retired key signs nothing new but
+    stays published, so the certificates it signed verify until they expire.
+    """
+
+    __tablename__ = "signing_keys"
+    kid: Mapped[str] = mapped_column(String(16), primary_key=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)  # raw 32 bytes
+    private_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Latest expiry among the certificates it signed: after this it need not be published.
+    signed_until: Mapped[dt.datetime | None] = mapped_column(DateTime)

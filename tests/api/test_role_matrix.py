@@ -37,13 +37,31 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/reviews"): {"admin"},
     ("POST", "/reviews/{case_id}/resolve"): {"admin"},
     ("GET", "/guards/{guard_id}/archive"): READERS,
+    ("GET", "/certificates/keys"): READERS,
+    ("POST", "/certificates/keys/rotate"): {"admin"},
+    ("GET", "/certificates/revocations"): READERS,
+    ("POST", "/certificates/verify-token"): READERS,
+    ("POST", "/certificates/{number}/ecert"): {"admin", "station"},
+    ("GET", "/certificates/{number}/qr"): {"admin", "station"},
+    ("GET", "/certificates/{number}/card"): {"admin", "station"},
+    ("POST", "/inspections/verify"): {"admin", "inspector"},
+    ("POST", "/inspections/identify"): {"admin", "inspector"},
+    ("GET", "/inspections"): {"admin", "inspector", "police"},
+    ("GET", "/inspections/{check_id}"): {"admin", "inspector", "police"},
+    ("POST", "/violations"): {"admin", "inspector", "police"},
+    ("GET", "/violations"): {"admin", "inspector", "police"},
+    ("GET", "/violations/{violation_id}"): {"admin", "inspector", "police"},
+    ("GET", "/violations/{violation_id}/evidence"): {"admin", "police"},
+    ("POST", "/violations/{violation_id}/decide"): {"admin", "police"},
+    ("POST", "/rectifications"): {"admin", "inspector", "police"},
     ("GET", "/audit"): {"auditor"},
     ("GET", "/audit/verify"): {"auditor"},
 }
 # Placeholder values that satisfy each path parameter's type.
 PARAMS = {"org_id": "999999", "guard_id": "999999", "number": "NOPE-1", "action": "suspend",
           "session_id": "999999", "position": "2", "exception_id": "999999",
-          "decision": "approve", "case_id": "999999"}
+          "decision": "approve", "case_id": "999999", "check_id": "999999",
+          "violation_id": "999999"}
 
 
 def _routes():

@@ -1,0 +1,110 @@
+"""Spot checks at duty posts: 1:1 verify, 1:N identify, and the record of every check."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Form, UploadFile
+from sqlalchemy import func, select
+
+from api.deps import Limit, Offset, RuntimeDep, SessionDep, VaultDep, role_dep
+from api.uploads import read_upload
+from inspection import identify as identify_service
+from inspection import service
+from inspection.models import Outcome, SpotCheck
+from inspection.schemas import CheckContext, CheckOut
+from registry.exceptions import NotFound
+from registry.models import Role
+from registry.scope import check_district, effective_district
+
+router = APIRouter(tags=["inspection"])
+Inspector = role_dep(Role.admin, Role.inspector)
+CheckReader = role_dep(Role.admin, Role.inspector, Role.police)
+
+
+def _images(runtime, face: UploadFile | None, finger: UploadFile | None) -> service.Images:  # noqa: ANN001
+    """Read the uploaded probes within the upload limit."""
+    limit = runtime.settings.max_upload_bytes
+    return service.Images(face=read_upload(face, limit) if face else None,
+                          finger=read_upload(finger, limit) if finger else None)
+
+
+def _context(certificate_number: str | None, token: str | None, site: str | None,
+             latitude: float | None, longitude: float | None,
+             finger_position: int | None) -> CheckContext:
+    """Validate the form fields of a check."""
+    return CheckContext(certificate_number=certificate_number or None, token=token or None,
+                        site=site or None, latitude=latitude, longitude=longitude,
+                        finger_position=finger_position)
+
+
+OptStr = Annotated[str | None, Form()]
+OptFloat = Annotated[float | None, Form()]
+OptInt = Annotated[int | None, Form()]
+
+
+@router.post("/inspections/verify", response_model=CheckOut)
+def verify(session: SessionDep, vault: VaultDep, runtime: RuntimeDep, actor: Inspector,
+           face: UploadFile | None = None, finger: UploadFile | None = None,
+           certificate_number: OptStr = None, token: OptStr = None, site: OptStr = None,
+           latitude: OptFloat = None, longitude: OptFloat = None,
+           finger_position: OptInt = None):
+    """Verify a guard 1:1: certificate number or e-certificate token, plus face and/or finger."""
+    ctx = _context(certificate_number, token, site, latitude, longitude, finger_position)
+    return service.verify(db_session=session, vault=vault, actor=actor,
+                          settings=runtime.settings, matchers=runtime.matchers, ctx=ctx,
+                          images=_images(runtime, face, finger))
+
+
+@router.post("/inspections/identify", response_model=CheckOut)
+def identify(session: SessionDep, vault: VaultDep, runtime: RuntimeDep, actor: Inspector,
+             face: UploadFile | None = None, finger: UploadFile | None = None,
+             site: OptStr = None, latitude: OptFloat = None, longitude: OptFloat = None,
+             finger_position: OptInt = None):
+    """Identify a person 1:N with no document: candidates above threshold, or no match."""
+    ctx = _context(None, None, site, latitude, longitude, finger_position)
+    return identify_service.identify(db_session=session, vault=vault, actor=actor,
+                                     settings=runtime.settings, matchers=runtime.matchers,
+                                     ctx=ctx, images=_images(runtime, face, finger))
+
+
+def _check_out(row: SpotCheck) -> dict:
+    """Return the stored view of a check."""
+    return {"check_id": row.id, "mode": row.mode, "outcome": row.outcome,
+            "failed_checks": json.loads(row.failed_checks), "guard_id": row.guard_id,
+            "certificate_number": row.certificate_number, "inspector": row.inspector,
+            "at": row.at, "district": row.district, "site": row.site,
+            "latitude": row.latitude, "longitude": row.longitude,
+            "face_quality": row.face_quality, "finger_quality": row.finger_quality,
+            "face_score": row.face_score, "finger_score": row.finger_score,
+            "fused_evidence": row.fused_score, "thresholds": json.loads(row.thresholds),
+            "candidates": json.loads(row.candidates)}
+
+
+@router.get("/inspections")
+def list_checks(session: SessionDep, actor: CheckReader, offset: Offset = 0, limit: Limit = 50,
+                district: str | None = None, outcome: Outcome | None = None,
+                guard_id: int | None = None):
+    """Return recorded checks, newest first, in the caller's district."""
+    query = select(SpotCheck)
+    district = effective_district(actor, district)
+    if district:
+        query = query.where(SpotCheck.district == district)
+    if outcome:
+        query = query.where(SpotCheck.outcome == outcome)
+    if guard_id is not None:
+        query = query.where(SpotCheck.guard_id == guard_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(SpotCheck.id.desc()).offset(offset).limit(limit))
+    return {"total": total, "items": [_check_out(r) for r in rows]}
+
+
+@router.get("/inspections/{check_id}")
+def get_check(check_id: int, session: SessionDep, actor: CheckReader):
+    """Return one recorded check."""
+    row = session.get(SpotCheck, check_id)
+    if row is None:
+        raise NotFound(f"check {check_id} not found")
+    check_district(actor, row.district or "", what=f"check {check_id}")
+    return _check_out(row)

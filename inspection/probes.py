@@ -1,0 +1,86 @@
+"""Probes at a duty post: turn uploaded images into templates and score them against a guard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from enrollment.gallery import FACE_TEMPLATE_PURPOSE, FINGER_TEMPLATE_PURPOSE
+from enrollment.models import Biometric, Modality
+from matching.face import FaceTemplate, best_similarity
+from matching.imageio import decode
+from registry.crypto import Vault
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One modality's probe: its template, quality, and (for fingers) the position claimed."""
+
+    modality: str  # "face" | "finger"
+    template: Any
+    quality: float
+    position: int | None = None
+
+
+def face_probe(engine: Any, image: bytes, *, max_bytes: int, max_pixels: int) -> Probe:
+    """Return the face probe of a photo; raise ImageError/QualityError when unusable."""
+    pixels = decode(image, max_bytes=max_bytes, max_pixels=max_pixels).pixels
+    template = engine.template(pixels)
+    return Probe("face", template, template.quality)
+
+
+def finger_probe(engine: Any, image: bytes, *, position: int | None, max_bytes: int,
+                 max_pixels: int) -> Probe:
+    """Return the fingerprint probe of an impression; raise when unusable."""
+    from matching.finger import decode_fingerprint
+
+    gray = decode_fingerprint(image, max_bytes=max_bytes, max_pixels=max_pixels)
+    template = engine.extract(gray)
+    return Probe("finger", template, float(template.quality), position)
+
+
+def _current(db_session: Session, guard_id: int, modality: Modality,
+             position: int | None = None) -> list[Biometric]:
+    """Return the guard's current (not superseded) biometrics of one modality."""
+    query = select(Biometric).where(Biometric.guard_id == guard_id,
+                                    Biometric.modality == modality,
+                                    Biometric.superseded_at.is_(None))
+    if position is not None:
+        query = query.where(Biometric.position == position)
+    return list(db_session.scalars(query))
+
+
+def enrolled_modalities(db_session: Session, guard_id: int) -> set[str]:
+    """Return which modalities the guard has on file."""
+    rows = db_session.scalars(select(Biometric.modality).where(
+        Biometric.guard_id == guard_id, Biometric.superseded_at.is_(None)).distinct())
+    return {m.value for m in rows}
+
+
+def score(db_session: Session, vault: Vault, guard_id: int, probe: Probe) -> float | None:
+    """Return the best score of ``probe`` against the guard's templates (None: none on file).
+
+    The best over several templates (a guard may hold several faces, and a finger probe
+    without a claimed position is tried against every finger) follows the face engine's rule:
+    a genuine probe needs to resemble one good enrolment, not their average.
+    """
+    if probe.modality == "face":
+        rows = _current(db_session, guard_id, Modality.face)
+        if not rows:
+            return None
+        templates = [FaceTemplate.from_bytes(vault.decrypt(db_session, r.template_enc,
+                                                           purpose=FACE_TEMPLATE_PURPOSE))
+                     for r in rows]
+        return float(best_similarity(probe.template, templates))
+    from matching.finger import FingerprintTemplate, Matcher
+
+    rows = _current(db_session, guard_id, Modality.finger, probe.position)
+    if not rows:
+        return None
+    matcher = Matcher(probe.template)
+    return max(float(matcher.match(FingerprintTemplate.from_bytes(
+        vault.decrypt(db_session, r.template_enc, purpose=FINGER_TEMPLATE_PURPOSE))))
+        for r in rows)

@@ -1,0 +1,65 @@
+"""Request and response models of spot checks and e-certificates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+from inspection.models import CheckMode, Outcome
+from registry.schemas import Strict
+
+
+class CheckContext(Strict):
+    """Where and against what a check is made (sent as form fields beside the images)."""
+
+    certificate_number: str | None = Field(default=None, max_length=64)
+    token: str | None = Field(default=None, max_length=1024)  # a scanned e-certificate
+    site: str | None = Field(default=None, max_length=200)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    finger_position: int | None = Field(default=None, ge=1, le=10)
+
+
+class Candidate(BaseModel):
+    """A guard a 1:N identification found, with the evidence for each modality."""
+
+    guard_id: int
+    name_masked: str
+    certificate_number: str | None
+    certificate_status: str | None
+    employer: str | None
+    face_score: float | None
+    finger_score: float | None
+    evidence: float
+
+
+class CheckOut(BaseModel):
+    """The decision of a spot check, with everything that led to it."""
+
+    check_id: int
+    mode: CheckMode
+    outcome: Outcome
+    failed_checks: list[Outcome]
+    guard_id: int | None
+    certificate_number: str | None
+    face_score: float | None = None
+    finger_score: float | None = None
+    fused_evidence: float | None = None
+    thresholds: dict[str, float]
+    candidates: list[Candidate] = []
+    violation_ids: list[int] = []
+    at: dt.datetime
+
+
+class TokenOut(BaseModel):
+    """A signed e-certificate and what it carries."""
+
+    token: str
+    payload: dict
+
+
+class TokenIn(Strict):
+    """A token to verify online."""
+
+    token: str = Field(max_length=2048)

@@ -1,0 +1,146 @@
+"""1:1 spot verification through the API: every decision outcome, records and violations."""
+
+from __future__ import annotations
+
+import cv2
+import pytest
+from skimage import data
+
+from tests.helpers import auth
+from tests.inspection.conftest import SITE, jpeg, make_guard, make_org
+
+
+@pytest.fixture(scope="module")
+def probe_jpeg() -> bytes:
+    """Another capture of the enrolled face: different size, a little darker."""
+    img = cv2.resize(data.astronaut(), (900, 900), interpolation=cv2.INTER_AREA)
+    return jpeg(cv2.convertScaleAbs(img, alpha=0.9, beta=-5))
+
+
+def verify(client, api_key, *, face=None, finger=None, **fields):
+    files = {}
+    if face is not None:
+        files["face"] = ("probe.jpg", face, "image/jpeg")
+    if finger is not None:
+        files["finger"] = ("probe.png", finger, "image/png")
+    return client.post("/inspections/verify", headers=auth(api_key), data=fields,
+                       files=files or None)
+
+
+def violations(client, keys, **params):
+    r = client.get("/violations", headers=auth(keys["admin"]), params=params)
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def test_match_is_recorded_with_thresholds_and_no_violation(client, keys, posted, probe_jpeg):
+    r = verify(client, keys["inspector"], face=probe_jpeg, certificate_number=posted.number,
+               site=SITE, latitude="39.05", longitude="117.4")
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["outcome"] == "match" and out["failed_checks"] == []
+    assert out["face_score"] > out["thresholds"]["face_fmr_1e-3"]
+    stored = client.get(f"/inspections/{out['check_id']}", headers=auth(keys["police"])).json()
+    assert stored["inspector"] and stored["latitude"] == 39.05 and stored["face_quality"] > 0
+    assert stored["site"] == SITE and stored["outcome"] == "match"
+    assert violations(client, keys) == []
+
+
+def test_unknown_certificate_is_no_certificate_and_column_15(client, keys, posted, probe_jpeg):
+    out = verify(client, keys["inspector"], face=probe_jpeg,
+                 certificate_number="TJ-0000-NONE").json()
+    assert out["outcome"] == "no_certificate" and out["guard_id"] is None
+    (v,) = violations(client, keys)
+    assert v["category"] == "unqualified_person" and v["column"] == 15
+    assert v["check_id"] == out["check_id"] and v["source"] == "derived"
+
+
+@pytest.mark.parametrize(("action", "outcome"), [("revoke", "certificate_revoked"),
+                                                 ("suspend", "certificate_suspended")])
+def test_certificate_status(client, keys, posted, probe_jpeg, action, outcome):
+    r = client.post(f"/certificates/{posted.number}/{action}", headers=auth(keys["police"]),
+                    json={"reason": "background check failed"})
+    assert r.status_code == 200, r.text
+    out = verify(client, keys["inspector"], face=probe_jpeg,
+                 certificate_number=posted.number, site=SITE).json()
+    assert out["outcome"] == outcome and out["face_score"] is not None
+    (v,) = violations(client, keys)
+    assert v["column"] == 15 and v["guard_id"] == posted.guard_id
+    assert v["organisation_id"] == posted.org_id
+
+
+def test_not_enrolled(client, keys, probe_jpeg):
+    g = make_guard(client, keys, 502, make_org(client, keys, licence_no="TJ-L-2"), photo=None)
+    out = verify(client, keys["inspector"], face=probe_jpeg, certificate_number=g.number,
+                 site=SITE).json()
+    assert out["outcome"] == "not_enrolled" and out["face_score"] is None
+    assert violations(client, keys)[0]["column"] == 15
+
+
+def test_employer_and_duty_failures(client, keys, face_jpeg, probe_jpeg):
+    black = make_org(client, keys, name="黑名单劳务公司", licence_no="TJ-L-3",
+                     org_type="unqualified", list_status="black", list_reason="x")
+    g = make_guard(client, keys, 503, black, photo=face_jpeg)
+    out = verify(client, keys["inspector"], face=probe_jpeg, certificate_number=g.number,
+                 site="另一个小区").json()
+    assert out["outcome"] == "employer_blacklisted"
+    assert set(out["failed_checks"]) == {"employer_blacklisted", "employer_unlicensed",
+                                         "not_on_duty_here"}
+    assert violations(client, keys) == []  # employer problems are not column-15 persons
+
+
+def test_background_check_failed(client, keys, face_jpeg, probe_jpeg):
+    g = make_guard(client, keys, 504, make_org(client, keys, licence_no="TJ-L-4"),
+                   photo=face_jpeg, background_check="failed")
+    out = verify(client, keys["inspector"], face=probe_jpeg, certificate_number=g.number,
+                 site=SITE).json()
+    assert out["outcome"] == "background_check_failed"
+    assert violations(client, keys)[0]["note"].endswith("background_check_failed")
+
+
+def test_mismatch_is_suspected_impersonation(client, keys, datasets, posted):
+    other = datasets / "faces" / "samples" / "obama-1080p.jpg"
+    if not other.exists():
+        pytest.skip(f"{other} not present")
+    out = verify(client, keys["inspector"], face=other.read_bytes(),
+                 certificate_number=posted.number, site=SITE).json()
+    assert out["outcome"] == "no_match" and out["face_score"] < out["thresholds"]["face_fmr_1e-3"]
+    (v,) = violations(client, keys)
+    assert v["category"] == "impersonation" and v["column"] is None and v["status"] == "open"
+    d = client.post(f"/violations/{v['id']}/decide", headers=auth(keys["police"]),
+                    json={"status": "confirmed", "note": "stand-in confirmed"})
+    assert d.status_code == 200 and d.json()["status"] == "confirmed"
+    again = client.post(f"/violations/{v['id']}/decide", headers=auth(keys["police"]),
+                        json={"status": "dismissed"})
+    assert again.status_code == 409
+
+
+def test_bad_requests_are_clear_errors(client, keys, posted, probe_jpeg):
+    r = verify(client, keys["inspector"], certificate_number=posted.number)
+    assert r.status_code == 422 and r.json()["code"] == "no_probe"
+    r = verify(client, keys["inspector"], face=probe_jpeg)
+    assert r.status_code == 422 and r.json()["code"] == "no_document"
+    r = verify(client, keys["inspector"], face=b"\xff\xd8\xff\xe0garbage",
+               certificate_number=posted.number)
+    assert r.status_code == 400 and r.json()["code"] == "image_unreadable"
+    small = jpeg(data.astronaut()[100:200, 150:250])
+    r = verify(client, keys["inspector"], face=small, certificate_number=posted.number)
+    assert r.status_code == 422 and r.json()["code"] in ("quality_rejected", "image_too_small")
+    r = verify(client, keys["inspector"], face=probe_jpeg, token="GC1.!!!.x")
+    assert r.status_code == 400 and r.json()["code"] == "certificate_token_malformed"
+    r = verify(client, keys["inspector"], face=probe_jpeg, certificate_number=posted.number,
+               latitude="999")
+    assert r.status_code == 422 and r.json()["code"] == "invalid_request"
+    r = verify(client, keys["station"], face=probe_jpeg, certificate_number=posted.number)
+    assert r.status_code == 403
+    listed = client.get("/inspections", headers=auth(keys["admin"])).json()
+    assert listed["total"] == 0  # refused requests decide nothing and record no check
+
+
+def test_district_scoped_police_see_only_their_checks(client, keys, posted, probe_jpeg):
+    verify(client, keys["inspector"], face=probe_jpeg, certificate_number=posted.number)
+    mine = client.get("/inspections", headers=auth(keys["district_police"])).json()
+    assert mine["total"] == 1
+    other = client.get("/inspections", headers=auth(keys["district_police"]),
+                       params={"district": "和平区"})
+    assert other.status_code == 403

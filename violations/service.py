@@ -1,0 +1,156 @@
+"""Violations and rectifications: derived from failed spot checks, or entered by inspectors."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from registry import audit
+from registry.audit import Actor
+from registry.crypto import Vault
+from registry.exceptions import Conflict, NotFound
+from registry.models import Guard, Organisation, utcnow
+from registry.scope import check_district, effective_district
+from violations.models import (
+    Rectification,
+    Violation,
+    ViolationCategory,
+    ViolationSource,
+    ViolationStatus,
+)
+from violations.schemas import RectificationIn, ViolationDecisionIn, ViolationIn
+
+EVIDENCE_PURPOSE = "violation.evidence"
+# Spot-check failures that make the person one "not meeting the legal conditions" (column 15).
+UNQUALIFIED_OUTCOMES = frozenset({"no_certificate", "certificate_revoked",
+                                  "certificate_suspended", "background_check_failed",
+                                  "not_enrolled", "unknown_person"})
+
+
+def derive(db_session: Session, actor: Actor, *, check_id: int, failed: list[str],
+           guard: Guard | None, district: str, site: str | None) -> list[Violation]:
+    """Create the violations a failed spot check implies (flushed, not committed)."""
+    out: list[Violation] = []
+    common = {"source": ViolationSource.derived, "district": district, "site": site,
+              "check_id": check_id, "recorded_by": actor.key_id,
+              "guard_id": guard.id if guard else None,
+              "organisation_id": guard.employer_id if guard else None}
+    if "no_match" in failed:
+        out.append(Violation(category=ViolationCategory.impersonation,
+                             note="biometrics do not match the certificate holder", **common))
+    reasons = sorted(UNQUALIFIED_OUTCOMES.intersection(failed))
+    if reasons:
+        out.append(Violation(category=ViolationCategory.unqualified_person,
+                             note="spot check: " + ", ".join(reasons), **common))
+    for v in out:
+        db_session.add(v)
+    db_session.flush()
+    return out
+
+
+def _org_district(db_session: Session, org_id: int | None, guard_id: int | None) -> str | None:
+    """Return the district of the organisation or guard a record is about."""
+    if org_id is not None:
+        org = db_session.get(Organisation, org_id)
+        if org is None:
+            raise NotFound(f"organisation {org_id} not found")
+        return org.district
+    if guard_id is not None:
+        guard = db_session.get(Guard, guard_id)
+        if guard is None:
+            raise NotFound(f"guard {guard_id} not found")
+        return guard.district
+    return None
+
+
+def record(*, db_session: Session, vault: Vault, actor: Actor, data: ViolationIn,
+           evidence: bytes | None) -> Violation:
+    """Record a violation an inspector found, with an encrypted evidence photo."""
+    district = _org_district(db_session, data.organisation_id, data.guard_id) or data.district
+    if district is None:
+        raise Conflict("a violation needs an organisation, a guard or a district")
+    check_district(actor, district, what="the organisation or guard")
+    row = Violation(category=data.category, source=ViolationSource.manual, district=district,
+                    organisation_id=data.organisation_id, guard_id=data.guard_id,
+                    persons=data.persons, site=data.site, note=data.note,
+                    found_at=data.found_at or utcnow(), recorded_by=actor.key_id,
+                    evidence_enc=vault.encrypt(db_session, evidence, purpose=EVIDENCE_PURPOSE)
+                    if evidence else None)
+    db_session.add(row)
+    db_session.flush()
+    audit.record(db_session, actor, "violation.record", resource_type="violation",
+                 resource_id=row.id, detail={"category": row.category.value})
+    db_session.commit()
+    return row
+
+
+def decide(*, db_session: Session, actor: Actor, violation_id: int,
+           data: ViolationDecisionIn) -> Violation:
+    """Confirm or dismiss an open violation (e.g. a suspected impersonation case)."""
+    row = get(db_session=db_session, actor=actor, violation_id=violation_id)
+    if row.status != ViolationStatus.open:
+        raise Conflict(f"violation {violation_id} is already {row.status.value}")
+    row.status, row.decided_by, row.decided_at = data.status, actor.key_id, utcnow()
+    if data.note:
+        row.note = f"{row.note or ''}\n{data.note}".strip()
+    audit.record(db_session, actor, "violation.decide", resource_type="violation",
+                 resource_id=row.id, detail={"status": row.status.value})
+    db_session.commit()
+    return row
+
+
+def get(*, db_session: Session, actor: Actor, violation_id: int) -> Violation:
+    """Return one violation in the caller's scope."""
+    row = db_session.get(Violation, violation_id)
+    if row is None:
+        raise NotFound(f"violation {violation_id} not found")
+    check_district(actor, row.district, what=f"violation {violation_id}")
+    return row
+
+
+def evidence(*, db_session: Session, vault: Vault, actor: Actor, violation_id: int) -> bytes:
+    """Return the decrypted evidence photo of a violation (the access is audited)."""
+    row = get(db_session=db_session, actor=actor, violation_id=violation_id)
+    if row.evidence_enc is None:
+        raise NotFound(f"violation {violation_id} has no evidence photo")
+    audit.record(db_session, actor, "violation.evidence_read", resource_type="violation",
+                 resource_id=row.id)
+    db_session.commit()
+    return vault.decrypt(db_session, row.evidence_enc, purpose=EVIDENCE_PURPOSE)
+
+
+def list_page(*, db_session: Session, actor: Actor, district: str | None = None,
+              category: ViolationCategory | None = None, status: ViolationStatus | None = None,
+              offset: int = 0, limit: int = 50) -> tuple[list[Violation], int]:
+    """Return one page of violations in scope, newest first, and the total."""
+    query = select(Violation)
+    district = effective_district(actor, district)
+    if district:
+        query = query.where(Violation.district == district)
+    if category:
+        query = query.where(Violation.category == category)
+    if status:
+        query = query.where(Violation.status == status)
+    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db_session.scalars(query.order_by(Violation.id.desc()).offset(offset).limit(limit))
+    return list(rows), int(total)
+
+
+def rectify(*, db_session: Session, actor: Actor, data: RectificationIn) -> Rectification:
+    """Record an enforcement or rectification action (columns 17-22)."""
+    district = _org_district(db_session, data.organisation_id, data.guard_id) or data.district
+    if district is None:
+        raise Conflict("a rectification needs an organisation, a guard or a district")
+    check_district(actor, district, what="the organisation or guard")
+    if data.violation_id is not None:
+        get(db_session=db_session, actor=actor, violation_id=data.violation_id)
+    row = Rectification(action=data.action, district=district,
+                        organisation_id=data.organisation_id, guard_id=data.guard_id,
+                        violation_id=data.violation_id, count=data.count, note=data.note,
+                        at=data.at or utcnow(), recorded_by=actor.key_id)
+    db_session.add(row)
+    db_session.flush()
+    audit.record(db_session, actor, "rectification.record", resource_type="rectification",
+                 resource_id=row.id, detail={"action": row.action.value, "count": row.count})
+    db_session.commit()
+    return row
