@@ -8,10 +8,11 @@ PORT   ?= 8000
 # PostgreSQL used by the second test pass (trust auth on this machine).
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?= -n 2
-# Debian packages some tests drive for real: a headless browser for the pages, pdftoppm to
+# Debian packages some tests drive for real: a headless browser for the pages (with CJK fonts
+# so Chinese renders in screenshots and PDFs), pdftoppm to
 # render PDF reports. Installed by `make test` when missing (as root); otherwise those tests
 # skip with a reason.
-SYSTEM_PACKAGES ?= chromium poppler-utils
+SYSTEM_PACKAGES ?= chromium poppler-utils fonts-noto-cjk
 
 .PHONY: run test test-sqlite test-postgres setup system-deps lint bench clean
 

@@ -19,6 +19,7 @@ from api.routers import (
     health,
     inspection,
     organisations,
+    pages,
     violations,
 )
 from api.runtime import Runtime, build_runtime
@@ -28,7 +29,7 @@ from registry.settings import Settings, get_settings
 # /certificates/{number}.
 ROUTERS = (health.router, organisations.router, guards.router, ecert.router,
            certificates.router, audit.router, enrollment.router, inspection.router,
-           violations.router)
+           violations.router, pages.router)
 
 
 def configure_logging(level: str) -> None:

@@ -1,0 +1,57 @@
+"""The inspector page in a real headless Chromium: sync, offline verification with WebCrypto
+Ed25519, and a spot check with a photo, against a running server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import Browser
+from tests.helpers import auth
+from tests.inspection.test_cert_cli import env, server  # noqa: F401  (fixtures)
+
+
+@pytest.fixture
+def page():
+    b = Browser()
+    yield b
+    b.close()
+
+
+def test_inspector_page_end_to_end(client, keys, posted, server, page, tmp_path,  # noqa: F811
+                                   face_jpeg):
+    token = client.post(f"/certificates/{posted.number}/ecert",
+                        headers=auth(keys["station"])).json()["token"]
+    photo = tmp_path / "probe.jpg"
+    photo.write_bytes(face_jpeg)
+    page.navigate(server + "/inspect")
+    assert page.eval("document.title").startswith("guardid")
+    page.eval(f"document.getElementById('apikey').value = '{keys['inspector']}';"
+              "document.getElementById('apikey').dispatchEvent(new Event('change'))")
+    page.eval("document.getElementById('sync').click()")
+    assert "synced: 1 keys" in page.wait_for(
+        "document.getElementById('sync-status').textContent")
+    page.eval(f"document.getElementById('token').value = '{token}'")
+    page.eval("document.getElementById('offline').click()")
+    assert page.wait_for("document.getElementById('offline-result').dataset.reason") == "ok"
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    page.eval(f"document.getElementById('token').value = '{forged}'")
+    page.eval("document.getElementById('offline-result').dataset.reason = ''")
+    page.eval("document.getElementById('offline').click()")
+    assert page.wait_for(
+        "document.getElementById('offline-result').dataset.reason") == "bad_signature"
+    page.eval(f"document.getElementById('token').value = '{token}'")
+    page.set_files("#face", [photo])
+    page.eval("document.getElementById('site').value = '蓟州区人民医院'")
+    page.eval("document.getElementById('verify').click()")
+    assert page.wait_for("document.getElementById('result').dataset.outcome") == "match"
+    assert "人证一致" in page.eval("document.getElementById('result').textContent")
+    page.eval("document.getElementById('offline').click()")
+    page.eval("document.getElementById('result').scrollIntoView()")
+    page.screenshot("inspector-page-match.png")
+    client.post(f"/certificates/{posted.number}/revoke", headers=auth(keys["police"]),
+                json={"reason": "dismissed"})
+    page.eval("document.getElementById('sync').click()")
+    page.wait_for("document.getElementById('sync-status').textContent.includes('1 not valid')")
+    page.eval("document.getElementById('offline').click()")
+    assert page.wait_for("document.getElementById('offline-result').dataset.reason "
+                         "=== 'revoked'")
