@@ -25,6 +25,10 @@ RUN python -m venv /opt/guardid \
  && /opt/guardid/bin/pip install .
 
 FROM python:3.11-slim-bookworm
+# A font that prints Chinese for the PDF exports (archive, reports).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --create-home --home-dir /app guardid
 COPY --from=build /opt/guardid /opt/guardid
 ENV PATH=/opt/guardid/bin:$PATH \

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from enrollment.exceptions import (
     IdempotencyMismatch,
     NothingToCommit,
+    PdfFontMissing,
     SessionClosed,
     TooManyAttempts,
 )
@@ -55,6 +56,7 @@ STATUS: dict[type[GuardidError], int] = {
     CertificateTokenError: 400,
     NoProbe: 422,
     NoDocument: 422,
+    PdfFontMissing: 503,
 }
 # Status codes of the framework's own errors, with the code we send for each.
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",

@@ -15,10 +15,12 @@ from enrollment.models import (
     FingerException,
     ReviewCase,
 )
+from inspection.models import SpotCheck
 from registry import audit, guards
 from registry.audit import Actor
 from registry.crypto import Vault
 from registry.models import Certificate, CertificateEvent, GuardEvent
+from violations.models import VIOLATION_COLUMN, Violation
 
 
 def _rows(db_session: Session, query) -> list:  # noqa: ANN001
@@ -67,6 +69,17 @@ def build(*, db_session: Session, vault: Vault, actor: Actor, guard_id: int) -> 
                           "candidates": json.loads(c.candidates), "resolved_at": c.resolved_at,
                           "suspected_identity_fraud": c.status.value == "same_person"}
                          for c in reviews],
+        "spot_checks": [{"id": c.id, "at": c.at, "mode": c.mode.value, "site": c.site,
+                         "outcome": c.outcome.value, "failed": json.loads(c.failed_checks),
+                         "face_score": c.face_score, "finger_score": c.finger_score,
+                         "inspector": c.inspector}
+                        for c in _rows(db_session, select(SpotCheck).where(
+                            SpotCheck.guard_id == guard_id).order_by(SpotCheck.id))],
+        "violations": [{"id": v.id, "category": v.category.value,
+                        "column": VIOLATION_COLUMN[v.category], "status": v.status.value,
+                        "found_at": v.found_at, "site": v.site, "source": v.source.value}
+                       for v in _rows(db_session, select(Violation).where(
+                           Violation.guard_id == guard_id).order_by(Violation.id))],
     }
     audit.record(db_session, actor, "guard.archive_read", resource_type="guard",
                  resource_id=guard_id)

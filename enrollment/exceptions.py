@@ -33,3 +33,9 @@ class IdempotencyMismatch(EnrollmentError):
     """An Idempotency-Key was reused for a different request."""
 
     code = "idempotency_key_reused"
+
+
+class PdfFontMissing(EnrollmentError):
+    """No font that can print Chinese is installed for PDF export."""
+
+    code = "pdf_font_missing"

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     # 1:N compares a probe with every guard, so its per-comparison target is stricter.
     identify_threshold: str = "face_fmr_1e-4"
 
+    # A font that prints Chinese, for PDF exports (archive, reports); found among the system
+    # fonts (fonts-noto-cjk) when unset.
+    pdf_font_file: Path | None = None
+
     # Electronic guard certificate: how long a signed token stays valid, and who signs it.
     ecert_validity_days: int = Field(default=365, ge=1, le=3650)
     ecert_issuer: str = "guardid"

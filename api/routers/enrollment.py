@@ -7,12 +7,12 @@ import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
 from api.deps import Admin, RuntimeDep, SessionDep, VaultDep, role_dep
 from api.uploads import read_upload
-from enrollment import archive, idempotency, service
+from enrollment import archive, archive_pdf, idempotency, service
 from enrollment.idempotency import IdempotencyKey
 from enrollment.models import ReviewCase, ReviewStatus
 from enrollment.schemas import (
@@ -156,6 +156,16 @@ def resolve_review(case_id: int, body: ReviewResolveIn, session: SessionDep, vau
                                   gallery=runtime.face_gallery, case_id=case_id,
                                   same_person=body.outcome == "same_person", note=body.note)
     return _review_out(case)
+
+
+@router.get("/guards/{guard_id}/archive.pdf")
+def guard_archive_pdf(guard_id: int, session: SessionDep, vault: VaultDep, runtime: RuntimeDep,
+                      actor: ArchiveReader):
+    """The guard's electronic practice archive as a printable PDF."""
+    doc = archive.build(db_session=session, vault=vault, actor=actor, guard_id=guard_id)
+    pdf = archive_pdf.render(doc, font_file=runtime.settings.pdf_font_file)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="guard-{guard_id}-archive.pdf"'})
 
 
 @router.get("/guards/{guard_id}/archive")

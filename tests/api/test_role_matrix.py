@@ -37,6 +37,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/reviews"): {"admin"},
     ("POST", "/reviews/{case_id}/resolve"): {"admin"},
     ("GET", "/guards/{guard_id}/archive"): READERS,
+    ("GET", "/guards/{guard_id}/archive.pdf"): READERS,
     ("GET", "/certificates/keys"): READERS,
     ("POST", "/certificates/keys/rotate"): {"admin"},
     ("GET", "/certificates/revocations"): READERS,

@@ -188,3 +188,30 @@ def test_a_restarted_gallery_catches_up_from_the_database(client, keys, face_jpe
             :, :, ::-1].copy())
     hits = fresh.search(probe.vector, threshold=0.9)
     assert hits and hits[0].guard_id == s["guard_id"]
+
+
+def test_archive_pdf_renders_with_chinese(client, keys, face_jpeg, tmp_path):
+    import shutil
+    import subprocess
+
+    st = keys["station"]
+    s = open_for(client, st, 31)
+    face(client, st, s["id"], face_jpeg)
+    client.post(f"/enrollments/{s['id']}/commit", headers=auth(st))
+    r = client.get(f"/guards/{s['guard_id']}/archive.pdf", headers=auth(keys["police"]))
+    if r.status_code == 503:
+        pytest.skip(r.json()["message"])
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    pdf = tmp_path / "a.pdf"
+    pdf.write_bytes(r.content)
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler-utils (pdftotext, pdftoppm) not installed")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "保安员执业电子档案" in text and "考生31" in text and "生物特征采集" in text
+    assert "face" in text and "********" in text  # masked ID number, never the full one
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf),
+                    str(tmp_path / "page")], check=True)
+    assert (tmp_path / "page-1.png").stat().st_size > 2000
+    assert client.get(f"/guards/{s['guard_id']}/archive.pdf",
+                      headers=auth(keys["auditor"])).status_code == 403
