@@ -15,6 +15,7 @@ from api.routers import (
     certificates,
     ecert,
     enrollment,
+    exams,
     guards,
     health,
     inspection,
@@ -29,7 +30,7 @@ from registry.settings import Settings, get_settings
 # /certificates/{number}.
 ROUTERS = (health.router, organisations.router, guards.router, ecert.router,
            certificates.router, audit.router, enrollment.router, inspection.router,
-           violations.router, pages.router)
+           violations.router, exams.router, pages.router)
 
 
 def configure_logging(level: str) -> None:

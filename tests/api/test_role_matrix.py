@@ -55,6 +55,10 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/violations/{violation_id}/evidence"): {"admin", "police"},
     ("POST", "/violations/{violation_id}/decide"): {"admin", "police"},
     ("POST", "/rectifications"): {"admin", "inspector", "police"},
+    ("POST", "/exams"): {"admin"},
+    ("POST", "/exams/{exam_id}/candidates"): {"admin", "station"},
+    ("POST", "/exams/{exam_id}/checks"): {"admin", "station"},
+    ("GET", "/exams/{exam_id}"): {"admin", "station", "police"},
     ("GET", "/audit"): {"auditor"},
     ("GET", "/audit/verify"): {"auditor"},
 }
@@ -62,7 +66,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
 PARAMS = {"org_id": "999999", "guard_id": "999999", "number": "NOPE-1", "action": "suspend",
           "session_id": "999999", "position": "2", "exception_id": "999999",
           "decision": "approve", "case_id": "999999", "check_id": "999999",
-          "violation_id": "999999"}
+          "violation_id": "999999", "exam_id": "999999"}
 
 
 def _routes():
