@@ -9,10 +9,11 @@ PORT   ?= 8000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?= -n 2
 # Debian packages some tests drive for real: a headless browser for the pages (with CJK fonts
-# so Chinese renders in screenshots and PDFs), pdftoppm to
+# so Chinese renders in screenshots and PDFs), libfprint 2 (its virtual image reader drives the
+# real library in the device tests), pdftoppm to
 # render PDF reports. Installed by `make test` when missing (as root); otherwise those tests
 # skip with a reason.
-SYSTEM_PACKAGES ?= chromium poppler-utils fonts-noto-cjk
+SYSTEM_PACKAGES ?= chromium poppler-utils fonts-noto-cjk libfprint-2-2 gir1.2-fprint-2.0 python3-gi
 
 .PHONY: run test test-sqlite test-postgres setup system-deps lint bench clean
 

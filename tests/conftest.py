@@ -120,3 +120,9 @@ def datasets(settings) -> Path:
     if settings.datasets is None:
         pytest.skip("public datasets not found: set GUARDID_DATASETS (default ../shared/data)")
     return settings.datasets
+
+
+@pytest.fixture(scope="session")
+def datasets_or_none() -> Path | None:
+    """The shared datasets folder when present (for tests that have a synthetic fallback)."""
+    return _datasets()
