@@ -61,6 +61,9 @@ def authenticate(request: Request, session: SessionDep) -> Actor:
     client = request.client.host if request.client else None
     actor = apikeys.authenticate(db_session=session, token=_token(request), client=client)
     request.state.actor = actor
+    # End the read transaction now: on SQLite every transaction holds the write lock, and the
+    # route may spend a while on CPU work (face or finger extraction) before it writes.
+    session.rollback()
     return actor
 
 

@@ -57,6 +57,12 @@ class Runtime:
                         finger_engine=finger_engine, finger_thresholds=finger_thresholds,
                         face_gallery=self.face_gallery, finger_gallery=finger_gallery)
 
+    def warm_up(self) -> None:
+        """Load the face models and replay the gallery before the first request needs them."""
+        self.face_engine.warm_up()
+        with self.sessions() as session:
+            self.face_gallery.catch_up(session, self.vault)
+
     def close(self) -> None:
         """Release the database pool."""
         self.engine.dispose()

@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+# Execution option marking a connection whose transactions only read.
+READ_ONLY_OPTION = "guardid_read_only"
 # How long a SQLite writer waits for the write lock before giving up (ms).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -50,7 +52,12 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn):  # noqa: ANN001
         # Every guardid transaction appends to the audit chain, so each is a writer:
         # take the write lock up front rather than fail on upgrade (SQLITE_BUSY_SNAPSHOT).
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Long reads that write nothing (index catch-up) ask for a plain snapshot instead,
+        # which in WAL mode neither waits for nor blocks the writers.
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -69,6 +76,19 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """Yield a session for a long read that must not hold SQLite's write lock."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{READ_ONLY_OPTION: True})
+        session = Session(bind=conn, expire_on_commit=False, autoflush=False)
+        try:
+            yield session
+        finally:
+            session.close()
+            conn.rollback()
 
 
 def ping(engine: Engine) -> None:
