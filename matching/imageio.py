@@ -31,7 +31,8 @@ class DecodedImage:
     dpi: tuple[float, float] | None
 
 
-def _open(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
+def _open(data: bytes, max_bytes: int, max_pixels: int,
+          allowed: frozenset[str] = ALLOWED_FORMATS) -> Image.Image:
     """Open the header only and enforce the byte, format and pixel limits."""
     if len(data) > max_bytes:
         raise ImageError(f"the image is {len(data)} bytes; the limit is {max_bytes}",
@@ -45,7 +46,7 @@ def _open(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
                          code="image_too_large") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise ImageError("the file is not an image in a supported format") from exc
-    if img.format not in ALLOWED_FORMATS:
+    if img.format not in allowed:
         raise ImageError(f"image format {img.format} is not accepted", code="image_unsupported")
     width, height = img.size
     if width * height > max_pixels:
@@ -89,9 +90,10 @@ def _dpi(img: Image.Image) -> tuple[float, float] | None:
 
 
 def decode(data: bytes, *, max_bytes: int, max_pixels: int,
-           mode: Literal["rgb", "gray"] = "rgb") -> DecodedImage:
+           mode: Literal["rgb", "gray"] = "rgb",
+           allowed: frozenset[str] = ALLOWED_FORMATS) -> DecodedImage:
     """Decode ``data`` to uint8 pixels with EXIF orientation applied; raise ImageError."""
-    img = _open(data, max_bytes, max_pixels)
+    img = _open(data, max_bytes, max_pixels, allowed)
     fmt = "JPEG" if img.format == "MPO" else str(img.format)
     dpi = _dpi(img)
     try:

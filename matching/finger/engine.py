@@ -1,0 +1,92 @@
+"""The fingerprint engine: impression in, quality-scored template out; matchers per probe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matching.finger import mcc
+from matching.finger.extract import Features, extract
+from matching.finger.params import FingerParams
+from matching.finger.template import FingerprintTemplate
+
+# Quality (0-100) is a weighted sum of four documented features, each scaled to [0, 1]:
+# foreground area (a full 500 ppi print covers ~90k px), orientation certainty (mean
+# coherence on the foreground), ridge clarity (share of foreground pixels whose enhanced
+# response is clearly ridge or valley) and minutiae count (~40 is a good rolled-flat print).
+QUALITY_WEIGHTS = {"area": 0.25, "certainty": 0.30, "clarity": 0.25, "minutiae": 0.20}
+FULL_AREA_PX = 90_000
+GOOD_MINUTIAE = 40
+CLEAR_RESPONSE = 0.5
+
+
+@dataclass(frozen=True)
+class FingerAnalysis:
+    """The template of one impression with its quality features."""
+
+    template: FingerprintTemplate
+    features: dict[str, float]
+
+
+def quality_features(f: Features) -> dict[str, float]:
+    """Return the four quality features of an extraction, each in [0, 1]."""
+    fg = f.mask
+    area = min(1.0, float(fg.sum()) / FULL_AREA_PX)
+    certainty = float(f.coherence[fg].mean()) if fg.any() else 0.0
+    resp = np.abs(f.enhanced[fg])
+    clarity = float((resp > CLEAR_RESPONSE * (resp.std() + 1e-6)).mean()) if fg.any() else 0.0
+    count = min(1.0, len(f.minutiae) / GOOD_MINUTIAE)
+    return {"area": area, "certainty": certainty, "clarity": clarity, "minutiae": count}
+
+
+def quality_score(features: dict[str, float]) -> float:
+    """Return the 0-100 quality of an impression from its features."""
+    return round(100 * sum(QUALITY_WEIGHTS[k] * features[k] for k in QUALITY_WEIGHTS), 1)
+
+
+class FingerprintEngine:
+    """Extracts templates; stateless apart from its parameters, so safe to share."""
+
+    def __init__(self, params: FingerParams | None = None):
+        self.params = params or FingerParams()
+
+    def analyze(self, gray: np.ndarray, *, position: int = 0) -> FingerAnalysis:
+        """Extract minutiae and score quality; raise ImageError when no print is found."""
+        f = extract(gray, self.params)
+        features = quality_features(f)
+        template = FingerprintTemplate(f.minutiae, gray.shape[1], gray.shape[0],
+                                       quality_score(features), position=position)
+        return FingerAnalysis(template, features)
+
+    def extract(self, gray: np.ndarray, *, position: int = 0) -> FingerprintTemplate:
+        """Return the template of a 500 ppi grey impression."""
+        return self.analyze(gray, position=position).template
+
+    def cylinders(self, template: FingerprintTemplate) -> mcc.Cylinders:
+        """Return the template's MCC cylinders (computed once per template object)."""
+        key = ("cyl", self.params.mcc_ns, self.params.mcc_nd)
+        if key not in template._cache:
+            template._cache[key] = mcc.cylinders(template.minutiae, self.params)
+        return template._cache[key]
+
+
+class Matcher:
+    """Compares one probe with many candidates; the probe's cylinders are built once."""
+
+    def __init__(self, probe: FingerprintTemplate, engine: FingerprintEngine | None = None):
+        self.engine = engine or _DEFAULT
+        self.params = self.engine.params
+        self.probe = self.engine.cylinders(probe)
+
+    def match(self, candidate: FingerprintTemplate) -> float:
+        """Return the similarity in [0, 1] of the probe and ``candidate``."""
+        return mcc.similarity(self.probe, self.engine.cylinders(candidate), self.params)
+
+
+_DEFAULT = FingerprintEngine()
+
+
+def finger_similarity(a: FingerprintTemplate, b: FingerprintTemplate) -> float:
+    """Return the similarity of two templates, symmetric in its arguments."""
+    return 0.5 * (Matcher(a).match(b) + Matcher(b).match(a))

@@ -1,0 +1,189 @@
+"""Minutia Cylinder-Code (Cappelli, Ferrara & Maltoni, IEEE TPAMI 2010), vectorised.
+
+Each minutia gets a cylinder: a grid of Ns x Ns cells around it (rotated to its direction)
+times Nd direction bins; a cell holds how strongly neighbouring minutiae with that relative
+direction sit near it. Two cylinders are compared only on the cells valid in both; the
+local similarities of all pairs are then consolidated into one score (LSS or LSS-R).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+from scipy.special import erf, expit
+
+from matching.finger.params import FingerParams
+
+
+@dataclass(frozen=True)
+class Cylinders:
+    """The cylinders of one template: values, spatial validity and the minutiae kept."""
+
+    values: np.ndarray  # (n, Ns*Ns*Nd) float32, zero on invalid cells
+    valid: np.ndarray  # (n, Ns*Ns) float32 0/1
+    energy: np.ndarray  # (n, Ns*Ns) float32: sum over directions of value^2, per cell
+    minutiae: np.ndarray  # (n, 5) the minutiae that carry a valid cylinder
+
+    def __len__(self) -> int:
+        return len(self.minutiae)
+
+
+def angle_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return a - b wrapped to [-pi, pi)."""
+    return (a - b + np.pi) % (2 * np.pi) - np.pi
+
+
+@lru_cache(maxsize=4)
+def _grid(p: FingerParams) -> tuple[np.ndarray, np.ndarray]:
+    """Return the cell-centre offsets (Ns*Ns, 2) and direction-bin centres (Nd,)."""
+    step = 2 * p.mcc_radius / p.mcc_ns
+    idx = (np.arange(p.mcc_ns) - (p.mcc_ns - 1) / 2) * step
+    gx, gy = np.meshgrid(idx, idx)
+    offsets = np.stack([gx.ravel(), gy.ravel()], 1)
+    dstep = 2 * np.pi / p.mcc_nd
+    return offsets, -np.pi + (np.arange(p.mcc_nd) + 0.5) * dstep
+
+
+def _hull_mask(m: np.ndarray, p: FingerParams) -> tuple[np.ndarray, np.ndarray]:
+    """Return a raster of 'within omega of the minutiae's convex hull' and its origin."""
+    pad = int(p.mcc_omega + p.mcc_radius + 2)
+    lo = np.floor(m[:, :2].min(0)).astype(int) - pad
+    hi = np.ceil(m[:, :2].max(0)).astype(int) + pad
+    canvas = np.ones((hi[1] - lo[1] + 1, hi[0] - lo[0] + 1), np.uint8)
+    hull = cv2.convexHull((m[:, :2] - lo).astype(np.int32))
+    cv2.fillConvexPoly(canvas, hull, 0)
+    dist = cv2.distanceTransform(canvas, cv2.DIST_L2, 3)
+    return dist <= p.mcc_omega, lo
+
+
+def cylinders(minutiae: np.ndarray, p: FingerParams) -> Cylinders:
+    """Build the cylinders of a minutiae set (x, y, angle, type, reliability)."""
+    offsets, bins = _grid(p)
+    n, ns2, nd = len(minutiae), p.mcc_ns ** 2, p.mcc_nd
+    if n < 2:
+        return Cylinders(np.zeros((0, ns2 * nd), np.float32), np.zeros((0, ns2), np.float32),
+                         np.zeros((0, ns2), np.float32), np.zeros((0, 5), np.float32))
+    xy, th = minutiae[:, :2].astype(np.float64), minutiae[:, 2].astype(np.float64)
+    cos, sin = np.cos(th), np.sin(th)
+    # Cell centres of every cylinder, rotated with its minutia: (n, Ns*Ns, 2).
+    centres = xy[:, None, :] + np.stack([offsets[None, :, 0] * cos[:, None]
+                                         - offsets[None, :, 1] * sin[:, None],
+                                         offsets[None, :, 0] * sin[:, None]
+                                         + offsets[None, :, 1] * cos[:, None]], -1)
+    inside, lo = _hull_mask(minutiae, p)
+    cx = np.clip(np.round(centres[..., 0] - lo[0]).astype(int), 0, inside.shape[1] - 1)
+    cy = np.clip(np.round(centres[..., 1] - lo[1]).astype(int), 0, inside.shape[0] - 1)
+    valid = inside[cy, cx]
+    # Spatial contribution of every minutia j to every cell of cylinder i: (n, Ns*Ns, n).
+    d2 = ((centres[:, :, None, :] - xy[None, None, :, :]) ** 2).sum(-1)
+    gs = np.exp(-d2 / (2 * p.mcc_sigma_s ** 2)) / (p.mcc_sigma_s * np.sqrt(2 * np.pi))
+    gs[d2 > (3 * p.mcc_sigma_s) ** 2] = 0
+    gs[np.arange(n), :, np.arange(n)] = 0  # a minutia is not its own neighbour
+    # Directional contribution: (n, n, Nd) = integral of a Gaussian over each bin.
+    rel = angle_diff(th[None, :], th[:, None])  # direction of j relative to i
+    diff = angle_diff(bins[None, None, :], rel[:, :, None])
+    half, s = np.pi / nd, p.mcc_sigma_d * np.sqrt(2)
+    gd = 0.5 * (erf((diff + half) / s) - erf((diff - half) / s))
+    contrib = np.einsum("icj,ijk->ick", gs, gd)  # (n, Ns*Ns, Nd)
+    values = expit(p.mcc_tau_psi * (contrib - p.mcc_mu_psi))
+    values *= valid[..., None]
+    near = (np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+            <= p.mcc_radius + 3 * p.mcc_sigma_s).sum(1) - 1
+    keep = (valid.mean(1) >= p.mcc_min_valid_cells) & (near >= p.mcc_min_neighbours)
+    values = values[keep].astype(np.float32)
+    return Cylinders(values.reshape(len(values), -1), valid[keep].astype(np.float32),
+                     (values ** 2).sum(-1).astype(np.float32), minutiae[keep])
+
+
+def local_similarities(a: Cylinders, b: Cylinders, p: FingerParams) -> np.ndarray:
+    """Return the (na, nb) matrix of cylinder similarities (0 where not comparable)."""
+    if not len(a) or not len(b):
+        return np.zeros((len(a), len(b)), np.float32)
+    common = a.valid @ b.valid.T
+    sa = a.energy @ b.valid.T  # |a|^2 on the cells valid in both
+    sb = a.valid @ b.energy.T
+    cross = a.values @ b.values.T
+    dist = np.sqrt(np.maximum(sa + sb - 2 * cross, 0))
+    norm = np.sqrt(sa) + np.sqrt(sb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lam = np.where(norm > 0, 1 - dist / norm, 0)
+    dtheta = np.abs(angle_diff(a.minutiae[:, None, 2], b.minutiae[None, :, 2]))
+    ok = (common >= p.mcc_min_matchable * p.mcc_ns ** 2) & (dtheta <= p.mcc_max_direction_diff)
+    return np.where(ok, lam, 0).astype(np.float32)
+
+
+def pairs_to_use(na: int, nb: int, p: FingerParams) -> int:
+    """Return n_P: how many top local similarities the global score averages."""
+    z = 1 / (1 + np.exp(-p.lss_tau_p * (min(na, nb) - p.lss_mu_p)))
+    return int(p.lss_min_np + round(z * (p.lss_max_np - p.lss_min_np)))
+
+
+def lss(lam: np.ndarray, p: FingerParams) -> float:
+    """Local Similarity Sort: the mean of the n_P largest local similarities."""
+    if lam.size == 0:
+        return 0.0
+    n_p = min(pairs_to_use(*lam.shape, p), lam.size)
+    top = np.partition(lam.ravel(), -n_p)[-n_p:]
+    return float(top.mean())
+
+
+def _greedy_pairs(lam: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return up to ``count`` one-to-one (i, j) pairs taken greedily by similarity."""
+    order = np.argsort(-lam, axis=None)
+    used_i, used_j = np.zeros(lam.shape[0], bool), np.zeros(lam.shape[1], bool)
+    ii, jj = [], []
+    for flat in order[: lam.size]:
+        i, j = divmod(int(flat), lam.shape[1])
+        if lam[i, j] <= 0 or len(ii) == count:
+            break
+        if not used_i[i] and not used_j[j]:
+            used_i[i] = used_j[j] = True
+            ii.append(i)
+            jj.append(j)
+    return np.array(ii, int), np.array(jj, int)
+
+
+def _sigmoid(v: np.ndarray, mu: float, tau: float) -> np.ndarray:
+    """The paper's Z(v, mu, tau) = 1 / (1 + exp(-tau (v - mu)))."""
+    return expit(tau * (v - mu))
+
+
+def lss_r(lam: np.ndarray, a: Cylinders, b: Cylinders, p: FingerParams) -> float:
+    """LSS with Relaxation: pairs whose geometry agrees with the others keep their weight."""
+    if lam.size == 0:
+        return 0.0
+    n_p = pairs_to_use(*lam.shape, p)
+    ii, jj = _greedy_pairs(lam, int(min(min(lam.shape), round(p.relax_candidates * n_p))))
+    if len(ii) < 2:
+        return float(lam[ii, jj].mean()) if len(ii) else 0.0
+    ma, mb = a.minutiae[ii], b.minutiae[jj]
+    da = np.hypot(*(ma[:, None, :2] - ma[None, :, :2]).transpose(2, 0, 1))
+    db = np.hypot(*(mb[:, None, :2] - mb[None, :, :2]).transpose(2, 0, 1))
+    dtha = angle_diff(ma[:, None, 2], ma[None, :, 2])
+    dthb = angle_diff(mb[:, None, 2], mb[None, :, 2])
+    # Radial angle: where j lies as seen from i, relative to i's direction (same image axes
+    # as the minutia angles, so it is invariant to rotation).
+    ra = angle_diff(ma[:, None, 2], np.arctan2(ma[None, :, 1] - ma[:, None, 1],
+                                               ma[None, :, 0] - ma[:, None, 0]))
+    rb = angle_diff(mb[:, None, 2], np.arctan2(mb[None, :, 1] - mb[:, None, 1],
+                                               mb[None, :, 0] - mb[:, None, 0]))
+    rho = (_sigmoid(np.abs(da - db), p.relax_mu1, p.relax_tau1)
+           * _sigmoid(np.abs(angle_diff(dtha, dthb)), p.relax_mu2, p.relax_tau2)
+           * _sigmoid(np.abs(angle_diff(ra, rb)), p.relax_mu3, p.relax_tau3))
+    np.fill_diagonal(rho, 0)
+    start = lam[ii, jj].astype(np.float64)
+    cur = start.copy()
+    for _ in range(p.relax_iterations):
+        cur = p.relax_weight * cur + (1 - p.relax_weight) * (rho @ cur) / (len(cur) - 1)
+    efficiency = cur / np.maximum(start, 1e-9)
+    best = np.argsort(-efficiency)[: min(n_p, len(cur))]
+    return float(cur[best].mean())
+
+
+def similarity(a: Cylinders, b: Cylinders, p: FingerParams) -> float:
+    """Return the global MCC score in [0, 1] of two cylinder sets."""
+    lam = local_similarities(a, b, p)
+    return lss_r(lam, a, b, p) if p.consolidation == "lss-r" else lss(lam, p)

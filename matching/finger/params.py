@@ -1,0 +1,83 @@
+"""Every constant of fingerprint extraction and matching, named and explained in one place.
+
+Distances are in pixels at 500 ppi (one ridge period is ~9 px, ~0.46 mm). MCC values follow
+Cappelli, Ferrara & Maltoni, "Minutia Cylinder-Code", IEEE TPAMI 32(12), 2010, Table 1,
+except where noted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MODEL_ID = "guardid_mcc_v1"
+
+
+@dataclass(frozen=True)
+class FingerParams:
+    """Parameters of the extraction chain and of the MCC matcher."""
+
+    # --- segmentation: blocks whose grey-level spread is ridge-like are foreground
+    block: int = 16
+    min_block_std: float = 0.15  # of the normalised image's unit spread
+    min_foreground_fraction: float = 0.08  # less than this: no_fingerprint_area
+    mask_erosion_px: int = 8  # minutiae this close to the border are cut-off artefacts
+
+    # --- orientation field (gradient tensor smoothed over ~2 ridge periods)
+    gradient_sigma: float = 1.0
+    orientation_sigma: float = 7.0
+
+    # --- ridge frequency: sought within ridge periods of this range (px)
+    min_period: float = 5.0
+    max_period: float = 15.0
+
+    # --- contextual Gabor enhancement
+    gabor_orientations: int = 16
+    gabor_sigma: float = 4.0  # envelope, in px (~half a ridge period)
+    gabor_kernel: int = 25
+
+    # --- minutiae
+    border_px: int = 12  # away from the foreground border
+    min_minutia_distance: float = 7.0  # closer pairs are broken-ridge or bridge artefacts
+    direction_trace_px: int = 9  # ridge length followed to measure an ending's direction
+    max_minutiae: int = 120
+
+    # --- MCC (cylinders): radius R, Ns x Ns x Nd cells
+    mcc_radius: float = 70.0
+    mcc_ns: int = 8  # MCC8: 8x8x6 cells; the paper's MCC16 is ~4x slower for ~equal accuracy
+    mcc_nd: int = 6
+    mcc_sigma_s: float = 28.0 / 3.0
+    mcc_sigma_d: float = 2 * 3.141592653589793 / 9
+    mcc_mu_psi: float = 0.01
+    mcc_tau_psi: float = 400.0
+    mcc_omega: float = 50.0  # how far outside the convex hull a cell still counts
+    mcc_min_valid_cells: float = 0.20  # a cylinder with fewer valid cells is dropped
+    mcc_min_neighbours: int = 2  # ...and so is one with fewer minutiae around it
+    mcc_min_matchable: float = 0.60  # share of cells two cylinders must have in common
+    mcc_max_direction_diff: float = 3.141592653589793 / 2
+
+    # --- consolidation (LSS / LSS-R): how many top local similarities count
+    lss_min_np: int = 4
+    lss_max_np: int = 12
+    lss_mu_p: float = 20.0
+    lss_tau_p: float = 0.4
+    relax_iterations: int = 5  # LSS-R
+    relax_weight: float = 0.5
+    relax_mu1: float = 5.0
+    relax_tau1: float = -1.6
+    relax_mu2: float = 3.141592653589793 / 12
+    relax_tau2: float = -30.0
+    relax_mu3: float = 3.141592653589793 / 12
+    relax_tau3: float = -30.0
+    relax_candidates: float = 3.0  # LSS-R relaxes this many times n_P top pairs
+
+    consolidation: str = "lss-r"  # "lss" or "lss-r"
+
+
+# Score thresholds named by the false-match rate they target. Calibrated on the synthetic
+# generator's impostor pairs (seed 1; see BENCHMARKS.md) and reported on FVC2004 DB1 B, so
+# no real image both sets and measures them. A site recalibrates with `guardid eval finger`.
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "finger_fmr_1e-2": 0.20,
+    "finger_fmr_1e-3": 0.26,
+    "finger_fmr_1e-4": 0.32,
+}
