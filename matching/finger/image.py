@@ -26,8 +26,11 @@ def decode_fingerprint(data: bytes, *, max_bytes: int, max_pixels: int,
     _register_wsq()
     img = decode(data, max_bytes=max_bytes, max_pixels=max_pixels, mode="gray",
                  allowed=FINGER_FORMATS)
-    stated = ppi or (round(img.dpi[0]) if img.dpi else TARGET_PPI)
-    return resample(img.pixels, stated)
+    if ppi is None:
+        # Files from generic tools state 72 or 96 dpi; only a scanner-like value is trusted.
+        stated = round(img.dpi[0]) if img.dpi else TARGET_PPI
+        ppi = stated if MIN_PPI <= stated <= MAX_PPI else TARGET_PPI
+    return resample(img.pixels, ppi)
 
 
 def resample(gray: np.ndarray, ppi: int) -> np.ndarray:

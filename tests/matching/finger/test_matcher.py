@@ -1,0 +1,50 @@
+"""The MCC matcher: self-match, symmetry, genuine above impostor, and FVC error rates."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from matching.finger import DEFAULT_THRESHOLDS, Matcher, finger_similarity
+from matching.finger.evaluate import extract_all, fingers, fvc_pairs, score
+from matching.metrics import error_rates
+
+
+@pytest.fixture(scope="module")
+def templates(finger_engine, synthetic):
+    return {k: finger_engine.extract(v) for k, v in synthetic.items()}
+
+
+def test_self_match_and_symmetry(templates):
+    t = templates[(0, 0)]
+    assert Matcher(t).match(t) > 0.95
+    a, b = templates[(1, 0)], templates[(1, 2)]
+    assert finger_similarity(a, b) == pytest.approx(finger_similarity(b, a))
+
+
+def test_genuine_scores_above_impostor_scores_on_synthetic(templates):
+    gen = [Matcher(templates[(f, i)]).match(templates[(f, j)])
+           for f in range(6) for i, j in itertools.combinations(range(3), 2)]
+    imp = [Matcher(templates[(f, 0)]).match(templates[(g, 0)])
+           for f, g in itertools.combinations(range(6), 2)]
+    assert min(gen) > max(imp)
+    assert max(imp) < DEFAULT_THRESHOLDS["finger_fmr_1e-3"] < np.median(gen)
+
+
+def test_empty_template_scores_zero(templates):
+    from matching.finger import FingerprintTemplate
+
+    empty = FingerprintTemplate(np.zeros((0, 5), np.float32), 300, 400, 0.0)
+    assert Matcher(empty).match(templates[(0, 0)]) == 0.0
+    assert Matcher(templates[(0, 0)]).match(empty) == 0.0
+
+
+def test_fvc_error_rates_on_five_fingers(fvc, finger_engine):
+    ids = {k: v for k, v in fingers(fvc).items() if k in {"101", "102", "103", "104", "105"}}
+    genuine, impostor = fvc_pairs(ids, all_impostors=True)
+    tm, _ = extract_all(finger_engine, sorted({p for ps in ids.values() for p in ps}))
+    rates = error_rates(score(tm, genuine, finger_engine), score(tm, impostor, finger_engine))
+    assert rates.genuine_pairs == 140 and rates.impostor_pairs == 640
+    assert rates.eer < 0.12  # the full set measures 5.8% (BENCHMARKS.md)
