@@ -46,22 +46,55 @@ class Runtime:
         return thresholds[self.settings.enroll_duplicate_threshold]
 
     @cached_property
+    def galleries(self) -> Any:
+        """Both galleries with the thresholds at which a commit opens a review case."""
+        from enrollment.dedup import Galleries
+
+        return Galleries(face=self.face_gallery, finger=self.finger_gallery,
+                         face_threshold=self.duplicate_threshold,
+                         finger_threshold=self.finger_thresholds[
+                             self.settings.enroll_duplicate_finger_threshold],
+                         min_fingers=self.settings.collection_min_fingers)
+
+    @cached_property
     def matchers(self) -> Any:
         """Engines, galleries and calibrated thresholds for spot checks."""
         from inspection.service import Matchers
         from matching.face.params import load_thresholds
 
-        finger_engine, finger_thresholds, finger_gallery = _finger_parts(self)
         return Matchers(face_engine=self.face_engine,
                         face_thresholds=load_thresholds(self.settings.face_thresholds_file),
-                        finger_engine=finger_engine, finger_thresholds=finger_thresholds,
-                        face_gallery=self.face_gallery, finger_gallery=finger_gallery)
+                        finger_engine=self.finger_engine,
+                        finger_thresholds=self.finger_thresholds,
+                        face_gallery=self.face_gallery, finger_gallery=self.finger_gallery)
+
+    @cached_property
+    def finger_engine(self) -> Any:
+        """The fingerprint engine (stateless; nothing to load)."""
+        from matching.finger import FingerprintEngine
+
+        return FingerprintEngine()
+
+    @cached_property
+    def finger_gallery(self) -> Any:
+        """Every enrolled finger, searchable 1:N; catches up from the database."""
+        from enrollment.gallery import FingerGallery
+
+        return FingerGallery(self.finger_engine)
+
+    @cached_property
+    def finger_thresholds(self) -> dict[str, float]:
+        """Fingerprint score thresholds by name (see matching/finger/params.py)."""
+        from matching.finger import DEFAULT_THRESHOLDS
+
+        return dict(DEFAULT_THRESHOLDS)
 
     def warm_up(self) -> None:
         """Load the face models and replay the gallery before the first request needs them."""
         self.face_engine.warm_up()
         with self.sessions() as session:
             self.face_gallery.catch_up(session, self.vault)
+            self.finger_gallery.catch_up(session, self.vault)
 
     def close(self) -> None:
         """Release the database pool."""
@@ -74,24 +107,6 @@ def _face_engine(params: Any) -> Any:
     from matching.face import FaceEngine
 
     return FaceEngine(params)
-
-
-def _finger_parts(runtime: Runtime) -> tuple[Any, dict[str, float], Any]:
-    """Return the fingerprint engine, thresholds and gallery (None when not installed)."""
-    try:
-        from matching.finger import FingerprintEngine
-        from matching.finger.params import DEFAULT_THRESHOLDS
-    except ImportError:
-        return None, {}, None
-    gallery = runtime.extras.get("finger_gallery")
-    if gallery is None:
-        try:
-            from enrollment.gallery import FingerGallery
-        except ImportError:
-            FingerGallery = None  # noqa: N806
-        gallery = FingerGallery() if FingerGallery else None
-        runtime.extras["finger_gallery"] = gallery
-    return FingerprintEngine(), dict(DEFAULT_THRESHOLDS), gallery
 
 
 def build_runtime(settings: Settings) -> Runtime:

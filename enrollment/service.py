@@ -8,9 +8,10 @@ from dataclasses import asdict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from enrollment import idempotency
-from enrollment.exceptions import NothingToCommit, SessionClosed, TooManyAttempts
-from enrollment.gallery import FACE_TEMPLATE_PURPOSE, FaceGallery
+from enrollment import dedup, idempotency
+from enrollment.dedup import Galleries
+from enrollment.exceptions import SessionClosed, TooManyAttempts
+from enrollment.gallery import FACE_TEMPLATE_PURPOSE
 from enrollment.idempotency import IdempotencyKey
 from enrollment.models import (
     FACE_POSITION,
@@ -26,7 +27,7 @@ from enrollment.models import (
     TemplateChange,
 )
 from enrollment.schemas import CaptureOut, CommitOut, SessionIn, SessionOut
-from matching.face import FaceEngine, FaceTemplate
+from matching.face import FaceEngine
 from matching.imageio import decode
 from registry import audit, guards
 from registry.audit import Actor
@@ -160,72 +161,75 @@ def decide_finger_exception(*, db_session: Session, actor: Actor, exception_id: 
     return exc
 
 
-def _best_face(db_session: Session, session_id: int) -> Capture:
-    """Return the passing face capture of highest quality; raise when there is none."""
-    best = db_session.scalars(select(Capture).where(
-        Capture.session_id == session_id, Capture.modality == Modality.face,
-        Capture.passed.is_(True)).order_by(Capture.quality.desc(), Capture.id)).first()
-    if best is None:
-        raise NothingToCommit("no face photo of this session passed the quality gate")
-    return best
-
-
-def commit(*, db_session: Session, vault: Vault, actor: Actor, gallery: FaceGallery,
-           session_id: int, duplicate_threshold: float,
-           idem: IdempotencyKey | None = None) -> CommitOut:
+def commit(*, db_session: Session, vault: Vault, actor: Actor, galleries: Galleries,
+           session_id: int, idem: IdempotencyKey | None = None) -> CommitOut:
     """De-duplicate 1:N, then store the templates in one transaction (or open a review)."""
     row = _session(db_session, actor, session_id, open_only=False)
     if row.status != SessionStatus.open:
         return CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status)
-    best = _best_face(db_session, row.id)
-    gallery.catch_up(db_session, vault)
-    probe = FaceTemplate.from_bytes(vault.decrypt(db_session, best.template_enc,
-                                                  purpose=FACE_TEMPLATE_PURPOSE))
-    hits = gallery.search(probe.vector, threshold=duplicate_threshold, exclude_guard=row.guard_id)
-    if hits:
-        candidates = [{"guard_id": h.guard_id, "score": round(h.score, 4), "modality": "face"}
-                      for h in hits]
+    face = dedup.best_face(db_session, row.id)
+    fingers = dedup.best_fingers(db_session, row.id)
+    dedup.check_fingers(db_session, row.guard_id, fingers, galleries.min_fingers)
+    found = dedup.candidates(db_session, vault, galleries, row.guard_id, face, fingers)
+    if found:
         case = ReviewCase(session_id=row.id, guard_id=row.guard_id,
-                          candidates=json.dumps(candidates))
+                          candidates=json.dumps(found))
         db_session.add(case)
         row.status = SessionStatus.review
         db_session.flush()
         audit.record(db_session, actor, "enrollment.duplicate_suspected", resource_type="guard",
-                     resource_id=row.guard_id, detail={"case": case.id, "candidates": candidates})
+                     resource_id=row.guard_id, detail={"case": case.id, "candidates": found})
         out = CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status,
-                        review_case_id=case.id, candidates=candidates)
+                        review_case_id=case.id, candidates=found)
     else:
-        _store(db_session, actor, row, best)
+        _store(db_session, actor, row, face, fingers)
         out = CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status)
     idempotency.remember(db_session, idem, 200, out.model_dump(mode="json"))
     db_session.commit()
-    gallery.catch_up(db_session, vault)  # the index follows the committed truth
+    galleries.face.catch_up(db_session, vault)  # the indexes follow the committed truth
+    galleries.finger.catch_up(db_session, vault)
     return out
 
 
-def _store(db_session: Session, actor: Actor, row: EnrollmentSession, best: Capture) -> None:
-    """Write the biometric rows and their change records; supersede earlier ones."""
-    now = utcnow()
-    old = db_session.scalars(select(Biometric).where(
-        Biometric.guard_id == row.guard_id, Biometric.modality == Modality.face,
-        Biometric.superseded_at.is_(None))).all()
+def _supersede(db_session: Session, guard_id: int, modality: Modality,
+               positions: set[int] | None, now) -> list[int]:  # noqa: ANN001
+    """Mark the guard's current biometrics of ``modality`` (at ``positions``) superseded."""
+    query = select(Biometric).where(Biometric.guard_id == guard_id,
+                                    Biometric.modality == modality,
+                                    Biometric.superseded_at.is_(None))
+    if positions is not None:
+        query = query.where(Biometric.position.in_(positions))
+    old = db_session.scalars(query).all()
     for bio in old:
         bio.superseded_at = now
         db_session.add(TemplateChange(biometric_id=bio.id, op="remove"))
-    bio = Biometric(guard_id=row.guard_id, modality=Modality.face, position=FACE_POSITION,
-                    template_enc=best.template_enc, image_enc=best.image_enc,
-                    quality=best.quality, model_id=best.model_id, enrollment_id=row.id,
-                    station=row.station, captured_at=now)
-    db_session.add(bio)
-    db_session.flush()
-    db_session.add(TemplateChange(biometric_id=bio.id, op="add"))
+    return [b.id for b in old]
+
+
+def _store(db_session: Session, actor: Actor, row: EnrollmentSession, face: Capture,
+           fingers: dict[int, Capture]) -> None:
+    """Write the biometric rows and their change records; supersede earlier ones."""
+    now = utcnow()
+    replaced = _supersede(db_session, row.guard_id, Modality.face, None, now)
+    replaced += _supersede(db_session, row.guard_id, Modality.finger, set(fingers), now)
+    stored = []
+    for cap in [face, *(fingers[p] for p in sorted(fingers))]:
+        bio = Biometric(guard_id=row.guard_id, modality=cap.modality, position=cap.position,
+                        template_enc=cap.template_enc, image_enc=cap.image_enc,
+                        quality=cap.quality, model_id=cap.model_id, enrollment_id=row.id,
+                        station=row.station, captured_at=now)
+        db_session.add(bio)
+        db_session.flush()
+        db_session.add(TemplateChange(biometric_id=bio.id, op="add"))
+        stored.append(bio.id)
     row.status, row.closed_at = SessionStatus.committed, now
     audit.record(db_session, actor, "enrollment.commit", resource_type="guard",
-                 resource_id=row.guard_id, detail={"session": row.id, "face": bio.id,
-                                                   "superseded": [b.id for b in old]})
+                 resource_id=row.guard_id, detail={"session": row.id, "stored": stored,
+                                                   "fingers": sorted(fingers),
+                                                   "superseded": replaced})
 
 
-def resolve_review(*, db_session: Session, vault: Vault, actor: Actor, gallery: FaceGallery,
+def resolve_review(*, db_session: Session, vault: Vault, actor: Actor, galleries: Galleries,
                    case_id: int, same_person: bool, note: str | None) -> ReviewCase:
     """Decide a review: different people (enrol) or the same person (block, flag fraud)."""
     case = db_session.get(ReviewCase, case_id)
@@ -240,11 +244,13 @@ def resolve_review(*, db_session: Session, vault: Vault, actor: Actor, gallery: 
         row.status, row.closed_at = SessionStatus.blocked, utcnow()
     else:
         case.status = ReviewStatus.different_people
-        _store(db_session, actor, row, _best_face(db_session, row.id))
+        _store(db_session, actor, row, dedup.best_face(db_session, row.id),
+               dedup.best_fingers(db_session, row.id))
     audit.record(db_session, actor, "enrollment.review_resolved", resource_type="guard",
                  resource_id=case.guard_id, detail={"case": case.id,
                                                     "outcome": case.status.value,
                                                     "candidates": json.loads(case.candidates)})
     db_session.commit()
-    gallery.catch_up(db_session, vault)
+    galleries.face.catch_up(db_session, vault)
+    galleries.finger.catch_up(db_session, vault)
     return case

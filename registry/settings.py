@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # Enrollment de-duplication: a new face at or above this calibrated threshold against
     # another guard opens a review case (a person decides; nothing merges silently).
     enroll_duplicate_threshold: str = "face_fmr_1e-4"
+    enroll_duplicate_finger_threshold: str = "finger_fmr_1e-4"
+    # A fingerprint impression below this quality (0-100, matching/finger/engine.py) is
+    # refused at the station with advice; the operator recaptures.
+    finger_min_quality: float = Field(default=30.0, ge=0, le=100)
     # FAISS mode of the face gallery: exact (default), sq16 (half-precision scan + exact
     # re-rank, ~5x faster at 1M, same top-10 on 99.7% of queries) or hnsw (approximate).
     face_index_mode: Literal["exact", "sq16", "hnsw"] = "exact"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api.deps import Admin, RuntimeDep, SessionDep, VaultDep, role_dep
 from api.uploads import read_upload
-from enrollment import archive, archive_pdf, idempotency, service
+from enrollment import archive, archive_pdf, fingers, idempotency, service
 from enrollment.idempotency import IdempotencyKey
 from enrollment.models import ReviewCase, ReviewStatus
 from enrollment.schemas import (
@@ -99,6 +99,24 @@ def submit_face(session_id: int, file: UploadFile, session: SessionDep, vault: V
                                idem=idem)
 
 
+@router.post("/enrollments/{session_id}/fingers/{position}", status_code=201,
+             response_model=CaptureOut)
+def submit_finger(session_id: int, position: Annotated[int, Path(ge=1, le=10)],
+                  file: UploadFile, session: SessionDep, vault: VaultDep, runtime: RuntimeDep,
+                  actor: Station, idem: IdemDep):
+    """Submit one impression of finger ``position`` (ISO 1-10); the verdict comes back at once."""
+    replay = _replayed(session, idem)
+    if replay:
+        return replay
+    s = runtime.settings
+    data = read_upload(file, s.max_upload_bytes)
+    result = fingers.analyse(runtime.finger_engine, data, position=position,
+                             max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels)
+    return fingers.submit(db_session=session, vault=vault, actor=actor, session_id=session_id,
+                          position=position, image=data, result=result,
+                          min_quality=s.finger_min_quality, idem=idem)
+
+
 @router.post("/enrollments/{session_id}/fingers/{position}/exception", status_code=201,
              response_model=FingerExceptionOut)
 def finger_exception(session_id: int, position: Annotated[int, Path(ge=1, le=10)],
@@ -128,8 +146,7 @@ def commit(session_id: int, session: SessionDep, vault: VaultDep, runtime: Runti
     if replay:
         return replay
     return service.commit(db_session=session, vault=vault, actor=actor,
-                          gallery=runtime.face_gallery, session_id=session_id,
-                          duplicate_threshold=runtime.duplicate_threshold, idem=idem)
+                          galleries=runtime.galleries, session_id=session_id, idem=idem)
 
 
 def _review_out(case: ReviewCase) -> ReviewOut:
@@ -153,7 +170,7 @@ def resolve_review(case_id: int, body: ReviewResolveIn, session: SessionDep, vau
                    runtime: RuntimeDep, actor: Admin):
     """Resolve a possible duplicate: different people (enrol) or same person (block)."""
     case = service.resolve_review(db_session=session, vault=vault, actor=actor,
-                                  gallery=runtime.face_gallery, case_id=case_id,
+                                  galleries=runtime.galleries, case_id=case_id,
                                   same_person=body.outcome == "same_person", note=body.note)
     return _review_out(case)
 

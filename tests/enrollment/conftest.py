@@ -28,3 +28,28 @@ def face_jpeg() -> bytes:
 def small_face_jpeg() -> bytes:
     """A photo the gate refuses: the face is too small."""
     return jpeg(data.astronaut())
+
+
+def finger_png(master: int, impression_seed: int) -> bytes:
+    """One synthetic impression of finger ``master`` as PNG bytes."""
+    from fixtures.synthetic_fingers import impression, master_print
+
+    ok, buf = cv2.imencode(".png", impression(master_print(master), impression_seed))
+    assert ok
+    return buf.tobytes()
+
+
+def submit_fingers(client, token, session_id, person: int, *, impression_seed: int = 1,
+                   positions=(2, 7)) -> list[dict]:
+    """Submit both index fingers of synthetic ``person`` (their masters are fixed by it)."""
+    from tests.helpers import auth
+
+    out = []
+    for pos in positions:
+        r = client.post(f"/enrollments/{session_id}/fingers/{pos}", headers=auth(token),
+                        files={"file": (f"f{pos}.png",
+                                        finger_png(10_000 + 10 * person + pos, impression_seed),
+                                        "image/png")})
+        assert r.status_code == 201, r.text
+        out.append(r.json())
+    return out

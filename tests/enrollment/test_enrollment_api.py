@@ -11,6 +11,7 @@ from enrollment.schemas import SessionIn
 from registry.models import Guard
 from registry.schemas import GuardIn
 from tests.api.conftest import new_id
+from tests.enrollment.conftest import submit_fingers
 from tests.helpers import auth
 
 
@@ -38,10 +39,15 @@ def test_happy_path_and_archive(client, keys, face_jpeg):
     s = open_for(client, st, 11)
     r = face(client, st, s["id"], face_jpeg)
     assert r.status_code == 201 and r.json()["passed"] and r.json()["reasons"] == []
+    early = client.post(f"/enrollments/{s['id']}/commit", headers=auth(st))
+    assert early.status_code == 422 and "finger" in early.json()["message"]
+    verdicts = submit_fingers(client, st, s["id"], person=11)
+    assert all(v["passed"] and v["quality"] >= 30 for v in verdicts)
     c = client.post(f"/enrollments/{s['id']}/commit", headers=auth(st))
     assert c.status_code == 200 and c.json()["status"] == "committed"
     doc = client.get(f"/guards/{s['guard_id']}/archive", headers=auth(keys["police"])).json()
-    assert [b["modality"] for b in doc["biometrics"]] == ["face"]
+    assert [(b["modality"], b["position"]) for b in doc["biometrics"]] == [
+        ("face", 0), ("finger", 2), ("finger", 7)]
     assert doc["enrollments"][0]["status"] == "committed"
     assert doc["identity"]["id_number_masked"].count("*") == 8
     audit = client.get("/audit", headers=auth(keys["auditor"]),
@@ -87,9 +93,11 @@ def test_finger_exception_needs_a_supervisor(client, keys):
     assert doc["finger_exceptions"][0]["status"] == "approved"
 
 
-def _enrol(client, token, seq, photo):
+def _enrol(client, token, seq, photo, *, person=None, impression_seed=1):
     s = open_for(client, token, seq)
     assert face(client, token, s["id"], photo).json()["passed"]
+    submit_fingers(client, token, s["id"], person if person is not None else seq,
+                   impression_seed=impression_seed)
     return s, client.post(f"/enrollments/{s['id']}/commit", headers=auth(token)).json()
 
 
@@ -97,12 +105,16 @@ def _enrol(client, token, seq, photo):
 def test_duplicate_under_a_second_id_opens_a_review(client, keys, datasets, outcome):
     samples = datasets / "faces" / "samples"
     st = keys["station"]
-    first, done = _enrol(client, st, 21, (samples / "obama.jpg").read_bytes())
+    first, done = _enrol(client, st, 21, (samples / "obama.jpg").read_bytes(), person=21)
     assert done["status"] == "committed"
-    # The same man, another photo, under another ID number: a stand-in or a double identity.
-    second, hit = _enrol(client, st, 22, (samples / "obama_partial_face.jpg").read_bytes())
+    # The same man, another photo and other impressions of his fingers, under another ID
+    # number: a stand-in or a double identity.
+    second, hit = _enrol(client, st, 23, (samples / "obama_partial_face.jpg").read_bytes(),
+                         person=21, impression_seed=2)
     assert hit["status"] == "review" and hit["candidates"][0]["guard_id"] == first["guard_id"]
-    assert hit["candidates"][0]["score"] > 0.94
+    top = hit["candidates"][0]
+    assert top["modality"] == "face+finger" and top["face"] > 0.94
+    assert set(top["fingers"]) == {"2", "7"}
     cases = client.get("/reviews", headers=auth(keys["admin"])).json()
     assert [c["id"] for c in cases] == [hit["review_case_id"]]
     r = client.post(f"/reviews/{hit['review_case_id']}/resolve", headers=auth(keys["admin"]),
@@ -115,7 +127,7 @@ def test_duplicate_under_a_second_id_opens_a_review(client, keys, datasets, outc
                                 headers=auth(keys["admin"])).json()
     expected = "blocked" if outcome == "same_person" else "committed"
     assert second_archive["enrollments"][0]["status"] == expected
-    assert len(second_archive["biometrics"]) == (0 if outcome == "same_person" else 1)
+    assert len(second_archive["biometrics"]) == (0 if outcome == "same_person" else 3)
 
 
 def test_reenrolment_of_the_same_guard_keeps_history(client, keys, face_jpeg):
@@ -123,10 +135,12 @@ def test_reenrolment_of_the_same_guard_keeps_history(client, keys, face_jpeg):
     s, done = _enrol(client, st, 31, face_jpeg)
     again = client.post("/enrollments", headers=auth(st), json={"guard_id": s["guard_id"]})
     assert face(client, st, again.json()["id"], face_jpeg).json()["passed"]
+    submit_fingers(client, st, again.json()["id"], 31, impression_seed=3)
     c = client.post(f"/enrollments/{again.json()['id']}/commit", headers=auth(st)).json()
-    assert c["status"] == "committed"  # its own earlier face is not a duplicate
+    assert c["status"] == "committed"  # its own earlier face and fingers are not duplicates
     bios = client.get(f"/guards/{s['guard_id']}/archive", headers=auth(st)).json()["biometrics"]
-    assert len(bios) == 2 and bios[0]["superseded_at"] and not bios[1]["superseded_at"]
+    assert len(bios) == 6 and all(b["superseded_at"] for b in bios[:3])
+    assert not any(b["superseded_at"] for b in bios[3:])
 
 
 def test_idempotent_retries_never_enrol_twice(client, keys, face_jpeg, runtime):
@@ -142,11 +156,12 @@ def test_idempotent_retries_never_enrol_twice(client, keys, face_jpeg, runtime):
     b = face(client, st, sid, face_jpeg, **{"Idempotency-Key": "k-face"})
     assert a.json() == b.json()
     assert count(runtime, Capture) == 1
+    submit_fingers(client, st, sid, 41)
     for _ in range(2):
         c = client.post(f"/enrollments/{sid}/commit",
                         headers={**auth(st), "Idempotency-Key": "k-commit"})
         assert c.json()["status"] == "committed"
-    assert count(runtime, Biometric) == 1
+    assert count(runtime, Biometric) == 3
     reused = client.post("/enrollments", headers={**auth(st), "Idempotency-Key": "k-open"},
                          json={"guard_id": first.json()["guard_id"]})
     assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
@@ -195,9 +210,7 @@ def test_archive_pdf_renders_with_chinese(client, keys, face_jpeg, tmp_path):
     import subprocess
 
     st = keys["station"]
-    s = open_for(client, st, 31)
-    face(client, st, s["id"], face_jpeg)
-    client.post(f"/enrollments/{s['id']}/commit", headers=auth(st))
+    s, _ = _enrol(client, st, 31, face_jpeg)
     r = client.get(f"/guards/{s['guard_id']}/archive.pdf", headers=auth(keys["police"]))
     if r.status_code == 503:
         pytest.skip(r.json()["message"])

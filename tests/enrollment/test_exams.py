@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.enrollment.conftest import submit_fingers
 from tests.enrollment.test_enrollment_api import face, open_for
 from tests.helpers import auth
 
@@ -13,6 +14,7 @@ def enrol(client, st, seq, photo) -> int:
     s = open_for(client, st, seq)
     if photo is not None:
         assert face(client, st, s["id"], photo).json()["passed"]
+        submit_fingers(client, st, s["id"], seq)
         assert client.post(f"/enrollments/{s['id']}/commit",
                            headers=auth(st)).json()["status"] == "committed"
     return s["guard_id"]

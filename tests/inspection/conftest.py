@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.api.conftest import new_id
-from tests.enrollment.conftest import face_jpeg, jpeg, small_face_jpeg  # noqa: F401
+from tests.enrollment.conftest import face_jpeg, jpeg, small_face_jpeg, submit_fingers  # noqa: F401
 from tests.helpers import auth
 
 SITE = "蓟州区人民医院"
@@ -46,6 +46,7 @@ def make_guard(client, keys, seq, org_id, *, photo: bytes | None, **extra) -> Po
         f = client.post(f"/enrollments/{s['id']}/face", headers=auth(st),
                         files={"file": ("f.jpg", photo, "image/jpeg")})
         assert f.json()["passed"], f.text
+        submit_fingers(client, st, s["id"], seq)
         c = client.post(f"/enrollments/{s['id']}/commit", headers=auth(st))
         assert c.json()["status"] == "committed", c.text
     number = f"TJ-2026-{seq:05d}"
