@@ -85,9 +85,9 @@ class Runtime:
     @cached_property
     def finger_thresholds(self) -> dict[str, float]:
         """Fingerprint score thresholds by name (see matching/finger/params.py)."""
-        from matching.finger import DEFAULT_THRESHOLDS
+        from matching.finger.params import load_thresholds
 
-        return dict(DEFAULT_THRESHOLDS)
+        return load_thresholds(self.settings.finger_thresholds_file)
 
     def warm_up(self) -> None:
         """Load the face models and replay the gallery before the first request needs them."""

@@ -48,11 +48,13 @@ def _template(path: Path, ppi: int | None):  # noqa: ANN202
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from matching.finger import DEFAULT_THRESHOLDS, finger_similarity
+    from matching.finger import finger_similarity
+    from matching.finger.params import load_thresholds
 
     a, b = _template(args.a, args.ppi), _template(args.b, args.ppi)
-    name = get_settings().verify_finger_threshold
-    threshold = DEFAULT_THRESHOLDS[name]
+    settings = get_settings()
+    name = settings.verify_finger_threshold
+    threshold = load_thresholds(settings.finger_thresholds_file)[name]
     score = finger_similarity(a.template, b.template)
     decision = "match" if score >= threshold else "no_match"
     emit({"score": round(score, 4), "decision": decision, "threshold_name": name,

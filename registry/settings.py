@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # for, and an optional calibration file written by `guardid eval face --save-thresholds`.
     face_decision_threshold: str = "face_fmr_1e-3"
     face_thresholds_file: str | None = None
+    # Fingerprint thresholds written by `guardid eval finger --save-thresholds` (defaults:
+    # matching/finger/params.py, calibrated on FVC2004 DB1 B).
+    finger_thresholds_file: str | None = None
     # Enrollment de-duplication: a new face at or above this calibrated threshold against
     # another guard opens a review case (a person decides; nothing merges silently).
     enroll_duplicate_threshold: str = "face_fmr_1e-4"

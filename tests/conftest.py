@@ -21,6 +21,10 @@ from registry.models import Base, Role
 from registry.settings import Environment, Settings
 
 PG_URL = os.environ.get("GUARDID_TEST_PG_URL")
+# The suite's fingerprints come from the synthetic generator, so it uses thresholds calibrated
+# on that generator (other seeds than the tests use), as a site uses its own calibration.
+SYNTHETIC_FINGER_THRESHOLDS = (Path(__file__).resolve().parent.parent / "fixtures"
+                               / "synthetic_finger_thresholds.json")
 migrate.load_models()
 
 
@@ -69,7 +73,8 @@ def engine(migrated_engine):
 def settings(tmp_path, db_url) -> Settings:
     """Test settings: a private var dir and the worker's database."""
     return Settings(env=Environment.test, var_dir=tmp_path / "var", database_url=db_url,
-                    keyring_file=tmp_path / "var" / "keyring.json", datasets=_datasets())
+                    keyring_file=tmp_path / "var" / "keyring.json", datasets=_datasets(),
+                    finger_thresholds_file=str(SYNTHETIC_FINGER_THRESHOLDS))
 
 
 def _datasets() -> Path | None:

@@ -25,7 +25,7 @@ NEIGHBOURS_PER_CYLINDER = 64
 DEFAULT_SHORTLIST = 30
 # Codes are sparse; a nearly empty one is close in Hamming distance to every other sparse
 # code, so cylinders with fewer set bits than this share are not indexed.
-MIN_SET_BITS = 0.05
+MIN_SET_BITS = 0.01
 
 
 @dataclass(frozen=True)

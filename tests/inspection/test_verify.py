@@ -144,3 +144,40 @@ def test_district_scoped_police_see_only_their_checks(client, keys, posted, prob
     other = client.get("/inspections", headers=auth(keys["district_police"]),
                        params={"district": "和平区"})
     assert other.status_code == 403
+
+
+def test_fingerprint_alone_and_fused_with_the_face(client, keys, posted, probe_jpeg):
+    from tests.enrollment.conftest import finger_png
+
+    own = finger_png(10_000 + 10 * 501 + 7, 42)  # another impression of the left index
+    other = finger_png(10_000 + 10 * 999 + 7, 42)  # somebody else's finger
+    r = verify(client, keys["inspector"], finger=own, certificate_number=posted.number,
+               site=SITE, finger_position="7")
+    out = r.json()
+    assert r.status_code == 200 and out["outcome"] == "match", r.text
+    assert out["finger_score"] >= out["thresholds"]["finger_fmr_1e-3"]
+    no_position = verify(client, keys["inspector"], finger=own,
+                         certificate_number=posted.number, site=SITE).json()
+    assert no_position["outcome"] == "match"  # tried against every enrolled finger
+    wrong = verify(client, keys["inspector"], finger=other, certificate_number=posted.number,
+                   site=SITE).json()
+    assert wrong["outcome"] == "no_match"
+    both = verify(client, keys["inspector"], face=probe_jpeg, finger=own,
+                  certificate_number=posted.number, site=SITE).json()
+    assert both["outcome"] == "match" and both["fused_evidence"] >= 3
+    assert set(both["thresholds"]) == {"face_fmr_1e-3", "finger_fmr_1e-3"}
+    stolen = verify(client, keys["inspector"], face=probe_jpeg, finger=other,
+                    certificate_number=posted.number, site=SITE).json()
+    assert stolen["finger_score"] < stolen["thresholds"]["finger_fmr_1e-3"]
+    assert stolen["fused_evidence"] < both["fused_evidence"]
+
+
+def test_identify_by_fingerprint(client, keys, posted):
+    from tests.enrollment.conftest import finger_png
+
+    r = client.post("/inspections/identify", headers=auth(keys["inspector"]),
+                    files={"finger": ("f.png", finger_png(10_000 + 10 * 501 + 2, 43))})
+    out = r.json()
+    assert out["outcome"] == "identified", r.text
+    assert out["candidates"][0]["guard_id"] == posted.guard_id
+    assert out["candidates"][0]["finger_score"] > 0

@@ -13,7 +13,10 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def guardid(*args, tmp_path):
-    env = {**os.environ, "GUARDID_VAR_DIR": str(tmp_path / "var"), "GUARDID_ENV": "test"}
+    from tests.conftest import SYNTHETIC_FINGER_THRESHOLDS
+
+    env = {**os.environ, "GUARDID_VAR_DIR": str(tmp_path / "var"), "GUARDID_ENV": "test",
+           "GUARDID_FINGER_THRESHOLDS_FILE": str(SYNTHETIC_FINGER_THRESHOLDS)}
     return subprocess.run([sys.executable, "-m", "cli.main", *map(str, args)], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=300)
 

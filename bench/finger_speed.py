@@ -1,0 +1,152 @@
+"""Fingerprint speed: extraction, 1:1 comparisons per core, and 1:N search at scale.
+
+    python bench/finger_speed.py --datasets ../shared/data --gallery 10000 100000
+
+Extraction: p50/p95 per 500 ppi impression on FVC2004 DB1 B (640x480) and on synthetic
+impressions (416x336), one core. Comparisons: a prepared Matcher (probe cylinders built
+once) against candidates whose cylinders are cached, as the index holds them.
+
+1:N: a gallery of N fingers. 200 of them are image-generated synthetic fingers whose other
+impressions are the probes; the rest are filler templates made from those by splicing
+minutiae of two different fingers (left part of one, right part of another, re-placed and
+rotated): new minutiae configurations with realistic local structure, made without
+generating 100k images (0.5 s each). For each size: search latency p50/p95 with the
+binary-code index, build time, memory per finger, and the hit rate against exhaustive
+matching (does the exhaustive best candidate come back first?) at each shortlist size
+(the penetration rate = shortlist / N).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fixtures.synthetic_fingers import impression, master_print  # noqa: E402
+from matching.finger import FingerprintEngine, FingerprintTemplate, Matcher  # noqa: E402
+from matching.finger.evaluate import extract_all, fingers  # noqa: E402
+from matching.finger.index import FingerIndex  # noqa: E402
+
+MATES = 200
+SHORTLISTS = (5, 10, 30, 100)
+
+
+def rss_mb() -> float:
+    """Return the peak resident memory of this process in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def extraction(engine: FingerprintEngine, datasets: Path) -> dict:
+    """Return extraction latency percentiles on real and synthetic impressions."""
+    out = {}
+    root = datasets / "fingerprints" / "fvc2004-db1b" / "images"
+    if root.is_dir():
+        paths = [p for ps in fingers(root).values() for p in ps]
+        times = []
+        for p in paths:
+            t = time.perf_counter()
+            extract_all(engine, [p])
+            times.append((time.perf_counter() - t) * 1000)
+        out["fvc2004_db1b_640x480"] = {"images": len(times),
+                                       "p50_ms": round(float(np.median(times)), 1),
+                                       "p95_ms": round(float(np.percentile(times, 95)), 1)}
+    imgs = [impression(master_print(90_000 + i), 1) for i in range(40)]
+    times = []
+    for img in imgs:
+        t = time.perf_counter()
+        engine.extract(img)
+        times.append((time.perf_counter() - t) * 1000)
+    out["synthetic_416x336"] = {"images": len(times), "p50_ms": round(float(np.median(times)), 1),
+                                "p95_ms": round(float(np.percentile(times, 95)), 1)}
+    return out
+
+
+def comparisons(engine: FingerprintEngine, templates: list[FingerprintTemplate]) -> dict:
+    """Return 1:1 comparisons per second on one core with a prepared matcher."""
+    for t in templates:
+        engine.cylinders(t)  # cached, as a gallery holds them
+    matcher = Matcher(templates[0], engine)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < 5:
+        for t in templates[1:]:
+            matcher.match(t)
+            n += 1
+    return {"per_second_per_core": round(n / (time.perf_counter() - t0)),
+            "mean_minutiae": round(float(np.mean([len(t.minutiae) for t in templates])), 1)}
+
+
+def splice(a: FingerprintTemplate, b: FingerprintTemplate, rng: np.random.Generator
+           ) -> FingerprintTemplate:
+    """Return a new finger: a's minutiae left of a random cut, b's to the right, rotated."""
+    cut = rng.uniform(0.35, 0.65) * a.width
+    m = np.vstack([a.minutiae[a.minutiae[:, 0] < cut], b.minutiae[b.minutiae[:, 0] >= cut]])
+    angle = rng.uniform(-0.4, 0.4)
+    c, s = np.cos(angle), np.sin(angle)
+    cx, cy = a.width / 2, a.height / 2
+    x, y = m[:, 0] - cx, m[:, 1] - cy
+    out = m.copy()
+    out[:, 0], out[:, 1] = c * x - s * y + cx, s * x + c * y + cy
+    out[:, 2] = (m[:, 2] + angle) % (2 * np.pi)
+    return FingerprintTemplate(out.astype(np.float32), a.width, a.height, a.quality)
+
+
+def search(engine: FingerprintEngine, mates: list[FingerprintTemplate],
+           probes: list[FingerprintTemplate], n: int, exhaustive_probes: int) -> dict:
+    """Build an N-finger index and measure search speed and hit rate vs exhaustive."""
+    rng = np.random.default_rng(n)
+    gallery = list(mates)
+    while len(gallery) < n:
+        i, j = rng.integers(len(mates), size=2)
+        if i != j:
+            gallery.append(splice(mates[i], mates[j], rng))
+    index = FingerIndex(engine)
+    before, t0 = rss_mb(), time.perf_counter()
+    for lo in range(0, n, 2000):
+        index.add(list(range(lo, min(n, lo + 2000))), gallery[lo:lo + 2000])
+    build = time.perf_counter() - t0
+    lat = []
+    for p in probes:
+        t = time.perf_counter()
+        index.search(p, k=1, shortlist=30)
+        lat.append((time.perf_counter() - t) * 1000)
+    hits = {s: 0 for s in SHORTLISTS}
+    for p in probes[:exhaustive_probes]:
+        best = index.exhaustive(p, 1)[0].id
+        ranked = [fid for fid, _ in index.candidates(p, max(SHORTLISTS))]
+        for s in SHORTLISTS:
+            hits[s] += best in ranked[:s]
+    return {"fingers": n, "build_s": round(build, 1),
+            "memory_mb_per_1k_fingers": round((rss_mb() - before) / n * 1000, 2),
+            "search_p50_ms": round(float(np.median(lat)), 1),
+            "search_p95_ms": round(float(np.percentile(lat, 95)), 1),
+            "exhaustive_checked": exhaustive_probes,
+            "hit_rate_vs_exhaustive": {f"shortlist {s} ({s / n:.2%} penetration)":
+                                       hits[s] / exhaustive_probes for s in SHORTLISTS}}
+
+
+def main() -> None:
+    """Run and print JSON."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--datasets", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--gallery", type=int, nargs="*", default=[10_000])
+    ap.add_argument("--exhaustive-probes", type=int, default=20)
+    args = ap.parse_args()
+    engine = FingerprintEngine()
+    out: dict = {"extraction": extraction(engine, args.datasets)}
+    mates = [engine.extract(impression(master_print(80_000 + f), 1)) for f in range(MATES)]
+    probes = [engine.extract(impression(master_print(80_000 + f), 2)) for f in range(50)]
+    out["comparisons"] = comparisons(engine, mates[:60])
+    out["search"] = [search(engine, mates, probes, n, args.exhaustive_probes)
+                     for n in args.gallery]
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Spot checks over HTTP under load: concurrent inspectors against a real `guardid serve`.
+
+    python bench/inspection_load.py --datasets ../shared/data --gallery 100000 \
+        --clients 8 --requests 160 --workers 2
+
+Sets up a private database (SQLite by default, or --database-url), seeds a synthetic face
+gallery, enrols real people from the shared sample photos through the API, then runs
+``--clients`` threads (the load generator: httpx, one connection per client) posting
+real photos to /inspections/verify (1:1) and /inspections/identify (1:N). Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# Enrolment photo and probe photos per person: face_recognition's sample photos (MIT) that
+# pass the enrolment gate, and skimage's astronaut at station size.
+PEOPLE = {"obama": ("obama.jpg", ["obama-720p.jpg", "obama-1080p.jpg"]),
+          "astronaut": ("astronaut-1024", ["astronaut-900"])}
+
+
+def photo_bytes(samples: Path, name: str) -> bytes:
+    """Return a sample photo's bytes, or the astronaut rendered at the named size."""
+    if not name.startswith("astronaut-"):
+        return (samples / name).read_bytes()
+    import cv2
+    from skimage import data
+
+    size = int(name.split("-")[1])
+    img = cv2.resize(data.astronaut(), (size, size), interpolation=cv2.INTER_CUBIC)
+    return cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))[1].tobytes()
+
+
+def free_port() -> int:
+    """Return an unused TCP port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(env: dict, gallery: int) -> dict[str, str]:
+    """Migrate, create keys and seed the synthetic gallery; return the API keys."""
+    os.environ.update(env)
+    from api.runtime import build_runtime
+    from fixtures.gallery_seed import seed_face_gallery
+    from registry import apikeys, migrate
+    from registry.models import Role
+    from registry.settings import get_settings
+
+    rt = build_runtime(get_settings())
+    migrate.upgrade(rt.engine)
+    with rt.sessions() as s:
+        keys = {r: apikeys.create(db_session=s, role=Role(r), name=r).token
+                for r in ("admin", "station", "inspector")}
+        s.commit()
+        t = time.perf_counter()
+        seed_face_gallery(s, rt.vault, gallery, seed=11)
+        keys["seed_s"] = round(time.perf_counter() - t, 1)
+    rt.close()
+    return keys
+
+
+def enrol(c: httpx.Client, keys: dict, samples: Path) -> dict[str, str]:
+    """Enrol each sample person through the API and issue a certificate; return numbers."""
+    h = {"Authorization": f"Bearer {keys['admin']}"}
+    org = c.post("/organisations", headers=h, json={
+        "name": "压测保安公司", "org_type": "security_company", "licence_no": "BENCH-1",
+        "licence_status": "licensed", "district": "蓟州区"}).json()["id"]
+    from registry import idnumber
+
+    numbers = {}
+    for i, (who, (photo, _)) in enumerate(PEOPLE.items()):
+        gid = c.post("/guards", headers=h, json={
+            "name": f"压测{who}", "id_number": idnumber.make("120101", dt.date(1990, 1, 1),
+                                                            900 + 2 * i, male=True),
+            "employer_id": org, "district": "蓟州区", "duty_status": "on_duty",
+            "background_check": "passed"}).json()["id"]
+        s = c.post("/enrollments", headers=h, json={"guard_id": gid}).json()
+        f = c.post(f"/enrollments/{s['id']}/face", headers=h,
+                   files={"file": (photo, photo_bytes(samples, photo))}).json()
+        assert f["passed"], f
+        assert c.post(f"/enrollments/{s['id']}/commit", headers=h).json()["status"] == "committed"
+        numbers[who] = f"BENCH-{i:04d}"
+        c.post("/certificates", headers=h, json={"number": numbers[who], "guard_id": gid,
+                                                 "issue_date": "2026-01-01"})
+    return numbers
+
+
+def load(url: str, key: str, jobs: list[tuple[str, dict, dict]], clients: int) -> dict:
+    """Run ``jobs`` (path, form, files) on ``clients`` threads; return latency statistics."""
+    lat: list[float] = []
+    outcomes: dict[str, int] = {}
+    lock = threading.Lock()
+    it = iter(jobs)
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=120,
+                          headers={"Authorization": f"Bearer {key}"}) as c:
+            while True:
+                with lock:
+                    job = next(it, None)
+                if job is None:
+                    return
+                t = time.perf_counter()
+                r = c.post(job[0], data=job[1], files=job[2])
+                ms = (time.perf_counter() - t) * 1000
+                with lock:
+                    lat.append(ms)
+                    o = r.json().get("outcome", r.json().get("code"))
+                    outcomes[o] = outcomes.get(o, 0) + 1
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - t0
+    a = np.array(lat)
+    return {"requests": len(a), "p50_ms": round(float(np.percentile(a, 50)), 1),
+            "p95_ms": round(float(np.percentile(a, 95)), 1),
+            "max_ms": round(float(a.max()), 1), "throughput_rps": round(len(a) / wall, 2),
+            "outcomes": outcomes}
+
+
+def main() -> None:
+    """Set up, serve, load, print."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--gallery", type=int, default=100_000)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--requests", type=int, default=160)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--database-url", default=None)
+    args = ap.parse_args()
+    samples = args.datasets / "faces" / "samples"
+    if not samples.exists():
+        sys.exit(f"needs the shared sample photos at {samples}")
+    tmp = Path(tempfile.mkdtemp(prefix="guardid-bench-"))
+    env = {"GUARDID_ENV": "test", "GUARDID_VAR_DIR": str(tmp),
+           "GUARDID_KEYRING_FILE": str(tmp / "keyring.json"),
+           "GUARDID_DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.db'}"}
+    keys = prepare(env, args.gallery)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port),
+                               "--workers", str(args.workers)], cwd=ROOT,
+                              env={**os.environ, **env})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(url + "/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        with httpx.Client(base_url=url, timeout=300) as c:
+            numbers = enrol(c, keys, samples)
+        probes = [(who, photo_bytes(samples, p)) for who, (_, ps) in PEOPLE.items()
+                  for p in ps]
+        verify_jobs = [("/inspections/verify", {"certificate_number": numbers[w]},
+                        {"face": ("p.jpg", b)})
+                       for w, b in (probes[i % len(probes)] for i in range(args.requests))]
+        identify_jobs = [("/inspections/identify", {}, {"face": ("p.jpg", b)})
+                         for _, b in (probes[i % len(probes)] for i in range(args.requests))]
+        # Warm-up: every worker process loads its models and its gallery copy.
+        load(url, keys["inspector"], identify_jobs[:4 * args.workers], args.workers * 2)
+        out = {"gallery": args.gallery, "clients": args.clients, "server_workers":
+               args.workers, "seed_s": keys["seed_s"],
+               "probe_photos": [f"{w}:{p}" for w, (_, ps) in PEOPLE.items() for p in ps],
+               "verify_1to1_face": load(url, keys["inspector"], verify_jobs, args.clients),
+               "identify_1toN_face": load(url, keys["inspector"], identify_jobs,
+                                          args.clients)}
+        print(json.dumps(out, ensure_ascii=False))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
