@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from enrollment import dedup, idempotency
@@ -39,6 +39,8 @@ FACE_IMAGE_PURPOSE = "biometric.face.image"
 # Best of at most this many attempts per position is kept (the operator recaptures on a
 # failed verdict; a fourth try means something else is wrong).
 MAX_ATTEMPTS = 3
+# PostgreSQL advisory-lock key serialising enrolment commits (any constant unique in guardid).
+COMMIT_LOCK = 0x6775_6172_6431
 
 
 def _session(db_session: Session, actor: Actor, session_id: int, *,
@@ -167,6 +169,14 @@ def commit(*, db_session: Session, vault: Vault, actor: Actor, galleries: Galler
     row = _session(db_session, actor, session_id, open_only=False)
     if row.status != SessionStatus.open:
         return CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status)
+    # One commit at a time searches and writes the gallery, so two stations enrolling one
+    # person under two names at the same instant cannot both pass de-duplication. SQLite
+    # already serialises writers (BEGIN IMMEDIATE); PostgreSQL takes a transaction lock.
+    if db_session.get_bind().dialect.name == "postgresql":
+        db_session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": COMMIT_LOCK})
+        db_session.refresh(row)
+        if row.status != SessionStatus.open:
+            return CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status)
     face = dedup.best_face(db_session, row.id)
     fingers = dedup.best_fingers(db_session, row.id)
     dedup.check_fingers(db_session, row.guard_id, fingers, galleries.min_fingers)

@@ -228,3 +228,45 @@ def test_archive_pdf_renders_with_chinese(client, keys, face_jpeg, tmp_path):
     assert (tmp_path / "page-1.png").stat().st_size > 2000
     assert client.get(f"/guards/{s['guard_id']}/archive.pdf",
                       headers=auth(keys["auditor"])).status_code == 403
+
+
+def test_concurrent_enrolments_of_different_guards_both_complete(client, keys, face_jpeg,
+                                                                 datasets_or_none):
+    """Two stations enrolling two people at the same moment: neither waits out a lock nor
+    fails; each gets its own guard, and neither is taken for the other's duplicate."""
+    st = keys["station"]
+    photos = [face_jpeg, face_jpeg]
+    sample = datasets_or_none / "faces" / "samples" / "obama.jpg" if datasets_or_none else None
+    if sample is not None and sample.exists():
+        photos[1] = sample.read_bytes()
+    return _race(client, st, photos)
+
+
+def test_one_person_enrolled_twice_at_once_is_caught(client, keys, face_jpeg):
+    _race(client, keys["station"], [face_jpeg, face_jpeg])
+
+
+def _race(client, st, photos):
+    barrier, results, errors = threading.Barrier(2), {}, []
+
+    def station(i):
+        try:
+            s = open_for(client, st, 81 + 2 * i)
+            barrier.wait()
+            assert face(client, st, s["id"], photos[i]).json()["passed"]
+            submit_fingers(client, st, s["id"], 81 + 2 * i)
+            results[i] = client.post(f"/enrollments/{s['id']}/commit", headers=auth(st)).json()
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=station, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert results[0]["guard_id"] != results[1]["guard_id"]
+    if photos[0] != photos[1]:
+        assert {r["status"] for r in results.values()} == {"committed"}
+    else:  # one person under two names at once: whichever commits second is held for review
+        assert sorted(r["status"] for r in results.values()) == ["committed", "review"]
