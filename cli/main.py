@@ -5,10 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli import cert_cmds, enrol_cmds, face_cmds, finger_cmds, registry_cmds
+from cli import (
+    cert_cmds,
+    enrol_cmds,
+    face_cmds,
+    finger_cmds,
+    registry_cmds,
+    station_cmds,
+)
 from matching.exceptions import GuardidError
 
-COMMANDS = [registry_cmds, face_cmds, finger_cmds, cert_cmds, enrol_cmds]
+COMMANDS = [registry_cmds, face_cmds, finger_cmds, cert_cmds, enrol_cmds, station_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:
