@@ -6,7 +6,8 @@
 Sets up a private database (SQLite by default, or --database-url), seeds a synthetic face
 gallery, enrols real people from the shared sample photos through the API, then runs
 ``--clients`` threads (the load generator: httpx, one connection per client) posting
-real photos to /inspections/verify (1:1) and /inspections/identify (1:N). Prints JSON.
+real photos to /inspections/verify (1:1) and /inspections/identify (1:N), then synthetic
+fingerprint impressions to /inspections/verify. Prints JSON.
 """
 
 from __future__ import annotations
@@ -54,6 +55,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def finger_png(person: int, position: int, impression_seed: int) -> bytes:
+    """A synthetic impression of one person's finger (their masters are fixed by the ids)."""
+    import cv2
+
+    from fixtures.synthetic_fingers import impression, master_print
+
+    img = impression(master_print(70_000 + 10 * person + position), impression_seed)
+    return cv2.imencode(".png", img)[1].tobytes()
+
+
 def prepare(env: dict, gallery: int) -> dict[str, str]:
     """Migrate, create keys and seed the synthetic gallery; return the API keys."""
     os.environ.update(env)
@@ -95,6 +106,10 @@ def enrol(c: httpx.Client, keys: dict, samples: Path) -> dict[str, str]:
         f = c.post(f"/enrollments/{s['id']}/face", headers=h,
                    files={"file": (photo, photo_bytes(samples, photo))}).json()
         assert f["passed"], f
+        for pos in (2, 7):
+            r = c.post(f"/enrollments/{s['id']}/fingers/{pos}", headers=h,
+                       files={"file": ("f.png", finger_png(i, pos, 1))}).json()
+            assert r["passed"], r
         assert c.post(f"/enrollments/{s['id']}/commit", headers=h).json()["status"] == "committed"
         numbers[who] = f"BENCH-{i:04d}"
         c.post("/certificates", headers=h, json={"number": numbers[who], "guard_id": gid,
@@ -176,6 +191,11 @@ def main() -> None:
         verify_jobs = [("/inspections/verify", {"certificate_number": numbers[w]},
                         {"face": ("p.jpg", b)})
                        for w, b in (probes[i % len(probes)] for i in range(args.requests))]
+        finger_jobs = [("/inspections/verify", {"certificate_number": numbers[w],
+                                                "finger_position": "7"},
+                        {"finger": ("f.png", finger_png(i, 7, 2 + n % 3))})
+                       for n, (i, w) in enumerate((k % len(PEOPLE), list(PEOPLE)[k % len(PEOPLE)])
+                                                  for k in range(args.requests))]
         identify_jobs = [("/inspections/identify", {}, {"face": ("p.jpg", b)})
                          for _, b in (probes[i % len(probes)] for i in range(args.requests))]
         # Warm-up: every worker process loads its models and its gallery copy.
@@ -185,7 +205,8 @@ def main() -> None:
                "probe_photos": [f"{w}:{p}" for w, (_, ps) in PEOPLE.items() for p in ps],
                "verify_1to1_face": load(url, keys["inspector"], verify_jobs, args.clients),
                "identify_1toN_face": load(url, keys["inspector"], identify_jobs,
-                                          args.clients)}
+                                          args.clients),
+               "verify_1to1_finger": load(url, keys["inspector"], finger_jobs, args.clients)}
         print(json.dumps(out, ensure_ascii=False))
     finally:
         server.terminate()
