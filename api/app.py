@@ -22,6 +22,7 @@ from api.routers import (
     inspection,
     organisations,
     pages,
+    reporting,
     violations,
 )
 from api.runtime import Runtime, build_runtime
@@ -31,7 +32,7 @@ from registry.settings import Settings, get_settings
 # /certificates/{number}.
 ROUTERS = (health.router, organisations.router, guards.router, ecert.router,
            certificates.router, audit.router, enrollment.router, inspection.router,
-           violations.router, exams.router, pages.router)
+           violations.router, exams.router, reporting.router, pages.router)
 
 
 def configure_logging(level: str) -> None:

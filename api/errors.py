@@ -31,6 +31,7 @@ from registry.exceptions import (
     Unauthenticated,
     ValidationFailed,
 )
+from reporting.exceptions import UnknownColumn
 
 log = logging.getLogger("guardid.api")
 
@@ -57,6 +58,7 @@ STATUS: dict[type[GuardidError], int] = {
     NoProbe: 422,
     NoDocument: 422,
     PdfFontMissing: 503,
+    UnknownColumn: 404,
 }
 # Status codes of the framework's own errors, with the code we send for each.
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",

@@ -11,11 +11,13 @@ from cli import (
     face_cmds,
     finger_cmds,
     registry_cmds,
+    report_cmds,
     station_cmds,
 )
 from matching.exceptions import GuardidError
 
-COMMANDS = [registry_cmds, face_cmds, finger_cmds, cert_cmds, enrol_cmds, station_cmds]
+COMMANDS = [registry_cmds, face_cmds, finger_cmds, cert_cmds, enrol_cmds, station_cmds,
+            report_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -92,6 +93,11 @@ class Settings(BaseSettings):
     # A font that prints Chinese, for PDF exports (archive, reports); found among the system
     # fonts (fonts-noto-cjk) when unset.
     pdf_font_file: Path | None = None
+
+    # The clean-up campaign: cumulative tables count from this date; the weekly table is
+    # frozen on this weekday (0 Monday .. 4 Friday, the plan's 周五).
+    campaign_start: dt.date = dt.date(2026, 11, 1)
+    campaign_freeze_weekday: int = Field(default=4, ge=0, le=6)
 
     # Electronic guard certificate: how long a signed token stays valid, and who signs it.
     ecert_validity_days: int = Field(default=365, ge=1, le=3650)

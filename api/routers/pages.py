@@ -28,3 +28,9 @@ def _page(name: str) -> str:
 def inspect_page() -> HTMLResponse:
     """The inspector's mobile page: scan or type the certificate, take a photo, see the result."""
     return HTMLResponse(_page("inspect.html"), headers=PAGE_HEADERS)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page() -> HTMLResponse:
+    """The police dashboard shell; its content is rendered by /reports/dashboard.html."""
+    return HTMLResponse(_page("dashboard.html"), headers=PAGE_HEADERS)

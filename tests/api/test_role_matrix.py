@@ -60,6 +60,13 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/exams/{exam_id}/candidates"): {"admin", "station"},
     ("POST", "/exams/{exam_id}/checks"): {"admin", "station"},
     ("GET", "/exams/{exam_id}"): {"admin", "station", "police"},
+    ("GET", "/reports/coverage"): {"admin", "police"},
+    ("GET", "/reports/campaign"): {"admin", "police"},
+    ("GET", "/reports/campaign/cells/{column}"): {"admin", "police"},
+    ("POST", "/reports/campaign/freeze"): {"admin", "police"},
+    ("POST", "/reports/coverage/snapshot"): {"admin", "police"},
+    ("GET", "/reports/trend"): {"admin", "police"},
+    ("GET", "/reports/dashboard.html"): {"admin", "police"},
     ("GET", "/audit"): {"auditor"},
     ("GET", "/audit/verify"): {"auditor"},
 }
@@ -67,7 +74,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
 PARAMS = {"org_id": "999999", "guard_id": "999999", "number": "NOPE-1", "action": "suspend",
           "session_id": "999999", "position": "2", "exception_id": "999999",
           "decision": "approve", "case_id": "999999", "check_id": "999999",
-          "violation_id": "999999", "exam_id": "999999"}
+          "violation_id": "999999", "exam_id": "999999", "column": "7"}
 
 
 def _routes():

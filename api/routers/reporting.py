@@ -1,0 +1,117 @@
+"""Reports for the police: coverage, the campaign table and its cells, frozen weeks, trend,
+exports and the dashboard fragment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, Response
+
+from api.deps import RuntimeDep, SessionDep, role_dep
+from enrollment.archive_pdf import find_font
+from registry import audit
+from registry.models import Role
+from reporting import dashboard, exports, service
+
+router = APIRouter(tags=["reporting"])
+Police = role_dep(Role.admin, Role.police)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Day = Query(default=None, description="report date (default: today, UTC)")
+
+
+def _day(day: dt.date | None) -> dt.date:
+    return day or dt.datetime.now(dt.UTC).date()
+
+
+def _audited(session, actor, what: str, day: dt.date, district: str | None) -> None:  # noqa: ANN001
+    audit.record(session, actor, f"report.{what}", resource_type="report",
+                 resource_id=district or "*", detail={"date": day.isoformat()})
+    session.commit()
+
+
+@router.get("/reports/coverage")
+def coverage(session: SessionDep, runtime: RuntimeDep, actor: Police,
+             date: dt.date | None = Day, district: str | None = None,
+             format: Literal["json", "csv", "pdf"] = "json"):  # noqa: A002
+    """Collection coverage of on-duty guards: totals, breakdowns, who is missing since when."""
+    day = _day(date)
+    c = service.coverage_report(db_session=session, settings=runtime.settings, actor=actor,
+                                day=day, district=district)
+    _audited(session, actor, "coverage", day, district)
+    if format == "csv":
+        return Response(exports.coverage_csv(c), media_type="text/csv; charset=utf-8")
+    if format == "pdf":
+        pdf = exports.coverage_pdf(c, find_font(runtime.settings.pdf_font_file))
+        return Response(pdf, media_type="application/pdf")
+    return c
+
+
+@router.get("/reports/campaign")
+def campaign(session: SessionDep, runtime: RuntimeDep, actor: Police,
+             date: dt.date | None = Day, district: str | None = None,
+             format: Literal["json", "csv", "xlsx"] = "json"):  # noqa: A002
+    """The 23-column campaign table, cumulative to the date (a frozen week is returned as
+    frozen, byte for byte)."""
+    day = _day(date)
+    text, frozen = service.campaign_table(db_session=session, settings=runtime.settings,
+                                          actor=actor, day=day, district=district)
+    _audited(session, actor, "campaign", day, district)
+    headers = {"X-Guardid-Frozen": "true" if frozen else "false"}
+    if format == "csv":
+        return Response(exports.campaign_csv(json.loads(text)),
+                        media_type="text/csv; charset=utf-8", headers=headers)
+    if format == "xlsx":
+        return Response(exports.campaign_xlsx(json.loads(text)), media_type=XLSX,
+                        headers=headers)
+    return Response(text.encode(), media_type="application/json", headers=headers)
+
+
+@router.get("/reports/campaign/cells/{column}")
+def cell(column: int, session: SessionDep, runtime: RuntimeDep, actor: Police,
+         date: dt.date | None = Day, district: str | None = None):
+    """The records behind one cell of the campaign table."""
+    return service.cell_records(db_session=session, settings=runtime.settings, actor=actor,
+                                day=_day(date), district=district, column=column)
+
+
+@router.post("/reports/campaign/freeze")
+def freeze(session: SessionDep, runtime: RuntimeDep, actor: Police,
+           date: dt.date | None = Day, district: str | None = None):
+    """Freeze the weekly table for the last freeze weekday on or before the date."""
+    return service.freeze_week(db_session=session, settings=runtime.settings, actor=actor,
+                               day=_day(date), district=district)
+
+
+@router.post("/reports/coverage/snapshot")
+def snapshot(session: SessionDep, runtime: RuntimeDep, actor: Police,
+             date: dt.date | None = Day, district: str | None = None):
+    """Freeze the day's coverage (idempotent); the trend reads these."""
+    return service.snapshot_day(db_session=session, settings=runtime.settings, actor=actor,
+                                day=_day(date), district=district)
+
+
+@router.get("/reports/trend")
+def trend(session: SessionDep, actor: Police, district: str | None = None):
+    """The collection rate of every frozen day, oldest first."""
+    return service.trend(db_session=session, actor=actor, district=district)
+
+
+@router.get("/reports/dashboard.html", response_class=HTMLResponse)
+def dashboard_fragment(session: SessionDep, runtime: RuntimeDep, actor: Police,
+                       date: dt.date | None = Day, district: str | None = None,
+                       employer_type: str | None = None):
+    """The dashboard's content for one unit and day, rendered on the server."""
+    day = _day(date)
+    c = service.coverage_report(db_session=session, settings=runtime.settings, actor=actor,
+                                day=day, district=district)
+    if employer_type:
+        c["by_employer_type"] = {k: v for k, v in c["by_employer_type"].items()
+                                 if k == employer_type}
+    text, _ = service.campaign_table(db_session=session, settings=runtime.settings,
+                                     actor=actor, day=day, district=district)
+    points = service.trend(db_session=session, actor=actor, district=district)
+    _audited(session, actor, "dashboard", day, district)
+    return HTMLResponse(dashboard.render(c, json.loads(text), points))

@@ -1,0 +1,36 @@
+"""CLI for cron: `guardid report freeze` (the weekly table) and `guardid report snapshot`
+(the daily coverage). Both are idempotent: running them twice changes nothing."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+
+from cli.context import CLI_ACTOR, runtime
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the report commands."""
+    rep = sub.add_parser("report", help="frozen reports (run from cron)").add_subparsers(
+        dest="report_cmd", required=True)
+    for name, helptext in (("freeze", "freeze the weekly campaign table (last freeze day)"),
+                           ("snapshot", "freeze today's coverage (for the trend)")):
+        p = rep.add_parser(name, help=helptext)
+        p.add_argument("--date", type=dt.date.fromisoformat,
+                       default=dt.datetime.now(dt.UTC).date())
+        p.add_argument("--unit", help="a district (default: the whole city)")
+        p.set_defaults(func=_run, what=name)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from reporting import service
+
+    rt = runtime()
+    call = service.freeze_week if args.what == "freeze" else service.snapshot_day
+    with rt.sessions() as session:
+        out = call(db_session=session, settings=rt.settings, actor=CLI_ACTOR, day=args.date,
+                   district=args.unit)
+    rt.close()
+    print(json.dumps(out, ensure_ascii=False))
+    return 0

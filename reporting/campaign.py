@@ -1,0 +1,116 @@
+"""The clean-up campaign statistics table (../shared/STATISTICS_TABLE.md), all 23 columns,
+cumulative from the campaign start to the report date, with the records behind every cell.
+
+How guardid fills the columns it has no direct record of: guardid registers employers, not
+the client sites that use them, so columns 1-5 count employers of guards in the unit by
+type (1: all employers with guards; 2: self-recruiting units; 3: licensed security
+companies; 4: property-management companies; 5: unqualified firms such as labour or cleaning
+companies). Column 23 says so in the table itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.models import OrgType
+from reporting import state as st
+from violations.models import (
+    PERSON_CATEGORIES,
+    RECTIFICATION_COLUMN,
+    VIOLATION_COLUMN,
+    Rectification,
+    Violation,
+    ViolationStatus,
+)
+
+GROUPS = [("辖区摸底情况", range(1, 8)), ("发现违法违规行为情况", range(8, 17)),
+          ("查处整顿情况", range(17, 23)), ("", range(23, 24))]
+COLUMNS: dict[int, tuple[str, str]] = {
+    1: ("使用保安单位", "家"), 2: ("自招保安单位", "家"),
+    3: ("雇佣保安公司从事保安服务", "家"), 4: ("雇佣物业公司从事保安服务", "家"),
+    5: ("由劳务公司、保洁公司等无资格单位雇佣保安员", "家"), 6: ("保安员", "人"),
+    7: ("持保安员证", "人"), 8: ("未经许可从事保安服务", "起"),
+    9: ("挂靠、承包、委托、加盟、劳务派遣", "起"), 10: ("自招保安员单位未备案", "起"),
+    11: ("其中：物业服务企业", "起"), 12: ("自招保安员单位对外提供保安服务", "起"),
+    13: ("其中：物业服务企业", "起"), 14: ("雇佣无资质公司从事保安服务", "起"),
+    15: ("雇佣不符合规定人员从事保安服务", "人"), 16: ("发现不按规定着保安服", "人"),
+    17: ("清理非法保安组织", "个"),
+    18: ("经整改与物业公司签订含有保安服务的物业服务合同", "人"),
+    19: ("经整改与保安公司签订保安服务合同", "人"), 20: ("经督促已办理保安员证", "人"),
+    21: ("经督促已办理自招单位备案", "家"),
+    22: ("清整穿着仿警服或使用\"特勤\"\"特别勤务\"字样", "人"), 23: ("备注", ""),
+}
+REMARK = "第1-5列按辖区内保安员的用人单位类型统计（guardid 登记用人单位，不登记服务对象）"
+TYPE_COLUMN = {OrgType.self_recruiting: 2, OrgType.security_company: 3,
+               OrgType.property_management: 4, OrgType.unqualified: 5}
+SUBSET_OF = {11: 10, 13: 12}  # property-management companies among columns 10 and 12
+
+
+def _survey(states: list[st.GuardState], orgs: dict, refs: dict) -> None:
+    """Columns 1-7 from the registry as it stood at the report date."""
+    employed = [g for g in states if g.duty_status in ("on_duty", "off_duty")]
+    seen: set[int] = set()
+    for g in employed:
+        refs[6].append(("guard", g.id))
+        if g.certificate == "valid":
+            refs[7].append(("guard", g.id))
+        org = orgs.get(g.employer_id)
+        if org is not None and org.id not in seen:
+            seen.add(org.id)
+            refs[1].append(("organisation", org.id))
+            refs[TYPE_COLUMN[org.org_type]].append(("organisation", org.id))
+
+
+def _found(db_session: Session, unit: str | None, start: dt.datetime, cut: dt.datetime,
+           orgs: dict, refs: dict, weights: dict) -> None:
+    """Columns 8-16 from violation records in the period (dismissed ones excluded)."""
+    query = select(Violation).where(Violation.found_at >= start, Violation.found_at <= cut,
+                                    Violation.status != ViolationStatus.dismissed)
+    if unit:
+        query = query.where(Violation.district == unit)
+    for v in db_session.scalars(query.order_by(Violation.id)):
+        column = VIOLATION_COLUMN[v.category]
+        if column is None:
+            continue
+        weight = v.persons if v.category in PERSON_CATEGORIES else 1
+        refs[column].append(("violation", v.id))
+        weights[("violation", v.id)] = weight
+        org = orgs.get(v.organisation_id)
+        for sub, parent in SUBSET_OF.items():
+            if parent == column and org is not None and \
+                    org.org_type == OrgType.property_management:
+                refs[sub].append(("violation", v.id))
+
+
+def _rectified(db_session: Session, unit: str | None, start: dt.datetime, cut: dt.datetime,
+               refs: dict, weights: dict) -> None:
+    """Columns 17-22 from rectification records in the period."""
+    query = select(Rectification).where(Rectification.at >= start, Rectification.at <= cut)
+    if unit:
+        query = query.where(Rectification.district == unit)
+    for r in db_session.scalars(query.order_by(Rectification.id)):
+        column = RECTIFICATION_COLUMN[r.action]
+        refs[column].append(("rectification", r.id))
+        weights[("rectification", r.id)] = r.count
+
+
+def table(db_session: Session, *, day: dt.date, unit: str | None, start: dt.date) -> dict:
+    """Return the table for a unit, cumulative from ``start`` to the end of ``day``."""
+    states = st.by_unit(st.guards_as_of(db_session, day), unit)
+    orgs = st.organisations(db_session)
+    refs: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    weights: dict[tuple[str, int], int] = {}
+    _survey(states, orgs, refs)
+    begin, cut = dt.datetime.combine(start, dt.time.min), st.end_of(day)
+    _found(db_session, unit, begin, cut, orgs, refs, weights)
+    _rectified(db_session, unit, begin, cut, refs, weights)
+    cells = {n: sum(weights.get(r, 1) for r in refs[n]) for n in range(1, 23)}
+    return {"unit": unit or "*", "period": {"from": start.isoformat(), "to": day.isoformat()},
+            "columns": [{"number": n, "header": h, "unit": u} for n, (h, u) in COLUMNS.items()],
+            "cells": {**{str(n): v for n, v in cells.items()}, "23": REMARK},
+            "records": {str(n): [{"type": t, "id": i} for t, i in refs[n]]
+                        for n in range(1, 23)}}

@@ -1,0 +1,17 @@
+"""Reporting errors."""
+
+from __future__ import annotations
+
+from matching.exceptions import GuardidError
+
+
+class ReportingError(GuardidError):
+    """A report could not be produced."""
+
+    code = "reporting_error"
+
+
+class UnknownColumn(ReportingError):
+    """A campaign-table column that does not exist (1-23)."""
+
+    code = "unknown_column"

@@ -1,0 +1,123 @@
+"""Exports: CSV, XLSX laid out like the annex (title rows, grouped merged Chinese headers with
+units), and a PDF coverage report with its charts."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from reporting.campaign import COLUMNS, GROUPS
+
+TITLE = "保安服务市场清理整顿专项行动统计表"
+
+
+def _header(n: int) -> str:
+    """Return a column's header with its unit, as the annex prints it."""
+    h, u = COLUMNS[n]
+    return f"{h}（{u}）" if u else h
+
+
+def campaign_csv(t: dict) -> bytes:
+    """Return the table as CSV: one header row (column headers with units), one data row."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["填报单位", "统计截止"] + [_header(n) for n in range(1, 24)])
+    w.writerow([t["unit"], t["period"]["to"]] + [t["cells"][str(n)] for n in range(1, 24)])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def campaign_xlsx(t: dict) -> bytes:
+    """Return the table as XLSX in the annex layout."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "统计表"
+    last = get_column_letter(24)
+    ws.merge_cells(f"A1:{last}1")
+    ws["A1"] = TITLE
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].alignment = Alignment(horizontal="center")
+    ws.merge_cells(f"A2:{last}2")
+    ws["A2"] = (f"填报单位：{'全市' if t['unit'] == '*' else t['unit']}    统计时间："
+                f"{t['period']['from']} 至 {t['period']['to']}（累计）")
+    ws.merge_cells("A3:A4")
+    ws["A3"] = "填报单位"
+    for title, cols in GROUPS:
+        first, end = get_column_letter(cols[0] + 1), get_column_letter(cols[-1] + 1)
+        if title:
+            ws.merge_cells(f"{first}3:{end}3")
+            ws[f"{first}3"] = title
+        for n in cols:
+            cell = ws.cell(row=4, column=n + 1, value=_header(n))
+            cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    ws.cell(row=5, column=1, value="全市" if t["unit"] == "*" else t["unit"])
+    for n in range(1, 24):
+        ws.cell(row=5, column=n + 1, value=t["cells"][str(n)])
+    for row in (3, 4):
+        for col in range(1, 25):
+            ws.cell(row=row, column=col).font = Font(bold=True)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def coverage_csv(c: dict) -> bytes:
+    """Return coverage as CSV: one row per district, then the missing list."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["辖区 district", "在岗保安员 on duty", "已采集人像 face", "已采集指纹 fingerprints",
+                "均已采集 both", "采集率 rate"])
+    for name, f in [*c["by_district"].items(), ("合计 total", c["total"])]:
+        w.writerow([name, f["on_duty"], f["face"], f["fingerprints"], f["both"], f["rate"]])
+    w.writerow([])
+    w.writerow(["未采集 missing: guard id", "name", "district", "employer", "missing",
+                "on duty since"])
+    for m in c["missing"]:
+        w.writerow([m["guard_id"], m["name"], m["district"], m["employer"],
+                    "+".join(m["missing"]), m["on_duty_since"]])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def coverage_pdf(c: dict, font: tuple[str, int]) -> bytes:
+    """Return the coverage report as PDF: totals, a bar per district against 100%, the list."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.add_font("cjk", fname=font[0], collection_font_number=font[1])
+    pdf.add_page()
+    pdf.set_font("cjk", size=15)
+    pdf.cell(0, 10, f"上岗保安员人像和指纹采集情况 {c['unit']} {c['as_of']}",
+             new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", size=10)
+    t = c["total"]
+    rate = "—" if t["rate"] is None else f"{t['rate']:.1%}"
+    pdf.cell(0, 7, f"在岗 {t['on_duty']} 人，人像 {t['face']}，指纹 {t['fingerprints']}，"
+                   f"均已采集 {t['both']}，采集率 {rate}（目标 100%）",
+             new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    for name, f in c["by_district"].items():
+        share = f["rate"] or 0.0
+        y = pdf.get_y()
+        pdf.cell(40, 6, name)
+        pdf.set_fill_color(220, 220, 220)
+        pdf.rect(55, y + 1, 120, 4, style="F")
+        pdf.set_fill_color(40, 120, 60)
+        pdf.rect(55, y + 1, 120 * share, 4, style="F")
+        pdf.set_xy(178, y)
+        pdf.cell(0, 6, f"{share:.0%}", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("cjk", size=11)
+    pdf.cell(0, 7, f"未完成采集 {c['missing_count']} 人", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", size=8)
+    for m in c["missing"][:200]:
+        pdf.cell(0, 4.5, f"{m['guard_id']}  {m['name']}  {m['employer'] or ''}  缺：" +
+                 "、".join({"face": "人像", "fingerprints": "指纹"}[x] for x in m["missing"]),
+                 new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+__all__ = ["Path", "campaign_csv", "campaign_xlsx", "coverage_csv", "coverage_pdf"]

@@ -1,0 +1,85 @@
+"""Reports for the police: coverage, the campaign table, frozen weeks, the trend."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy.orm import Session
+
+from registry.audit import Actor
+from registry.scope import effective_district
+from registry.settings import Settings
+from reporting import campaign, coverage, snapshots
+from reporting.exceptions import UnknownColumn
+
+
+def policy(settings: Settings) -> coverage.Policy:
+    """Return the collection policy from the settings."""
+    return coverage.Policy(settings.collection_min_fingers, settings.collection_exceptions_count)
+
+
+def unit_of(actor: Actor, district: str | None) -> str | None:
+    """Return the reporting unit a caller may see (their district when the key is scoped)."""
+    return effective_district(actor, district)
+
+
+def coverage_report(*, db_session: Session, settings: Settings, actor: Actor, day: dt.date,
+                    district: str | None) -> dict:
+    """Return coverage for the caller's unit on ``day``."""
+    return coverage.coverage(db_session, day=day, unit=unit_of(actor, district),
+                             policy=policy(settings))
+
+
+def campaign_table(*, db_session: Session, settings: Settings, actor: Actor, day: dt.date,
+                   district: str | None) -> tuple[str, bool]:
+    """Return the table as canonical JSON text, and whether it is a frozen week's."""
+    unit = unit_of(actor, district)
+    frozen = snapshots.get(db_session, snapshots.WEEKLY, unit or "*", day)
+    if frozen is not None:
+        return frozen.content, True
+    return snapshots.canonical(campaign.table(db_session, day=day, unit=unit,
+                                              start=settings.campaign_start)), False
+
+
+def cell_records(*, db_session: Session, settings: Settings, actor: Actor, day: dt.date,
+                 district: str | None, column: int) -> dict:
+    """Return the records behind one cell of the table (for a frozen week, as frozen)."""
+    if not 1 <= column <= 22:
+        raise UnknownColumn(f"column {column} has no records (columns 1-22)")
+    text, frozen = campaign_table(db_session=db_session, settings=settings, actor=actor,
+                                  day=day, district=district)
+    t = json.loads(text)
+    return {"column": column, "header": campaign.COLUMNS[column][0],
+            "value": t["cells"][str(column)], "frozen": frozen,
+            "records": t["records"][str(column)]}
+
+
+def freeze_week(*, db_session: Session, settings: Settings, actor: Actor, day: dt.date,
+                district: str | None) -> dict:
+    """Freeze the weekly table for the last freeze weekday on or before ``day``."""
+    unit = unit_of(actor, district)
+    week = snapshots.last_freeze_day(day, settings.campaign_freeze_weekday)
+    row, new = snapshots.freeze(
+        db_session, actor, kind=snapshots.WEEKLY, unit=unit or "*", day=week,
+        build=lambda: campaign.table(db_session, day=week, unit=unit,
+                                     start=settings.campaign_start))
+    return {"as_of": week.isoformat(), "unit": row.unit, "sha256": row.sha256, "new": new}
+
+
+def snapshot_day(*, db_session: Session, settings: Settings, actor: Actor, day: dt.date,
+                 district: str | None) -> dict:
+    """Freeze the day's coverage (the trend line reads these)."""
+    unit = unit_of(actor, district)
+    row, new = snapshots.freeze(
+        db_session, actor, kind=snapshots.DAILY, unit=unit or "*", day=day,
+        build=lambda: coverage.coverage(db_session, day=day, unit=unit,
+                                        policy=policy(settings), missing_limit=0))
+    return {"as_of": day.isoformat(), "unit": row.unit, "sha256": row.sha256, "new": new}
+
+
+def trend(*, db_session: Session, actor: Actor, district: str | None) -> list[dict]:
+    """Return the collection rate of every frozen day, oldest first."""
+    unit = unit_of(actor, district) or "*"
+    return [{"as_of": r.as_of.isoformat(), **json.loads(r.content)["total"]}
+            for r in snapshots.history(db_session, snapshots.DAILY, unit)]
