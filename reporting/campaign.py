@@ -100,7 +100,7 @@ def _rectified(db_session: Session, unit: str | None, start: dt.datetime, cut: d
 
 def table(db_session: Session, *, day: dt.date, unit: str | None, start: dt.date) -> dict:
     """Return the table for a unit, cumulative from ``start`` to the end of ``day``."""
-    states = st.by_unit(st.guards_as_of(db_session, day), unit)
+    states = list(st.guards_as_of(db_session, day, unit=unit).values())
     orgs = st.organisations(db_session)
     refs: dict[int, list[tuple[str, int]]] = defaultdict(list)
     weights: dict[tuple[str, int], int] = {}

@@ -24,16 +24,20 @@ class Policy:
 
 
 def fingers_ok(g: st.GuardState, policy: Policy) -> bool:
-    """True when the guard's fingerprints count as collected under the policy."""
-    have = g.finger_positions | (g.excused_positions if policy.exceptions_count else set())
-    return len(have) >= policy.min_fingers
+    """True when the guard's fingerprints count as collected under the policy (approved
+    exceptions were already counted in by ``guards_as_of`` when the policy says so)."""
+    return g.fingers >= policy.min_fingers
 
 
 def figures(guards: list[st.GuardState], policy: Policy) -> dict:
     """Return the counts and the collection rate of a set of on-duty guards."""
-    face = sum(g.face_at is not None for g in guards)
-    finger = sum(fingers_ok(g, policy) for g in guards)
-    both = sum(g.face_at is not None and fingers_ok(g, policy) for g in guards)
+    need = policy.min_fingers
+    face = finger = both = 0
+    for g in guards:
+        has_face, has_fingers = g.face_at is not None, g.fingers >= need
+        face += has_face
+        finger += has_fingers
+        both += has_face and has_fingers
     n = len(guards)
     return {"on_duty": n, "face": face, "fingerprints": finger, "both": both,
             "rate": round(both / n, 4) if n else None}
@@ -47,7 +51,7 @@ def missing(guards: list[st.GuardState], policy: Policy, orgs: dict) -> list[dic
                                                   else ["fingerprints"])
         if lacks:
             org = orgs.get(g.employer_id)
-            out.append({"guard_id": g.id, "name": g.name, "district": g.district,
+            out.append({"guard_id": g.id, "name": "", "district": g.district,
                         "employer": org.name if org else None, "post_site": g.post_site,
                         "missing": lacks, "on_duty_since": g.on_duty_since})
     return sorted(out, key=lambda m: (m["on_duty_since"] or dt.datetime.max, m["guard_id"]))
@@ -56,9 +60,10 @@ def missing(guards: list[st.GuardState], policy: Policy, orgs: dict) -> list[dic
 def coverage(db_session: Session, *, day: dt.date, unit: str | None, policy: Policy,
              missing_limit: int = 500) -> dict:
     """Return coverage for a reporting unit on a day: totals, breakdowns, who is missing."""
-    states = st.guards_as_of(db_session, day)
+    states = st.guards_as_of(db_session, day, unit=unit,
+                             exceptions_count=policy.exceptions_count)
     orgs = st.organisations(db_session)
-    on_duty = [g for g in st.by_unit(states, unit) if g.duty_status == "on_duty"]
+    on_duty = [g for g in states.values() if g.duty_status == "on_duty"]
 
     def org_type(g: st.GuardState) -> str:
         org = orgs.get(g.employer_id)
@@ -68,7 +73,13 @@ def coverage(db_session: Session, *, day: dt.date, unit: str | None, policy: Pol
         org = orgs.get(g.employer_id)
         return f"{org.id}:{org.name}" if org else "none"
 
-    gaps = missing(on_duty, policy, orgs)
+    lacking = [g for g in on_duty if g.face_at is None or not fingers_ok(g, policy)]
+    st.on_duty_since(db_session, lacking, day)
+    gaps = missing(lacking, policy, orgs)
+    shown = gaps[:missing_limit]
+    who = st.names(db_session, [m["guard_id"] for m in shown])
+    for m in shown:
+        m["name"] = who.get(m["guard_id"], "")
     return {
         "as_of": day.isoformat(), "unit": unit or "*", "target": 1.0,
         "policy": {"min_fingers": policy.min_fingers,
@@ -80,5 +91,5 @@ def coverage(db_session: Session, *, day: dt.date, unit: str | None, policy: Pol
                              sorted(st.group(on_duty, org_type).items())},
         "by_employer": {k: figures(v, policy) for k, v in
                         sorted(st.group(on_duty, employer).items())},
-        "missing_count": len(gaps), "missing": gaps[:missing_limit],
+        "missing_count": len(gaps), "missing": shown,
     }

@@ -26,9 +26,12 @@ def unit_of(actor: Actor, district: str | None) -> str | None:
 
 def coverage_report(*, db_session: Session, settings: Settings, actor: Actor, day: dt.date,
                     district: str | None) -> dict:
-    """Return coverage for the caller's unit on ``day``."""
-    return coverage.coverage(db_session, day=day, unit=unit_of(actor, district),
-                             policy=policy(settings))
+    """Return coverage for the caller's unit on ``day`` (a frozen day as it was frozen)."""
+    unit = unit_of(actor, district)
+    frozen = snapshots.get(db_session, snapshots.DAILY, unit or "*", day)
+    if frozen is not None:
+        return {**json.loads(frozen.content), "frozen": True}
+    return coverage.coverage(db_session, day=day, unit=unit, policy=policy(settings))
 
 
 def campaign_table(*, db_session: Session, settings: Settings, actor: Actor, day: dt.date,
@@ -74,7 +77,7 @@ def snapshot_day(*, db_session: Session, settings: Settings, actor: Actor, day: 
     row, new = snapshots.freeze(
         db_session, actor, kind=snapshots.DAILY, unit=unit or "*", day=day,
         build=lambda: coverage.coverage(db_session, day=day, unit=unit,
-                                        policy=policy(settings), missing_limit=0))
+                                        policy=policy(settings)))
     return {"as_of": day.isoformat(), "unit": row.unit, "sha256": row.sha256, "new": new}
 
 

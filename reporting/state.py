@@ -10,39 +10,27 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from enrollment.models import Biometric, ExceptionStatus, FingerException, Modality
-from registry.models import (
-    Certificate,
-    CertificateEvent,
-    Guard,
-    GuardEvent,
-    Organisation,
-)
-
-# Status a certificate has after each event (issue and reinstate make it valid).
-CERT_EVENT_STATUS = {"issued": "valid", "reinstate": "valid", "suspend": "suspended",
-                     "revoke": "revoked"}
+from registry.models import Guard, Organisation
 
 
-@dataclass
+@dataclass(slots=True)
 class GuardState:
     """One guard as of the report date."""
 
     id: int
-    name: str
+    name: str = ""
     duty_status: str | None = None
     employer_id: int | None = None
     post_site: str | None = None
     district: str | None = None
     on_duty_since: dt.datetime | None = None
     face_at: dt.datetime | None = None
-    finger_positions: set[int] = field(default_factory=set)
-    excused_positions: set[int] = field(default_factory=set)
+    fingers: int = 0  # finger positions on file (plus approved exceptions, per policy)
     certificate: str | None = None  # valid | suspended | revoked | None
 
 
@@ -51,67 +39,109 @@ def end_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.max)
 
 
-def guards_as_of(db_session: Session, day: dt.date) -> dict[int, GuardState]:
-    """Return every guard registered by the end of ``day`` with their state then."""
+# The latest event of each kind per guard at the cut, pivoted to one row per guard. Plain
+# SQL (portable between SQLite and PostgreSQL) because at city scale the ORM's row handling
+# costs more than the query.
+_STATE_SQL = """
+SELECT e.guard_id,
+  max(CASE WHEN e.kind = 'duty_status' THEN e.value END),
+  max(CASE WHEN e.kind = 'duty_status' THEN e.at END),
+  max(CASE WHEN e.kind = 'employer_id' THEN e.value END),
+  max(CASE WHEN e.kind = 'district' THEN e.value END),
+  max(CASE WHEN e.kind = 'post_site' THEN e.value END)
+FROM guard_events e
+JOIN (SELECT max(id) AS id FROM guard_events WHERE at <= :cut GROUP BY guard_id, kind) last
+  ON last.id = e.id
+GROUP BY e.guard_id
+"""
+_FACE_SQL = """
+SELECT guard_id, min(captured_at) FROM biometrics
+WHERE modality = 'face' AND captured_at <= :cut GROUP BY guard_id
+"""
+_FINGERS_SQL = """
+SELECT guard_id, count(DISTINCT position) FROM (
+  SELECT guard_id, position FROM biometrics WHERE modality = 'finger' AND captured_at <= :cut
+  {exceptions}
+) AS f GROUP BY guard_id
+"""
+_EXCEPTIONS_SQL = """UNION SELECT guard_id, position FROM finger_exceptions
+  WHERE status = 'approved' AND decided_at <= :cut"""
+_CERT_SQL = """
+SELECT c.guard_id, min(CASE ev.event WHEN 'revoke' THEN 2 WHEN 'suspend' THEN 1 ELSE 0 END)
+FROM certificate_events ev
+JOIN (SELECT max(id) AS id FROM certificate_events WHERE at <= :cut
+      AND event IN ('issued', 'reinstate', 'suspend', 'revoke') GROUP BY certificate_id) l
+  ON l.id = ev.id
+JOIN certificates c ON c.id = ev.certificate_id
+GROUP BY c.guard_id
+"""
+CERT_RANK = ("valid", "suspended", "revoked")
+# Today's state is the registry's current columns (they change only together with an event),
+# which spares scanning the whole history.
+_CURRENT_SQL = """
+SELECT id, duty_status, employer_id, district, post_site FROM guards
+"""
+_ON_DUTY_SINCE_SQL = """
+SELECT guard_id, max(at) FROM guard_events
+WHERE kind = 'duty_status' AND value = 'on_duty' AND at <= :cut AND guard_id IN ({ids})
+GROUP BY guard_id
+"""
+
+
+def _at(value) -> dt.datetime | None:  # noqa: ANN001
+    """Return a timestamp from a driver value (SQLite hands back text)."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
+
+
+def guards_as_of(db_session: Session, day: dt.date, *, unit: str | None = None,
+                 exceptions_count: bool = True) -> dict[int, GuardState]:
+    """Return every guard with a history by the end of ``day`` (in ``unit``), as then."""
     cut = end_of(day)
-    out = {gid: GuardState(gid, name) for gid, name in db_session.execute(
-        select(Guard.id, Guard.name).where(Guard.created_at <= cut))}
-    latest = select(func.max(GuardEvent.id)).where(GuardEvent.at <= cut).group_by(
-        GuardEvent.guard_id, GuardEvent.kind)
-    for gid, kind, value, at in db_session.execute(
-            select(GuardEvent.guard_id, GuardEvent.kind, GuardEvent.value, GuardEvent.at)
-            .where(GuardEvent.id.in_(latest))):
-        g = out.get(gid)
-        if g is None:
-            continue
-        if kind == "duty_status":
-            g.duty_status, g.on_duty_since = value, at if value == "on_duty" else None
-        elif kind == "employer_id":
-            g.employer_id = int(value) if value else None
-        elif kind in ("post_site", "district"):
-            setattr(g, kind, value)
-    _collection(db_session, out, cut)
-    _certificates(db_session, out, cut)
+    conn = db_session.connection()
+    out: dict[int, GuardState] = {}
+    if day >= dt.datetime.now(dt.UTC).date():
+        for gid, duty, employer, district, post in conn.execute(text(_CURRENT_SQL)):
+            if unit is None or district == unit:
+                out[gid] = GuardState(gid, "", str(duty), employer, post, district)
+    else:
+        for gid, duty, duty_at, employer, district, post in conn.execute(
+                text(_STATE_SQL), {"cut": cut}):
+            if unit is None or district == unit:
+                out[gid] = GuardState(gid, "", duty, int(employer) if employer else None,
+                                      post, district,
+                                      _at(duty_at) if duty == "on_duty" else None)
+    for gid, at in conn.execute(text(_FACE_SQL), {"cut": cut}):
+        if gid in out:
+            out[gid].face_at = _at(at)
+    sql = _FINGERS_SQL.format(exceptions=_EXCEPTIONS_SQL if exceptions_count else "")
+    for gid, count in conn.execute(text(sql), {"cut": cut}):
+        if gid in out:
+            out[gid].fingers = int(count)
+    for gid, rank in conn.execute(text(_CERT_SQL), {"cut": cut}):
+        if gid in out:
+            out[gid].certificate = CERT_RANK[int(rank)]
     return out
 
 
-def _collection(db_session: Session, out: dict[int, GuardState], cut: dt.datetime) -> None:
-    """Fill in when each guard's face was first on file and which fingers were."""
-    for gid, modality, position, at in db_session.execute(
-            select(Biometric.guard_id, Biometric.modality, Biometric.position,
-                   func.min(Biometric.captured_at))
-            .where(Biometric.captured_at <= cut)
-            .group_by(Biometric.guard_id, Biometric.modality, Biometric.position)):
-        g = out.get(gid)
-        if g is None:
-            continue
-        if modality == Modality.face:
-            g.face_at = min(filter(None, [g.face_at, at]))
-        else:
-            g.finger_positions.add(position)
-    for gid, position in db_session.execute(
-            select(FingerException.guard_id, FingerException.position).where(
-                FingerException.status == ExceptionStatus.approved,
-                FingerException.decided_at <= cut)):
-        if gid in out:
-            out[gid].excused_positions.add(position)
+def on_duty_since(db_session: Session, states: list[GuardState], day: dt.date) -> None:
+    """Fill in when each of ``states`` last went on duty (where not already known)."""
+    todo = [g for g in states if g.duty_status == "on_duty" and g.on_duty_since is None]
+    by_id = {g.id: g for g in todo}
+    conn = db_session.connection()
+    for lo in range(0, len(todo), 900):
+        ids = ",".join(str(g.id) for g in todo[lo:lo + 900])  # ints from the database
+        for gid, at in conn.execute(text(_ON_DUTY_SINCE_SQL.format(ids=ids)),
+                                    {"cut": end_of(day)}):
+            by_id[gid].on_duty_since = _at(at)
 
 
-def _certificates(db_session: Session, out: dict[int, GuardState], cut: dt.datetime) -> None:
-    """Fill in each guard's best certificate status at the cut (valid beats the others)."""
-    latest = select(func.max(CertificateEvent.id)).where(CertificateEvent.at <= cut).group_by(
-        CertificateEvent.certificate_id)
-    rank = {"valid": 0, "suspended": 1, "revoked": 2}
-    for gid, event in db_session.execute(
-            select(Certificate.guard_id, CertificateEvent.event)
-            .join(Certificate, Certificate.id == CertificateEvent.certificate_id)
-            .where(CertificateEvent.id.in_(latest))):
-        status = CERT_EVENT_STATUS.get(event)
-        g = out.get(gid)
-        if g is None or status is None:
-            continue
-        if g.certificate is None or rank[status] < rank[g.certificate]:
-            g.certificate = status
+def names(db_session: Session, ids: list[int]) -> dict[int, str]:
+    """Return the names of a few guards (for lists shown to people)."""
+    if not ids:
+        return {}
+    return dict(db_session.execute(select(Guard.id, Guard.name).where(Guard.id.in_(ids))).all())
 
 
 def organisations(db_session: Session) -> dict[int, Organisation]:

@@ -38,6 +38,10 @@ def test_coverage_now_and_on_a_past_day(client, keys, ids):
     assert later["by_employer_type"]["self_recruiting"]["both"] == 0
     missing = {m["guard_id"]: m["missing"] for m in later["missing"]}
     assert missing == {ids["g3"]: ["face", "fingerprints"], ids["g4"]: ["fingerprints"]}
+    # Today is served from the registry's current columns, the past from history: they agree.
+    today = get(client, keys["police"], "/reports/coverage").json()
+    assert today["total"] == later["total"] and today["missing"] == later["missing"]
+    assert today["by_employer"] == later["by_employer"]
     # before the exception was approved (day 10, 08:00) guard 2 lacked a finger
     early = get(client, keys["police"], "/reports/coverage", date="2026-11-09").json()
     assert early["total"]["fingerprints"] == 1
