@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,11 +47,20 @@ def quality_score(features: dict[str, float]) -> float:
     return round(100 * sum(QUALITY_WEIGHTS[k] * features[k] for k in QUALITY_WEIGHTS), 1)
 
 
-class FingerprintEngine:
-    """Extracts templates; stateless apart from its parameters, so safe to share."""
+# Cylinders of this many templates stay cached (~60 KB each for ~40 minutiae): a gallery's
+# re-ranked candidates repeat, but a 100k gallery's cylinders would not fit in memory.
+CYLINDER_CACHE = 5000
 
-    def __init__(self, params: FingerParams | None = None):
+
+class FingerprintEngine:
+    """Extracts templates and builds cylinders; thread-safe, no models to load."""
+
+    def __init__(self, params: FingerParams | None = None, *,
+                 cache_size: int = CYLINDER_CACHE):
         self.params = params or FingerParams()
+        self._cache: OrderedDict[bytes, mcc.Cylinders] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def analyze(self, gray: np.ndarray, *, position: int = 0) -> FingerAnalysis:
         """Extract minutiae and score quality; raise ImageError when no print is found."""
@@ -63,12 +74,22 @@ class FingerprintEngine:
         """Return the template of a 500 ppi grey impression."""
         return self.analyze(gray, position=position).template
 
-    def cylinders(self, template: FingerprintTemplate) -> mcc.Cylinders:
-        """Return the template's MCC cylinders (computed once per template object)."""
-        key = ("cyl", self.params.mcc_ns, self.params.mcc_nd)
-        if key not in template._cache:
-            template._cache[key] = mcc.cylinders(template.minutiae, self.params)
-        return template._cache[key]
+    def cylinders(self, template: FingerprintTemplate, *, cache: bool = True) -> mcc.Cylinders:
+        """Return the template's MCC cylinders, from a bounded LRU cache when ``cache``."""
+        if not cache:
+            return mcc.cylinders(template.minutiae, self.params)
+        key = template.digest
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        cyl = mcc.cylinders(template.minutiae, self.params)
+        with self._lock:
+            self._cache[key] = cyl
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return cyl
 
 
 class Matcher:

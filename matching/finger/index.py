@@ -40,7 +40,7 @@ class FingerHit:
 def codes(engine: FingerprintEngine, template: FingerprintTemplate,
           limit: int = CYLINDERS_PER_FINGER) -> np.ndarray:
     """Return the packed binary codes (n, bytes) of a template's most reliable cylinders."""
-    cyl = engine.cylinders(template)
+    cyl = engine.cylinders(template, cache=False)  # indexing a gallery must not fill the cache
     if not len(cyl):
         return np.zeros((0, cyl.values.shape[1] // 8), np.uint8)
     bits = cyl.values > 0.5

@@ -94,7 +94,7 @@ def cylinders(minutiae: np.ndarray, p: FingerParams) -> Cylinders:
             <= p.mcc_radius + 3 * p.mcc_sigma_s).sum(1) - 1
     keep = (valid.mean(1) >= p.mcc_min_valid_cells) & (near >= p.mcc_min_neighbours)
     values = values[keep].astype(np.float32)
-    return Cylinders(values.reshape(len(values), -1), valid[keep].astype(np.float32),
+    return Cylinders(values.reshape(len(values), ns2 * nd), valid[keep].astype(np.float32),
                      (values ** 2).sum(-1).astype(np.float32), minutiae[keep])
 
 

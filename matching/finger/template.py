@@ -16,7 +16,7 @@ ending points into its ridge, a bifurcation into its fork).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -45,7 +45,6 @@ class FingerprintTemplate:
     quality: float
     model_id: str = MODEL_ID
     position: int = 0  # ISO finger position, 0 when unknown
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def to_bytes(self) -> bytes:
         """Serialise to guardid's versioned template bytes."""

@@ -51,3 +51,12 @@ def test_fvc_error_rates_on_five_fingers(fvc, finger_engine):
     rates = error_rates(score(tm, genuine, finger_engine), score(tm, impostor, finger_engine))
     assert rates.genuine_pairs == 140 and rates.impostor_pairs == 640
     assert rates.eer < 0.12  # the full set measures 5.8% (BENCHMARKS.md)
+
+
+def test_isolated_minutiae_give_no_cylinders_and_score_zero(templates):
+    from matching.finger import FingerprintTemplate
+
+    far = np.array([[10, 10, 0, 1, 1], [300, 390, 1, 3, 1]], np.float32)  # no neighbours
+    lonely = FingerprintTemplate(far, 320, 400, 10.0)
+    assert Matcher(lonely).match(templates[(0, 0)]) == 0.0
+    assert Matcher(templates[(0, 0)]).match(lonely) == 0.0
