@@ -99,6 +99,22 @@ def submit_face(session_id: int, file: UploadFile, session: SessionDep, vault: V
                                idem=idem)
 
 
+@router.post("/quality/face")
+def face_quality(file: UploadFile, runtime: RuntimeDep, actor: Station):
+    """Check a camera frame against the enrolment gate without storing it (live feedback)."""
+    from dataclasses import asdict
+
+    from matching.imageio import decode
+
+    s = runtime.settings
+    pixels = decode(read_upload(file, s.max_upload_bytes), max_bytes=s.max_upload_bytes,
+                    max_pixels=s.max_image_pixels).pixels
+    result = runtime.face_engine.analyze(pixels)
+    return {"passed": result.template is not None,
+            "quality": result.template.quality if result.template else 0.0,
+            "reasons": [asdict(r) for r in result.verdict.reasons]}
+
+
 @router.post("/enrollments/{session_id}/fingers/{position}", status_code=201,
              response_model=CaptureOut)
 def submit_finger(session_id: int, position: Annotated[int, Path(ge=1, le=10)],

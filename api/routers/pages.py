@@ -34,3 +34,10 @@ def inspect_page() -> HTMLResponse:
 def dashboard_page() -> HTMLResponse:
     """The police dashboard shell; its content is rendered by /reports/dashboard.html."""
     return HTMLResponse(_page("dashboard.html"), headers=PAGE_HEADERS)
+
+
+@router.get("/station", response_class=HTMLResponse)
+def station_page() -> HTMLResponse:
+    """The enrolment station in a browser: camera with live quality feedback, fingerprints."""
+    return HTMLResponse(_page("station.html"), headers={
+        **PAGE_HEADERS, "Permissions-Policy": "camera=(self)"})

@@ -31,6 +31,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/enrollments"): {"admin", "station"},
     ("GET", "/enrollments/{session_id}"): {"admin", "station"},
     ("POST", "/enrollments/{session_id}/face"): {"admin", "station"},
+    ("POST", "/quality/face"): {"admin", "station"},
     ("POST", "/enrollments/{session_id}/fingers/{position}"): {"admin", "station"},
     ("POST", "/enrollments/{session_id}/fingers/{position}/exception"): {"admin", "station"},
     ("POST", "/enrollments/{session_id}/commit"): {"admin", "station"},

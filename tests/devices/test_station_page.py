@@ -1,0 +1,55 @@
+"""The station page in a real headless Chromium whose camera is a fake device playing a real
+face video: live quality feedback from the server, then a guard enrolled end to end."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from skimage import data
+from sqlalchemy import func, select
+
+from enrollment.models import Biometric
+from tests.api.conftest import new_id
+from tests.browser import Browser
+from tests.enrollment.conftest import finger_png
+from tests.inspection.test_cert_cli import env, server  # noqa: F401
+
+
+def write_y4m(path, frames):
+    """Write frames (RGB) as a 4:2:0 YUV4MPEG2 file, Chromium's fake-camera format."""
+    h, w = frames[0].shape[:2]
+    with open(path, "wb") as fh:
+        fh.write(f"YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for f in frames:
+            fh.write(b"FRAME\n" + cv2.cvtColor(f, cv2.COLOR_RGB2YUV_I420).tobytes())
+
+
+def test_station_page_enrols_from_the_fake_camera(keys, server, runtime, tmp_path):  # noqa: F811
+    face = cv2.resize(data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC)
+    video = tmp_path / "face.y4m"
+    write_y4m(video, [face] * 4 + [np.ascontiguousarray(face[:, ::-1])] * 4)
+    fingers = []
+    for pos in (2, 7):
+        p = tmp_path / f"f{pos}.png"
+        p.write_bytes(finger_png(10_000 + 10 * 960 + pos, 1))
+        fingers.append(p)
+    page = Browser(("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                    f"--use-file-for-fake-video-capture={video}"))
+    try:
+        page.navigate(server + "/station")
+        page.eval(f"document.getElementById('apikey').value = '{keys['station']}';"
+                  "document.getElementById('name').value = '网页';"
+                  f"document.getElementById('idnumber').value = '{new_id(131)}';"
+                  "document.getElementById('district').value = '蓟州区';"
+                  "document.getElementById('start').click()")
+        page.wait_for("document.getElementById('feedback').dataset.passed === 'true'", 60)
+        page.set_files("#finger2", [fingers[0]])
+        page.set_files("#finger7", [fingers[1]])
+        page.eval("document.getElementById('enrol').click()")
+        status = page.wait_for("document.getElementById('result').dataset.status", 60)
+        page.screenshot("station-page.png")
+        assert status == "committed", page.eval("document.getElementById('result').textContent")
+    finally:
+        page.close()
+    with runtime.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Biometric)) == 3
