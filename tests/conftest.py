@@ -131,3 +131,22 @@ def datasets(settings) -> Path:
 def datasets_or_none() -> Path | None:
     """The shared datasets folder when present (for tests that have a synthetic fallback)."""
     return _datasets()
+
+
+@pytest.fixture
+def env(runtime) -> dict[str, str]:
+    """Environment for a `guardid` subprocess on the test's database and keys."""
+    from tests.servers import server_env
+
+    return server_env(runtime)
+
+
+@pytest.fixture
+def server(env):
+    """A real `guardid serve` process on a free port; yields its URL."""
+    from tests.servers import start
+
+    proc, url = start(env)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)

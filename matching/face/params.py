@@ -56,20 +56,7 @@ DEFAULT_THRESHOLDS = {"face_fmr_1e-2": 0.9067, "face_fmr_1e-3": 0.9261, "face_fm
 
 
 def load_thresholds(path: str | None) -> dict[str, float]:
-    """Return the thresholds of a calibration file written by ``guardid eval face``.
+    """Return the face thresholds of a file written by ``guardid eval face`` (or defaults)."""
+    from matching.calibration import load_thresholds as load
 
-    Without a file, the shipped defaults. A file made for another model is refused: its
-    thresholds mean nothing for this model's scores.
-    """
-    import json
-    from pathlib import Path
-
-    from matching.exceptions import TemplateError
-
-    if not path:
-        return dict(DEFAULT_THRESHOLDS)
-    data = json.loads(Path(path).read_text())
-    if data.get("model_id") != MODEL_ID:
-        raise TemplateError(f"calibration {path} is for model {data.get('model_id')}, "
-                            f"not {MODEL_ID}", code="calibration_mismatch")
-    return {k: float(v) for k, v in data["thresholds"].items() if v is not None}
+    return load(path, model_id=MODEL_ID, defaults=DEFAULT_THRESHOLDS)

@@ -87,17 +87,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
 
 
 def load_thresholds(path: str | None) -> dict[str, float]:
-    """Return the thresholds of a file written by ``guardid eval finger`` (or the defaults)."""
-    import json
-    from pathlib import Path
+    """Return the finger thresholds of a file written by ``guardid eval finger`` (or defaults)."""
+    from matching.calibration import load_thresholds as load
 
-    from matching.exceptions import TemplateError
-
-    if not path:
-        return dict(DEFAULT_THRESHOLDS)
-    data = json.loads(Path(path).read_text())
-    if data.get("model_id") != MODEL_ID:
-        raise TemplateError(f"calibration {path} is for model {data.get('model_id')}, "
-                            f"not {MODEL_ID}", code="calibration_mismatch")
-    return {**DEFAULT_THRESHOLDS,
-            **{k: float(v) for k, v in data["thresholds"].items() if v is not None}}
+    return load(path, model_id=MODEL_ID, defaults=DEFAULT_THRESHOLDS)

@@ -16,9 +16,8 @@ from enrollment.models import Biometric
 from registry.models import Guard
 from tests.api.conftest import new_id
 from tests.enrollment.conftest import finger_png
-from tests.enrollment.test_crash import start
 from tests.helpers import auth
-from tests.inspection.test_cert_cli import ROOT, env, free_port  # noqa: F401
+from tests.servers import ROOT, free_port, start
 
 
 @pytest.fixture
@@ -35,7 +34,7 @@ def station_devices(tmp_path):
     return cam, scan
 
 
-def station(env, server, key, cam, scan, queue, *args):  # noqa: F811
+def station(env, server, key, cam, scan, queue, *args):
     return subprocess.run(
         [sys.executable, "-m", "cli.main", "station", "enrol", "--server", server,
          "--api-key", key, "--queue", str(queue), "--camera-folder", str(cam),
@@ -48,7 +47,7 @@ def count(runtime, table):
         return s.scalar(select(func.count()).select_from(table))
 
 
-def test_station_enrols_end_to_end(env, runtime, keys, station_devices, tmp_path):  # noqa: F811
+def test_station_enrols_end_to_end(env, runtime, keys, station_devices, tmp_path):
     proc, url = start(env)
     try:
         out = station(env, url, keys["station"], *station_devices, tmp_path / "q",
@@ -64,7 +63,7 @@ def test_station_enrols_end_to_end(env, runtime, keys, station_devices, tmp_path
         proc.wait(timeout=10)
 
 
-def test_outage_and_restart_lose_nothing(env, runtime, keys, station_devices, tmp_path,  # noqa: F811
+def test_outage_and_restart_lose_nothing(env, runtime, keys, station_devices, tmp_path,
                                          client):
     queue = tmp_path / "q"
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens here: the server is down

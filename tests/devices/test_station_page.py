@@ -12,7 +12,6 @@ from enrollment.models import Biometric
 from tests.api.conftest import new_id
 from tests.browser import Browser
 from tests.enrollment.conftest import finger_png
-from tests.inspection.test_cert_cli import env, server  # noqa: F401
 
 
 def write_y4m(path, frames):
@@ -24,7 +23,7 @@ def write_y4m(path, frames):
             fh.write(b"FRAME\n" + cv2.cvtColor(f, cv2.COLOR_RGB2YUV_I420).tobytes())
 
 
-def test_station_page_enrols_from_the_fake_camera(keys, server, runtime, tmp_path):  # noqa: F811
+def test_station_page_enrols_from_the_fake_camera(keys, server, runtime, tmp_path):
     face = cv2.resize(data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC)
     video = tmp_path / "face.y4m"
     write_y4m(video, [face] * 4 + [np.ascontiguousarray(face[:, ::-1])] * 4)

@@ -18,7 +18,7 @@ from enrollment.models import Biometric
 from registry.models import Guard
 from tests.api.conftest import new_id
 from tests.enrollment.conftest import finger_png
-from tests.inspection.test_cert_cli import ROOT, env  # noqa: F401
+from tests.servers import ROOT
 
 
 def write_batch(folder, face_jpeg, small_face_jpeg, rows=4):
@@ -41,7 +41,7 @@ def write_batch(folder, face_jpeg, small_face_jpeg, rows=4):
     return folder / "mapping.csv"
 
 
-def run(env, *args, wait=True):  # noqa: F811
+def run(env, *args, wait=True):
     cmd = [sys.executable, "-m", "cli.main", "enrol", "import", *map(str, args)]
     if not wait:
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -54,7 +54,7 @@ def count(runtime, table):
         return s.scalar(select(func.count()).select_from(table))
 
 
-def test_import_report_and_gate(env, runtime, tmp_path, face_jpeg, small_face_jpeg):  # noqa: F811
+def test_import_report_and_gate(env, runtime, tmp_path, face_jpeg, small_face_jpeg):
     mapping = write_batch(tmp_path / "batch", face_jpeg, small_face_jpeg, rows=3)
     proc = run(env, mapping)
     assert proc.returncode == 0, proc.stderr
@@ -68,7 +68,7 @@ def test_import_report_and_gate(env, runtime, tmp_path, face_jpeg, small_face_jp
     assert again.returncode == 0 and count(runtime, Guard) == 3
 
 
-def test_killed_import_resumes_without_duplicates(env, runtime, tmp_path, face_jpeg,  # noqa: F811
+def test_killed_import_resumes_without_duplicates(env, runtime, tmp_path, face_jpeg,
                                                   small_face_jpeg):
     folder = tmp_path / "zipped"
     write_batch(folder, face_jpeg, small_face_jpeg, rows=4)
@@ -95,7 +95,7 @@ def test_killed_import_resumes_without_duplicates(env, runtime, tmp_path, face_j
     assert len(report) == 4 and report[1]["status"] == "rejected"
 
 
-def test_hostile_archive_is_refused(env, tmp_path):  # noqa: F811
+def test_hostile_archive_is_refused(env, tmp_path):
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("../../escape.csv", "name\n")

@@ -5,35 +5,16 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from enrollment.models import Biometric, Capture, EnrollmentSession, TemplateChange
 from tests.api.conftest import new_id
 from tests.enrollment.conftest import finger_png
-from tests.inspection.test_cert_cli import ROOT, env, free_port  # noqa: F401
-
-
-def start(server_env) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
-                            cwd=ROOT, env=server_env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            httpx.get(url + "/healthz", timeout=1)
-            return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    pytest.fail("server did not start")
+from tests.servers import start
 
 
 def counts(runtime, session_id):
@@ -46,7 +27,7 @@ def counts(runtime, session_id):
                 "status": s.get(EnrollmentSession, session_id).status.value}
 
 
-def test_kill_9_mid_enrolment(env, runtime, keys, face_jpeg):  # noqa: F811
+def test_kill_9_mid_enrolment(env, runtime, keys, face_jpeg):
     h = {"Authorization": f"Bearer {keys['station']}"}
     proc, url = start(env)
     try:

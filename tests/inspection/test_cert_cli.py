@@ -2,55 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from pathlib import Path
-
-import pytest
 
 from tests.helpers import auth
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def env(runtime):
-    s = runtime.settings
-    return {**os.environ, "GUARDID_DATABASE_URL": s.database_url,
-            "GUARDID_VAR_DIR": str(s.var_dir), "GUARDID_KEYRING_FILE": str(s.keyring_file),
-            "GUARDID_ENV": "test"}
-
-
-@pytest.fixture
-def server(env):
-    """A real `guardid serve` process on a free port."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("the server did not start: " + proc.stderr.read().decode()[-2000:])
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+from tests.servers import ROOT
 
 
 def cli(*args, env):

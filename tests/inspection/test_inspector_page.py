@@ -7,7 +7,6 @@ import pytest
 
 from tests.browser import Browser
 from tests.helpers import auth
-from tests.inspection.test_cert_cli import env, server  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
@@ -17,7 +16,7 @@ def page():
     b.close()
 
 
-def test_inspector_page_end_to_end(client, keys, posted, server, page, tmp_path,  # noqa: F811
+def test_inspector_page_end_to_end(client, keys, posted, server, page, tmp_path,
                                    face_jpeg):
     token = client.post(f"/certificates/{posted.number}/ecert",
                         headers=auth(keys["station"])).json()["token"]

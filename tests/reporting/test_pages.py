@@ -9,7 +9,6 @@ import pytest
 
 from tests.browser import Browser
 from tests.helpers import auth
-from tests.inspection.test_cert_cli import env, server  # noqa: F401
 from tests.reporting.test_reports import ids  # noqa: F401
 
 

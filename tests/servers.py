@@ -1,0 +1,57 @@
+"""Real `guardid serve` processes for tests that need a server over HTTP (the station agent,
+offline certificate sync, crash recovery, browser pages)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# A loaded 2-core machine takes a while to import dlib and replay the galleries.
+START_TIMEOUT_S = 90
+
+
+def free_port() -> int:
+    """Return a TCP port nobody listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(runtime) -> dict[str, str]:  # noqa: ANN001
+    """Return the environment that points a subprocess at the test's database and keys."""
+    from tests.conftest import SYNTHETIC_FINGER_THRESHOLDS
+
+    s = runtime.settings
+    return {**os.environ, "GUARDID_DATABASE_URL": s.database_url,
+            "GUARDID_VAR_DIR": str(s.var_dir), "GUARDID_KEYRING_FILE": str(s.keyring_file),
+            "GUARDID_ENV": "test",
+            "GUARDID_FINGER_THRESHOLDS_FILE": str(SYNTHETIC_FINGER_THRESHOLDS)}
+
+
+def start(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """Start a server on a free port and wait until it answers; return (process, url)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1)
+            return proc, url
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail("the server did not start: " + proc.stderr.read().decode()[-2000:])
+    raise AssertionError  # unreachable: pytest.fail raises
