@@ -131,18 +131,29 @@ def lss(lam: np.ndarray, p: FingerParams) -> float:
 
 
 def _greedy_pairs(lam: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return up to ``count`` one-to-one (i, j) pairs taken greedily by similarity."""
-    order = np.argsort(-lam, axis=None)
-    used_i, used_j = np.zeros(lam.shape[0], bool), np.zeros(lam.shape[1], bool)
-    ii, jj = [], []
-    for flat in order[: lam.size]:
-        i, j = divmod(int(flat), lam.shape[1])
-        if lam[i, j] <= 0 or len(ii) == count:
-            break
-        if not used_i[i] and not used_j[j]:
-            used_i[i] = used_j[j] = True
-            ii.append(i)
-            jj.append(j)
+    """Return up to ``count`` one-to-one (i, j) pairs taken greedily by similarity.
+
+    Only the strongest ``8 * count`` entries are ranked (enough in practice to fill
+    ``count`` one-to-one pairs); the full matrix is ranked when they are not.
+    """
+    flat = lam.ravel()
+    for pool in (min(flat.size, 8 * count), flat.size):
+        top = np.argpartition(-flat, pool - 1)[:pool] if pool < flat.size else \
+            np.arange(flat.size)
+        top = top[np.argsort(-flat[top], kind="stable")]
+        top = top[flat[top] > 0]
+        rows, cols = np.divmod(top, lam.shape[1])
+        used_i, used_j, ii, jj = set(), set(), [], []
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+            if i not in used_i and j not in used_j:
+                used_i.add(i)
+                used_j.add(j)
+                ii.append(i)
+                jj.append(j)
+                if len(ii) == count:
+                    break
+        if len(ii) == count or pool == flat.size:
+            return np.array(ii, int), np.array(jj, int)
     return np.array(ii, int), np.array(jj, int)
 
 
