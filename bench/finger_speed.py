@@ -29,8 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fixtures.synthetic_fingers import impression, master_print  # noqa: E402
-from matching.finger import FingerprintEngine, FingerprintTemplate, Matcher  # noqa: E402
+from fixtures.synthetic_fingers import impression, master_print, splice  # noqa: E402
+from matching.finger import FingerprintEngine, FingerprintTemplate, Matcher  # noqa: E402, F401
 from matching.finger.evaluate import extract_all, fingers  # noqa: E402
 from matching.finger.index import FingerIndex  # noqa: E402
 
@@ -83,21 +83,6 @@ def comparisons(engine: FingerprintEngine, templates: list[FingerprintTemplate])
             n += 1
     return {"per_second_per_core": round(n / (time.perf_counter() - t0)),
             "mean_minutiae": round(float(np.mean([len(t.minutiae) for t in templates])), 1)}
-
-
-def splice(a: FingerprintTemplate, b: FingerprintTemplate, rng: np.random.Generator
-           ) -> FingerprintTemplate:
-    """Return a new finger: a's minutiae left of a random cut, b's to the right, rotated."""
-    cut = rng.uniform(0.35, 0.65) * a.width
-    m = np.vstack([a.minutiae[a.minutiae[:, 0] < cut], b.minutiae[b.minutiae[:, 0] >= cut]])
-    angle = rng.uniform(-0.4, 0.4)
-    c, s = np.cos(angle), np.sin(angle)
-    cx, cy = a.width / 2, a.height / 2
-    x, y = m[:, 0] - cx, m[:, 1] - cy
-    out = m.copy()
-    out[:, 0], out[:, 1] = c * x - s * y + cx, s * x + c * y + cy
-    out[:, 2] = (m[:, 2] + angle) % (2 * np.pi)
-    return FingerprintTemplate(out.astype(np.float32), a.width, a.height, a.quality)
 
 
 def search(engine: FingerprintEngine, mates: list[FingerprintTemplate],
