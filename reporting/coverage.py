@@ -43,18 +43,17 @@ def figures(guards: list[st.GuardState], policy: Policy) -> dict:
             "rate": round(both / n, 4) if n else None}
 
 
-def missing(guards: list[st.GuardState], policy: Policy, orgs: dict) -> list[dict]:
+def missing(guards: list[st.GuardState], policy: Policy, names: dict[int, str]) -> list[dict]:
     """Return on-duty guards lacking a face or fingerprints, longest waiting first."""
     out = []
     for g in guards:
-        lacks = ([] if g.face_at else ["face"]) + ([] if fingers_ok(g, policy)
-                                                  else ["fingerprints"])
+        lacks = ([] if g.face_at is not None else ["face"]) + (
+            [] if fingers_ok(g, policy) else ["fingerprints"])
         if lacks:
-            org = orgs.get(g.employer_id)
             out.append({"guard_id": g.id, "name": "", "district": g.district,
-                        "employer": org.name if org else None, "post_site": g.post_site,
+                        "employer": names.get(g.employer_id), "post_site": g.post_site,
                         "missing": lacks, "on_duty_since": g.on_duty_since})
-    return sorted(out, key=lambda m: (m["on_duty_since"] or dt.datetime.max, m["guard_id"]))
+    return out  # in the order given (callers sort: longest waiting first)
 
 
 def coverage(db_session: Session, *, day: dt.date, unit: str | None, policy: Policy,
@@ -65,18 +64,21 @@ def coverage(db_session: Session, *, day: dt.date, unit: str | None, policy: Pol
     orgs = st.organisations(db_session)
     on_duty = [g for g in states.values() if g.duty_status == "on_duty"]
 
+    # Read each organisation's attributes once, not once per guard.
+    types = {i: o.org_type.value for i, o in orgs.items()}
+    labels = {i: f"{o.id}:{o.name}" for i, o in orgs.items()}
+    names = {i: o.name for i, o in orgs.items()}
+
     def org_type(g: st.GuardState) -> str:
-        org = orgs.get(g.employer_id)
-        return org.org_type.value if org else "none"
+        return types.get(g.employer_id, "none")
 
     def employer(g: st.GuardState) -> str:
-        org = orgs.get(g.employer_id)
-        return f"{org.id}:{org.name}" if org else "none"
+        return labels.get(g.employer_id, "none")
 
     lacking = [g for g in on_duty if g.face_at is None or not fingers_ok(g, policy)]
     st.on_duty_since(db_session, lacking, day)
-    gaps = missing(lacking, policy, orgs)
-    shown = gaps[:missing_limit]
+    lacking.sort(key=lambda g: (g.on_duty_since or dt.datetime.max, g.id))
+    shown = missing(lacking[:missing_limit], policy, names)
     who = st.names(db_session, [m["guard_id"] for m in shown])
     for m in shown:
         m["name"] = who.get(m["guard_id"], "")
@@ -91,5 +93,5 @@ def coverage(db_session: Session, *, day: dt.date, unit: str | None, policy: Pol
                              sorted(st.group(on_duty, org_type).items())},
         "by_employer": {k: figures(v, policy) for k, v in
                         sorted(st.group(on_duty, employer).items())},
-        "missing_count": len(gaps), "missing": shown,
+        "missing_count": len(lacking), "missing": shown,
     }
