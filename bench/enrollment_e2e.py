@@ -104,27 +104,39 @@ def uploads(datasets: Path, n: int) -> list[tuple[bytes, bytes, bytes]]:
     return [(face, finger(), finger()) for face in faces(datasets, n)]
 
 
-def enrol_one(c: httpx.Client, i: int, files: tuple[bytes, bytes, bytes]) -> tuple[float, str]:
-    """Enrol guard i; return (seconds, commit status)."""
+def enrol_one(c: httpx.Client, i: int, files: tuple[bytes, bytes, bytes]
+              ) -> tuple[float, str, dict[str, float]]:
+    """Enrol guard i; return (seconds, commit status, seconds per step)."""
     import datetime as dt
 
     from registry import idnumber
 
-    t = time.perf_counter()
-    s = c.post("/enrollments", json={"guard": {
+    steps: dict[str, float] = {}
+
+    def step(name: str, method, *args, **kwargs) -> httpx.Response:  # noqa: ANN001
+        t = time.perf_counter()
+        r = method(*args, **kwargs)
+        steps[name] = steps.get(name, 0.0) + time.perf_counter() - t
+        return r
+
+    t0 = time.perf_counter()
+    s = step("open", c.post, "/enrollments", json={"guard": {
         "name": f"压测{i}", "id_number": idnumber.make("120102", dt.date(1988, 1, 1),
                                                       2 * i + 1, male=True),
         "district": "蓟州区"}}).json()
-    c.post(f"/enrollments/{s['id']}/face", files={"file": ("f.jpg", files[0])})
+    step("face", c.post, f"/enrollments/{s['id']}/face", files={"file": ("f.jpg", files[0])})
     for pos, img in ((2, files[1]), (7, files[2])):
-        c.post(f"/enrollments/{s['id']}/fingers/{pos}", files={"file": ("f.png", img)})
-    out = c.post(f"/enrollments/{s['id']}/commit").json()
-    return time.perf_counter() - t, out.get("status", out.get("code"))
+        step("fingers", c.post, f"/enrollments/{s['id']}/fingers/{pos}",
+             files={"file": ("f.png", img)})
+    out = step("commit", c.post, f"/enrollments/{s['id']}/commit").json()
+    status = out.get("status") or f"{out.get('code')}: {out.get('message')}"
+    return time.perf_counter() - t0, status, steps
 
 
 def run(url: str, key: str, work: list, stations: int, offset: int) -> dict:
     """Enrol every item of ``work`` with ``stations`` parallel stations."""
     lat, statuses, lock, it = [], {}, threading.Lock(), iter(enumerate(work))
+    per_step: dict[str, list[float]] = {}
 
     def station() -> None:
         with httpx.Client(base_url=url, timeout=300,
@@ -134,9 +146,11 @@ def run(url: str, key: str, work: list, stations: int, offset: int) -> dict:
                     job = next(it, None)
                 if job is None:
                     return
-                secs, status = enrol_one(c, offset + job[0], job[1])
+                secs, status, steps = enrol_one(c, offset + job[0], job[1])
                 with lock:
                     lat.append(secs)
+                    for name, v in steps.items():
+                        per_step.setdefault(name, []).append(v)
                     statuses[status] = statuses.get(status, 0) + 1
 
     t0 = time.perf_counter()
@@ -149,7 +163,8 @@ def run(url: str, key: str, work: list, stations: int, offset: int) -> dict:
     a = np.array(lat)
     return {"stations": stations, "guards": len(a), "p50_s": round(float(np.median(a)), 2),
             "p95_s": round(float(np.percentile(a, 95)), 2),
-            "guards_per_minute": round(len(a) / wall * 60, 1), "commit_status": statuses}
+            "guards_per_minute": round(len(a) / wall * 60, 1), "commit_status": statuses,
+            "step_p50_s": {k: round(float(np.median(v)), 3) for k, v in per_step.items()}}
 
 
 def main() -> None:

@@ -47,16 +47,22 @@ def _grid(p: FingerParams) -> tuple[np.ndarray, np.ndarray]:
     return offsets, -np.pi + (np.arange(p.mcc_nd) + 0.5) * dstep
 
 
+# Pixels per cell of the hull raster. 2 builds cylinders ~1 ms faster but moved the FVC2004
+# DB1 B all-impostor EER from 5.76% to 6.00% (one pair), so the raster stays at full resolution.
+HULL_RASTER_PX = 1
+
+
 def _hull_mask(m: np.ndarray, p: FingerParams) -> tuple[np.ndarray, np.ndarray]:
     """Return a raster of 'within omega of the minutiae's convex hull' and its origin."""
+    s = HULL_RASTER_PX
     pad = int(p.mcc_omega + p.mcc_radius + 2)
     lo = np.floor(m[:, :2].min(0)).astype(int) - pad
     hi = np.ceil(m[:, :2].max(0)).astype(int) + pad
-    canvas = np.ones((hi[1] - lo[1] + 1, hi[0] - lo[0] + 1), np.uint8)
-    hull = cv2.convexHull((m[:, :2] - lo).astype(np.int32))
+    canvas = np.ones(((hi[1] - lo[1]) // s + 1, (hi[0] - lo[0]) // s + 1), np.uint8)
+    hull = cv2.convexHull(np.round((m[:, :2] - lo) / s).astype(np.int32))
     cv2.fillConvexPoly(canvas, hull, 0)
     dist = cv2.distanceTransform(canvas, cv2.DIST_L2, 3)
-    return dist <= p.mcc_omega, lo
+    return dist <= p.mcc_omega / s, lo
 
 
 def cylinders(minutiae: np.ndarray, p: FingerParams) -> Cylinders:
@@ -68,27 +74,31 @@ def cylinders(minutiae: np.ndarray, p: FingerParams) -> Cylinders:
                          np.zeros((0, ns2), np.float32), np.zeros((0, 5), np.float32))
     xy, th = minutiae[:, :2].astype(np.float64), minutiae[:, 2].astype(np.float64)
     cos, sin = np.cos(th), np.sin(th)
-    # Cell centres of every cylinder, rotated with its minutia: (n, Ns*Ns, 2).
-    centres = xy[:, None, :] + np.stack([offsets[None, :, 0] * cos[:, None]
-                                         - offsets[None, :, 1] * sin[:, None],
-                                         offsets[None, :, 0] * sin[:, None]
-                                         + offsets[None, :, 1] * cos[:, None]], -1)
+    # Cell centres of every cylinder, rotated with its minutia: (n, Ns*Ns) x and y.
+    cx_ = xy[:, 0, None] + offsets[None, :, 0] * cos[:, None] - offsets[None, :, 1] * sin[:, None]
+    cy_ = xy[:, 1, None] + offsets[None, :, 0] * sin[:, None] + offsets[None, :, 1] * cos[:, None]
     inside, lo = _hull_mask(minutiae, p)
-    cx = np.clip(np.round(centres[..., 0] - lo[0]).astype(int), 0, inside.shape[1] - 1)
-    cy = np.clip(np.round(centres[..., 1] - lo[1]).astype(int), 0, inside.shape[0] - 1)
+    s = HULL_RASTER_PX
+    cx = np.clip(np.round((cx_ - lo[0]) / s).astype(int), 0, inside.shape[1] - 1)
+    cy = np.clip(np.round((cy_ - lo[1]) / s).astype(int), 0, inside.shape[0] - 1)
     valid = inside[cy, cx]
-    # Spatial contribution of every minutia j to every cell of cylinder i: (n, Ns*Ns, n).
-    d2 = ((centres[:, :, None, :] - xy[None, None, :, :]) ** 2).sum(-1)
-    gs = np.exp(-d2 / (2 * p.mcc_sigma_s ** 2)) / (p.mcc_sigma_s * np.sqrt(2 * np.pi))
-    gs[d2 > (3 * p.mcc_sigma_s) ** 2] = 0
+    # Spatial contribution of every minutia j to every cell of cylinder i: (n, Ns*Ns, n),
+    # in float32 (values feed a sigmoid; float64 buys nothing but time).
+    f32 = np.float32
+    d2 = ((cx_[:, :, None] - xy[None, None, :, 0]).astype(f32) ** 2
+          + (cy_[:, :, None] - xy[None, None, :, 1]).astype(f32) ** 2)
+    reach = f32((3 * p.mcc_sigma_s) ** 2)
+    gs = np.exp(d2 * f32(-1 / (2 * p.mcc_sigma_s ** 2))) * f32(
+        1 / (p.mcc_sigma_s * np.sqrt(2 * np.pi)))
+    gs[d2 > reach] = 0
     gs[np.arange(n), :, np.arange(n)] = 0  # a minutia is not its own neighbour
     # Directional contribution: (n, n, Nd) = integral of a Gaussian over each bin.
     rel = angle_diff(th[None, :], th[:, None])  # direction of j relative to i
     diff = angle_diff(bins[None, None, :], rel[:, :, None])
-    half, s = np.pi / nd, p.mcc_sigma_d * np.sqrt(2)
-    gd = 0.5 * (erf((diff + half) / s) - erf((diff - half) / s))
-    contrib = np.einsum("icj,ijk->ick", gs, gd)  # (n, Ns*Ns, Nd)
-    values = expit(p.mcc_tau_psi * (contrib - p.mcc_mu_psi))
+    half, sd = np.pi / nd, p.mcc_sigma_d * np.sqrt(2)
+    gd = (0.5 * (erf((diff + half) / sd) - erf((diff - half) / sd))).astype(f32)
+    contrib = np.matmul(gs, gd)  # (n, Ns*Ns, Nd), a batched product per cylinder
+    values = expit(f32(p.mcc_tau_psi) * (contrib - f32(p.mcc_mu_psi)))
     values *= valid[..., None]
     near = (np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
             <= p.mcc_radius + 3 * p.mcc_sigma_s).sum(1) - 1
