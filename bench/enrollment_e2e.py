@@ -66,6 +66,7 @@ def faces(datasets: Path, n: int) -> list[bytes]:
     from skimage import data
 
     from matching.face import FaceEngine
+    from matching.imageio import decode
 
     lfw = datasets / "faces" / "lfw-dev" / "images"
     engine = FaceEngine()
@@ -77,8 +78,10 @@ def faces(datasets: Path, n: int) -> list[bytes]:
                          interpolation=cv2.INTER_CUBIC)
         blur = cv2.GaussianBlur(img, (0, 0), 3)
         sharp = cv2.addWeighted(img, 2.5, blur, -1.5, 0)  # unsharp mask: upscaling blurs
-        if engine.analyze(cv2.cvtColor(sharp, cv2.COLOR_BGR2RGB)).template is not None:
-            out.append(cv2.imencode(".jpg", sharp)[1].tobytes())  # frontal enough to enrol
+        jpeg = cv2.imencode(".jpg", sharp)[1].tobytes()
+        decoded = decode(jpeg, max_bytes=len(jpeg), max_pixels=1024 * 1024).pixels
+        if engine.analyze(decoded).template is not None:  # the gate sees the JPEG, as served
+            out.append(jpeg)
     astronaut = cv2.cvtColor(cv2.resize(data.astronaut(), (1024, 1024)), cv2.COLOR_RGB2BGR)
     while len(out) < n:
         out.append(cv2.imencode(".jpg", astronaut)[1].tobytes())
