@@ -1,4 +1,5 @@
-"""CLI: `guardid station enrol` (the guided station flow) and `guardid station flush`."""
+"""CLI: `guardid station enrol` (the guided station flow), `guardid station flush`, and
+`guardid station reader` (the local reader service the station page captures through)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cam = e.add_mutually_exclusive_group(required=True)
     cam.add_argument("--camera", help="OpenCV source: device index, RTSP/HTTP URL or video file")
     cam.add_argument("--camera-folder", type=Path, help="photos in a folder (demo device)")
-    scan = e.add_mutually_exclusive_group(required=True)
-    scan.add_argument("--scanner-folder", type=Path, help="impressions in a folder (demo)")
-    scan.add_argument("--libfprint", action="store_true", help="the first libfprint reader")
+    _scanner_args(e)
     e.add_argument("--fingers", default="2,7", help="ISO positions to capture (default 2,7)")
     e.add_argument("--guard-id", type=int)
     e.add_argument("--name")
@@ -33,6 +32,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     f = st.add_parser("flush", help="forward queued enrolments to the server")
     _common(f)
     f.set_defaults(func=_flush)
+    r = st.add_parser("reader", help="serve the fingerprint reader to the station page "
+                      "(loopback only)")
+    r.add_argument("--server", required=True,
+                   help="the guardid server whose station page may use the reader (its origin)")
+    _scanner_args(r)
+    r.add_argument("--port", type=int, default=8765)
+    r.set_defaults(func=_reader)
+
+
+def _scanner_args(p: argparse.ArgumentParser) -> None:
+    scan = p.add_mutually_exclusive_group(required=True)
+    scan.add_argument("--scanner-folder", type=Path, help="impressions in a folder (demo)")
+    scan.add_argument("--libfprint", action="store_true", help="the first libfprint reader")
+
+
+def _scanner(args: argparse.Namespace):  # noqa: ANN202
+    from devices import FolderScanner, LibfprintScanner
+
+    return LibfprintScanner() if args.libfprint else FolderScanner(args.scanner_folder)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -42,12 +60,11 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _devices(args: argparse.Namespace):  # noqa: ANN202
-    from devices import FolderCamera, FolderScanner, LibfprintScanner, OpenCVCamera
+    from devices import FolderCamera, OpenCVCamera
 
     camera = FolderCamera(args.camera_folder) if args.camera_folder else OpenCVCamera(
         args.camera)
-    scanner = LibfprintScanner() if args.libfprint else FolderScanner(args.scanner_folder)
-    return camera, scanner
+    return camera, _scanner(args)
 
 
 def _guard(args: argparse.Namespace) -> dict | None:
@@ -105,4 +122,23 @@ def _report(console: Console, outcome) -> int:  # noqa: ANN001
     if remaining:
         console.print(f"[yellow]server unreachable: {remaining} enrolment(s) queued "
                       f"offline, encrypted; run `guardid station flush` later[/yellow]")
+    return 0
+
+
+def _reader(args: argparse.Namespace) -> int:
+    from urllib.parse import urlparse
+
+    from devices.reader_service import ReaderService
+
+    url = urlparse(args.server)
+    origin = f"{url.scheme}://{url.netloc}"
+    with _scanner(args) as scanner:
+        service = ReaderService(scanner, allow_origin=origin, port=args.port)
+        Console().print(f"reader served at {service.url} for pages of {origin} (Ctrl-C stops)")
+        try:
+            service.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            service.httpd.server_close()
     return 0

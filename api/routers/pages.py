@@ -16,6 +16,11 @@ PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'self
                 "'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
                 "frame-ancestors 'none'", "Cache-Control": "no-store",
                 "X-Content-Type-Options": "nosniff"}
+# The station page may also call the station's local reader service (guardid station reader),
+# which listens on the loopback interface only.
+STATION_CSP = PAGE_HEADERS["Content-Security-Policy"].replace(
+    "default-src 'self';", "default-src 'self'; connect-src 'self' http://127.0.0.1:* "
+    "http://localhost:*;")
 
 
 @lru_cache(maxsize=8)
@@ -40,4 +45,5 @@ def dashboard_page() -> HTMLResponse:
 def station_page() -> HTMLResponse:
     """The enrolment station in a browser: camera with live quality feedback, fingerprints."""
     return HTMLResponse(_page("station.html"), headers={
-        **PAGE_HEADERS, "Permissions-Policy": "camera=(self)"})
+        **PAGE_HEADERS, "Content-Security-Policy": STATION_CSP,
+        "Permissions-Policy": "camera=(self)"})

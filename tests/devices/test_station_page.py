@@ -1,5 +1,6 @@
 """The station page in a real headless Chromium whose camera is a fake device playing a real
-face video: live quality feedback from the server, then a guard enrolled end to end."""
+face video: live quality feedback from the server, one finger captured through the local
+agent's reader service and one picked as a file, then a guard enrolled end to end."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import numpy as np
 from skimage import data
 from sqlalchemy import func, select
 
+from devices import FolderScanner
+from devices.reader_service import ReaderService
 from enrollment.models import Biometric
 from tests.api.conftest import new_id
 from tests.browser import Browser
 from tests.enrollment.conftest import finger_png
+from tests.servers import free_port
 
 
 def write_y4m(path, frames):
@@ -32,6 +36,12 @@ def test_station_page_enrols_from_the_fake_camera(keys, server, runtime, tmp_pat
         p = tmp_path / f"f{pos}.png"
         p.write_bytes(finger_png(10_000 + 10 * 960 + pos, 1))
         fingers.append(p)
+    reader_folder = tmp_path / "reader"
+    reader_folder.mkdir()
+    (reader_folder / "f2.png").write_bytes(fingers[0].read_bytes())
+    scanner = FolderScanner(reader_folder)
+    scanner.open()
+    reader = ReaderService(scanner, allow_origin=server, port=free_port()).start()
     page = Browser(("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                     f"--use-file-for-fake-video-capture={video}"))
     try:
@@ -42,7 +52,12 @@ def test_station_page_enrols_from_the_fake_camera(keys, server, runtime, tmp_pat
                   "document.getElementById('district').value = '蓟州区';"
                   "document.getElementById('start').click()")
         page.wait_for("document.getElementById('feedback').dataset.passed === 'true'", 60)
-        page.set_files("#finger2", [fingers[0]])
+        page.eval(f"document.getElementById('agent').value = '{reader.url}';"
+                  "document.getElementById('capture2').click()")
+        state = page.wait_for("['captured', 'error'].includes("
+                              "document.getElementById('fstatus2').dataset.state) && "
+                              "document.getElementById('fstatus2').dataset.state", 30)
+        assert state == "captured", page.eval("document.getElementById('fstatus2').textContent")
         page.set_files("#finger7", [fingers[1]])
         page.eval("document.getElementById('enrol').click()")
         status = page.wait_for("document.getElementById('result').dataset.status", 60)
@@ -50,5 +65,6 @@ def test_station_page_enrols_from_the_fake_camera(keys, server, runtime, tmp_pat
         assert status == "committed", page.eval("document.getElementById('result').textContent")
     finally:
         page.close()
+        reader.stop()
     with runtime.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Biometric)) == 3
