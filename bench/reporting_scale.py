@@ -55,7 +55,9 @@ def run(url: str, args: argparse.Namespace) -> dict:
                            events=args.events)
         n_events = s.scalar(select(func.count()).select_from(GuardEvent))
     build = time.perf_counter() - t
-    today, past = dt.date(2026, 11, 24), dt.date(2026, 11, 10)
+    # "Today" is the real date (the current-state path); the generated history ends on
+    # 2026-11-24, so any later day sees the same registry.
+    today, past = dt.datetime.now(dt.UTC).date(), dt.date(2026, 11, 10)
     policy = coverage.Policy()
     district = info["districts"][3]
     out = {"events": n_events, "build_s": round(build, 1)}

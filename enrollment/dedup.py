@@ -78,16 +78,22 @@ def candidates(db_session: Session, vault: Vault, g: Galleries, guard_id: int, f
     found: dict[int, dict] = {}
     probe = FaceTemplate.from_bytes(vault.decrypt(db_session, face.template_enc,
                                                   purpose=FACE_TEMPLATE_PURPOSE))
+    def entry_of(guard: int) -> dict:
+        # "matched": the candidate's biometric each new capture hit, for side-by-side review.
+        return found.setdefault(guard, {"guard_id": guard, "fingers": {}, "matched": {}})
+
     for hit in g.face.search(probe.vector, threshold=g.face_threshold, exclude_guard=guard_id):
-        found.setdefault(hit.guard_id, {"guard_id": hit.guard_id, "fingers": {}})["face"] = \
-            round(hit.score, 4)
+        entry = entry_of(hit.guard_id)
+        entry["face"] = round(hit.score, 4)
+        entry["matched"]["face"] = {"capture": face.id, "biometric": hit.biometric_id}
     for position, cap in sorted(fingers.items()):
         template = FingerprintTemplate.from_bytes(vault.decrypt(
             db_session, cap.template_enc, purpose=FINGER_TEMPLATE_PURPOSE))
         for hit in g.finger.search(template, threshold=g.finger_threshold,
                                    exclude_guard=guard_id):
-            entry = found.setdefault(hit.guard_id, {"guard_id": hit.guard_id, "fingers": {}})
+            entry = entry_of(hit.guard_id)
             entry["fingers"][str(position)] = round(hit.score, 4)
+            entry["matched"][str(position)] = {"capture": cap.id, "biometric": hit.biometric_id}
     out = []
     for entry in found.values():
         modalities = (["face"] if "face" in entry else []) + (["finger"] if entry["fingers"]

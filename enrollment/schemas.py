@@ -98,3 +98,6 @@ class ReviewOut(BaseModel):
     resolved_by: str | None
     resolved_at: dt.datetime | None
     note: str | None
+    # Image pairs to compare (new capture vs the candidate's enrolled biometric it matched):
+    # guard_id, modality, position, score, and the URLs of both images.
+    evidence: list[dict[str, Any]] = []

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api.deps import Admin, RuntimeDep, SessionDep, VaultDep, role_dep
 from api.uploads import read_upload
-from enrollment import archive, archive_pdf, fingers, idempotency, service
+from enrollment import archive, archive_pdf, fingers, idempotency, review, service
 from enrollment.idempotency import IdempotencyKey
 from enrollment.models import ReviewCase, ReviewStatus
 from enrollment.schemas import (
@@ -170,7 +170,8 @@ def _review_out(case: ReviewCase) -> ReviewOut:
     return ReviewOut(id=case.id, session_id=case.session_id, guard_id=case.guard_id,
                      status=case.status, candidates=json.loads(case.candidates),
                      opened_at=case.opened_at, resolved_by=case.resolved_by,
-                     resolved_at=case.resolved_at, note=case.note)
+                     resolved_at=case.resolved_at, note=case.note,
+                     evidence=review.evidence(case))
 
 
 @router.get("/reviews", response_model=list[ReviewOut])
@@ -179,6 +180,15 @@ def list_reviews(session: SessionDep, actor: Admin, status: ReviewStatus = Revie
     rows = session.scalars(select(ReviewCase).where(ReviewCase.status == status)
                            .order_by(ReviewCase.id)).all()
     return [_review_out(c) for c in rows]
+
+
+@router.get("/reviews/{case_id}/images/{kind}/{item_id}")
+def review_image(case_id: int, kind: Literal["capture", "biometric"], item_id: int,
+                 session: SessionDep, vault: VaultDep, actor: Admin) -> Response:
+    """One image of a review case's evidence (the reviewer compares them side by side)."""
+    data, media = review.image(db_session=session, vault=vault, actor=actor, case_id=case_id,
+                               kind=kind, item_id=item_id)
+    return Response(data, media_type=media, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/reviews/{case_id}/resolve", response_model=ReviewOut)

@@ -38,6 +38,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/finger-exceptions/{exception_id}/{decision}"): {"admin"},
     ("GET", "/reviews"): {"admin"},
     ("POST", "/reviews/{case_id}/resolve"): {"admin"},
+    ("GET", "/reviews/{case_id}/images/{kind}/{item_id}"): {"admin"},
     ("GET", "/guards/{guard_id}/archive"): READERS,
     ("GET", "/guards/{guard_id}/archive.pdf"): READERS,
     ("GET", "/certificates/keys"): READERS,
@@ -75,7 +76,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
 PARAMS = {"org_id": "999999", "guard_id": "999999", "number": "NOPE-1", "action": "suspend",
           "session_id": "999999", "position": "2", "exception_id": "999999",
           "decision": "approve", "case_id": "999999", "check_id": "999999",
-          "violation_id": "999999", "exam_id": "999999", "column": "7"}
+          "violation_id": "999999", "exam_id": "999999", "column": "7", "kind": "capture",
+          "item_id": "999999"}
 
 
 def _routes():

@@ -117,6 +117,7 @@ def test_duplicate_under_a_second_id_opens_a_review(client, keys, datasets, outc
     assert set(top["fingers"]) == {"2", "7"}
     cases = client.get("/reviews", headers=auth(keys["admin"])).json()
     assert [c["id"] for c in cases] == [hit["review_case_id"]]
+    _check_side_by_side(client, keys, cases[0], samples, first["guard_id"])
     r = client.post(f"/reviews/{hit['review_case_id']}/resolve", headers=auth(keys["admin"]),
                     json={"outcome": outcome, "note": "checked the ID documents"})
     assert r.status_code == 200 and r.json()["status"] == outcome
@@ -128,6 +129,34 @@ def test_duplicate_under_a_second_id_opens_a_review(client, keys, datasets, outc
     expected = "blocked" if outcome == "same_person" else "committed"
     assert second_archive["enrollments"][0]["status"] == expected
     assert len(second_archive["biometrics"]) == (0 if outcome == "same_person" else 3)
+
+
+def _check_side_by_side(client, keys, case, samples, first_guard):
+    """The reviewer sees each new capture beside the enrolled biometric it matched."""
+    from tests.enrollment.conftest import finger_png
+
+    pairs = {(p["modality"], p["position"]): p for p in case["evidence"]}
+    assert set(pairs) == {("face", None), ("finger", 2), ("finger", 7)}
+    assert all(p["guard_id"] == first_guard for p in pairs.values())
+    admin = auth(keys["admin"])
+    expected = {("face", None): ((samples / "obama_partial_face.jpg").read_bytes(),
+                                 (samples / "obama.jpg").read_bytes(), "image/jpeg")}
+    for pos in (2, 7):  # the same finger of person 21: impression 2 new, impression 1 on file
+        master = 10_000 + 10 * 21 + pos
+        expected[("finger", pos)] = (finger_png(master, 2), finger_png(master, 1), "image/png")
+    for key, (new, enrolled, media) in expected.items():
+        got_new = client.get(pairs[key]["new"], headers=admin)
+        got_enrolled = client.get(pairs[key]["enrolled"], headers=admin)
+        assert (got_new.content, got_enrolled.content) == (new, enrolled), key
+        assert got_new.headers["content-type"] == media
+    # Only the reviewer, and only the images the case names.
+    assert client.get(pairs[("face", None)]["new"],
+                      headers=auth(keys["station"])).status_code == 403
+    other = pairs[("face", None)]["enrolled"].rsplit("/", 1)[0] + "/999999"
+    assert client.get(other, headers=admin).json()["code"] == "not_found"
+    log = client.get("/audit", headers=auth(keys["auditor"]),
+                     params={"action": "enrollment.review_image_viewed"}).json()
+    assert len([e for e in log if e["detail"]["case"] == case["id"]]) == 6  # every view
 
 
 def test_reenrolment_of_the_same_guard_keeps_history(client, keys, face_jpeg):
