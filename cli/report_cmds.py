@@ -1,5 +1,6 @@
 """CLI for cron: `guardid report freeze` (the weekly table) and `guardid report snapshot`
-(the daily coverage). Both are idempotent: running them twice changes nothing."""
+(the daily coverage), both idempotent; `guardid report rebuild` rebuilds the dated guard state
+reports read from the history (after loading records with plain SQL, say)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        default=dt.datetime.now(dt.UTC).date())
         p.add_argument("--unit", help="a district (default: the whole city)")
         p.set_defaults(func=_run, what=name)
+    p = rep.add_parser("rebuild", help="rebuild the dated guard state (guard_spans) from history")
+    p.set_defaults(func=_rebuild)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -33,4 +36,16 @@ def _run(args: argparse.Namespace) -> int:
                    district=args.unit)
     rt.close()
     print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from reporting import spans
+
+    rt = runtime()
+    with rt.sessions() as session:
+        written = spans.rebuild(session.connection())
+        session.commit()
+    rt.close()
+    print(json.dumps({"spans": written}))
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,9 +61,17 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# Read models kept in step with the records they derive from, by hooks on every session the
+# factory makes; named, not imported, so the registry does not depend on those domains.
+SESSION_HOOKS = ("reporting.spans",)
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Return the session factory used by services (objects stay usable after commit)."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    for name in SESSION_HOOKS:
+        importlib.import_module(name).install(factory)
+    return factory
 
 
 @contextmanager

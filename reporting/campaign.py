@@ -50,65 +50,80 @@ TYPE_COLUMN = {OrgType.self_recruiting: 2, OrgType.security_company: 3,
 SUBSET_OF = {11: 10, 13: 12}  # property-management companies among columns 10 and 12
 
 
-def _survey(states: list[st.GuardState], orgs: dict, refs: dict) -> None:
+# Guards employed at the cut (on or off duty; not those who left), with their employer and
+# best certificate. Sorted into guard order in Python (the records behind columns 1-7 are
+# listed in that order): an ORDER BY would steer SQLite onto the guard_id index.
+_EMPLOYED_SQL = """
+SELECT guard_id, employer_id, certificate FROM guard_spans
+WHERE duty_status IN ('on_duty', 'off_duty') AND """ + st.SPAN_AT + """{unit}
+"""
+
+
+def _survey(db_session: Session, unit: str | None, day: dt.date, orgs: dict,
+            refs: dict) -> None:
     """Columns 1-7 from the registry as it stood at the report date."""
-    employed = [g for g in states if g.duty_status in ("on_duty", "off_duty")]
     seen: set[int] = set()
-    for g in employed:
-        refs[6].append(("guard", g.id))
-        if g.certificate == "valid":
-            refs[7].append(("guard", g.id))
-        org = orgs.get(g.employer_id)
-        if org is not None and org.id not in seen:
-            seen.add(org.id)
-            refs[1].append(("organisation", org.id))
-            refs[TYPE_COLUMN[org.org_type]].append(("organisation", org.id))
+    col6, col7 = refs[6], refs[7]
+    for gid, employer, cert in sorted(st.rows(
+            db_session.connection(), _EMPLOYED_SQL.format(unit=st.unit_filter(unit)),
+            {"cut": st.end_of(day), "unit": unit})):
+        col6.append(("guard", gid))
+        if cert is not None and int(cert) == 0:  # rank 0: a valid certificate
+            col7.append(("guard", gid))
+        if employer not in seen:
+            seen.add(employer)
+            org = orgs.get(employer)
+            if org is not None:
+                refs[1].append(("organisation", org.id))
+                refs[TYPE_COLUMN[org.org_type]].append(("organisation", org.id))
 
 
 def _found(db_session: Session, unit: str | None, start: dt.datetime, cut: dt.datetime,
            orgs: dict, refs: dict, weights: dict) -> None:
     """Columns 8-16 from violation records in the period (dismissed ones excluded)."""
-    query = select(Violation).where(Violation.found_at >= start, Violation.found_at <= cut,
-                                    Violation.status != ViolationStatus.dismissed)
+    query = select(Violation.id, Violation.category, Violation.persons,
+                   Violation.organisation_id).where(
+        Violation.found_at >= start, Violation.found_at <= cut,
+        Violation.status != ViolationStatus.dismissed)
     if unit:
         query = query.where(Violation.district == unit)
-    for v in db_session.scalars(query.order_by(Violation.id)):
-        column = VIOLATION_COLUMN[v.category]
+    for vid, category, persons, org_id in db_session.execute(query.order_by(Violation.id)):
+        column = VIOLATION_COLUMN[category]
         if column is None:
             continue
-        weight = v.persons if v.category in PERSON_CATEGORIES else 1
-        refs[column].append(("violation", v.id))
-        weights[("violation", v.id)] = weight
-        org = orgs.get(v.organisation_id)
+        refs[column].append(("violation", vid))
+        weights[("violation", vid)] = persons if category in PERSON_CATEGORIES else 1
+        org = orgs.get(org_id)
         for sub, parent in SUBSET_OF.items():
             if parent == column and org is not None and \
                     org.org_type == OrgType.property_management:
-                refs[sub].append(("violation", v.id))
+                refs[sub].append(("violation", vid))
 
 
 def _rectified(db_session: Session, unit: str | None, start: dt.datetime, cut: dt.datetime,
                refs: dict, weights: dict) -> None:
     """Columns 17-22 from rectification records in the period."""
-    query = select(Rectification).where(Rectification.at >= start, Rectification.at <= cut)
+    query = select(Rectification.id, Rectification.action, Rectification.count).where(
+        Rectification.at >= start, Rectification.at <= cut)
     if unit:
         query = query.where(Rectification.district == unit)
-    for r in db_session.scalars(query.order_by(Rectification.id)):
-        column = RECTIFICATION_COLUMN[r.action]
-        refs[column].append(("rectification", r.id))
-        weights[("rectification", r.id)] = r.count
+    for rid, action, count in db_session.execute(query.order_by(Rectification.id)):
+        refs[RECTIFICATION_COLUMN[action]].append(("rectification", rid))
+        weights[("rectification", rid)] = count
 
 
 def table(db_session: Session, *, day: dt.date, unit: str | None, start: dt.date) -> dict:
     """Return the table for a unit, cumulative from ``start`` to the end of ``day``."""
-    states = list(st.guards_as_of(db_session, day, unit=unit).values())
     orgs = st.organisations(db_session)
     refs: dict[int, list[tuple[str, int]]] = defaultdict(list)
     weights: dict[tuple[str, int], int] = {}
-    _survey(states, orgs, refs)
+    _survey(db_session, unit, day, orgs, refs)
     begin, cut = dt.datetime.combine(start, dt.time.min), st.end_of(day)
     _found(db_session, unit, begin, cut, orgs, refs, weights)
     _rectified(db_session, unit, begin, cut, refs, weights)
-    cells = {n: sum(weights.get(r, 1) for r in refs[n]) for n in range(1, 23)}
+    # Guards and organisations count one each; violations and rectifications by weight.
+    cells = {n: sum(weights.get(r, 1) for r in refs[n]) if n > 7 else len(refs[n])
+             for n in range(1, 23)}
     return {"unit": unit or "*", "period": {"from": start.isoformat(), "to": day.isoformat()},
             "columns": [{"number": n, "header": h, "unit": u} for n, (h, u) in COLUMNS.items()],
             "cells": {**{str(n): v for n, v in cells.items()}, "23": REMARK},

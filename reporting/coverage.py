@@ -23,62 +23,66 @@ class Policy:
     exceptions_count: bool = True
 
 
-def fingers_ok(g: st.GuardState, policy: Policy) -> bool:
-    """True when the guard's fingerprints count as collected under the policy (approved
-    exceptions were already counted in by ``guards_as_of`` when the policy says so)."""
-    return g.fingers >= policy.min_fingers
+# On-duty guards at the cut, counted per district and employer in the database; the
+# breakdowns are sums of these rows. {fingers} is the policy's column (never user input).
+_COUNTS_SQL = """
+SELECT district, employer_id, count(*),
+  sum(CASE WHEN face_at IS NOT NULL THEN 1 ELSE 0 END),
+  sum(CASE WHEN {fingers} >= :need THEN 1 ELSE 0 END),
+  sum(CASE WHEN face_at IS NOT NULL AND {fingers} >= :need THEN 1 ELSE 0 END)
+FROM guard_spans WHERE duty_status = 'on_duty' AND """ + st.SPAN_AT + """{unit}
+GROUP BY district, employer_id
+"""
+# Who is missing, longest waiting first (unknown start last), only as many as are shown.
+_MISSING_SQL = """
+SELECT guard_id, district, employer_id, post_site, on_duty_since, face_at, {fingers}
+FROM guard_spans WHERE duty_status = 'on_duty' AND """ + st.SPAN_AT + """{unit}
+  AND (face_at IS NULL OR {fingers} < :need)
+ORDER BY CASE WHEN on_duty_since IS NULL THEN 1 ELSE 0 END, on_duty_since, guard_id
+LIMIT :limit
+"""
 
 
-def figures(guards: list[st.GuardState], policy: Policy) -> dict:
+def _figures(on_duty: int, face: int, finger: int, both: int) -> dict:
     """Return the counts and the collection rate of a set of on-duty guards."""
-    need = policy.min_fingers
-    face = finger = both = 0
-    for g in guards:
-        has_face, has_fingers = g.face_at is not None, g.fingers >= need
-        face += has_face
-        finger += has_fingers
-        both += has_face and has_fingers
-    n = len(guards)
-    return {"on_duty": n, "face": face, "fingerprints": finger, "both": both,
-            "rate": round(both / n, 4) if n else None}
+    return {"on_duty": on_duty, "face": face, "fingerprints": finger, "both": both,
+            "rate": round(both / on_duty, 4) if on_duty else None}
 
 
-def missing(guards: list[st.GuardState], policy: Policy, names: dict[int, str]) -> list[dict]:
-    """Return on-duty guards lacking a face or fingerprints, longest waiting first."""
-    out = []
-    for g in guards:
-        lacks = ([] if g.face_at is not None else ["face"]) + (
-            [] if fingers_ok(g, policy) else ["fingerprints"])
-        if lacks:
-            out.append({"guard_id": g.id, "name": "", "district": g.district,
-                        "employer": names.get(g.employer_id), "post_site": g.post_site,
-                        "missing": lacks, "on_duty_since": g.on_duty_since})
-    return out  # in the order given (callers sort: longest waiting first)
+def _rollup(counts: list[tuple], key) -> dict:  # noqa: ANN001
+    """Sum per-(district, employer) counts into figures per ``key(district, employer)``."""
+    sums: dict = {}
+    for district, employer, *c in counts:
+        k = key(district, employer)
+        acc = sums.setdefault(k, [0, 0, 0, 0])
+        for j in range(4):
+            acc[j] += int(c[j] or 0)
+    return {k: _figures(*v) for k, v in sorted(sums.items())}
 
 
 def coverage(db_session: Session, *, day: dt.date, unit: str | None, policy: Policy,
              missing_limit: int = 500) -> dict:
     """Return coverage for a reporting unit on a day: totals, breakdowns, who is missing."""
-    states = st.guards_as_of(db_session, day, unit=unit,
-                             exceptions_count=policy.exceptions_count)
+    conn = db_session.connection()
+    fmt = {"fingers": st.fingers_column(policy.exceptions_count), "unit": st.unit_filter(unit)}
+    params = {"cut": st.end_of(day), "unit": unit, "need": policy.min_fingers,
+              "limit": missing_limit}
+    counts = st.rows(conn, _COUNTS_SQL.format(**fmt), params)
     orgs = st.organisations(db_session)
-    on_duty = [g for g in states.values() if g.duty_status == "on_duty"]
-
     # Read each organisation's attributes once, not once per guard.
     types = {i: o.org_type.value for i, o in orgs.items()}
     labels = {i: f"{o.id}:{o.name}" for i, o in orgs.items()}
-    names = {i: o.name for i, o in orgs.items()}
+    org_names = {i: o.name for i, o in orgs.items()}
+    total = _rollup(counts, lambda d, e: "*").get("*", _figures(0, 0, 0, 0))
 
-    def org_type(g: st.GuardState) -> str:
-        return types.get(g.employer_id, "none")
-
-    def employer(g: st.GuardState) -> str:
-        return labels.get(g.employer_id, "none")
-
-    lacking = [g for g in on_duty if g.face_at is None or not fingers_ok(g, policy)]
-    st.on_duty_since(db_session, lacking, day)
-    lacking.sort(key=lambda g: (g.on_duty_since or dt.datetime.max, g.id))
-    shown = missing(lacking[:missing_limit], policy, names)
+    shown = []
+    for gid, district, employer, post, since, face, fingers in st.rows(
+            conn, _MISSING_SQL.format(**fmt), params):
+        lacks = ([] if face is not None else ["face"]) + (
+            [] if int(fingers) >= policy.min_fingers else ["fingerprints"])
+        shown.append({"guard_id": gid, "name": "", "district": district,
+                      "employer": org_names.get(employer), "post_site": post,
+                      "missing": lacks, "on_duty_since": st.at(since)})
     who = st.names(db_session, [m["guard_id"] for m in shown])
     for m in shown:
         m["name"] = who.get(m["guard_id"], "")
@@ -86,12 +90,9 @@ def coverage(db_session: Session, *, day: dt.date, unit: str | None, policy: Pol
         "as_of": day.isoformat(), "unit": unit or "*", "target": 1.0,
         "policy": {"min_fingers": policy.min_fingers,
                    "approved_exceptions_count": policy.exceptions_count},
-        "total": figures(on_duty, policy),
-        "by_district": {k: figures(v, policy) for k, v in
-                        sorted(st.group(on_duty, lambda g: g.district or "").items())},
-        "by_employer_type": {k: figures(v, policy) for k, v in
-                             sorted(st.group(on_duty, org_type).items())},
-        "by_employer": {k: figures(v, policy) for k, v in
-                        sorted(st.group(on_duty, employer).items())},
-        "missing_count": len(lacking), "missing": shown,
+        "total": total,
+        "by_district": _rollup(counts, lambda d, e: d or ""),
+        "by_employer_type": _rollup(counts, lambda d, e: types.get(e, "none")),
+        "by_employer": _rollup(counts, lambda d, e: labels.get(e, "none")),
+        "missing_count": total["on_duty"] - total["both"], "missing": shown,
     }

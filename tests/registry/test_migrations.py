@@ -54,3 +54,33 @@ def test_models_match_migrations(migrated_engine):
 def test_readyz_reports_database_and_migrations(client):
     r = client.get("/readyz")
     assert r.status_code == 200 and r.json()["checks"] == {"database": "ok", "migrations": "ok"}
+
+
+def test_guard_spans_migration_backfills_existing_history(db_url, tmp_path):
+    """A database with history from before guard_spans gets its spans when upgraded."""
+    url, cleanup = _fresh_url(db_url, tmp_path)
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine, "0401")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO guards (id, name, id_hash, id_enc, gender, birth_date, district,"
+                " duty_status, background_check, skill_level, created_at, updated_at) VALUES"
+                " (1, 'a', 'h', :b, 'male', '1990-01-01', 'x', 'on_duty', 'passed', 1,"
+                " '2026-11-01 09:00:00', '2026-11-01 09:00:00')"), {"b": b"x"})
+            conn.execute(text(
+                "INSERT INTO guard_events (guard_id, at, kind, value) VALUES"
+                " (1, '2026-11-01 09:00:00', 'duty_status', 'on_duty'),"
+                " (1, '2026-11-05 09:00:00', 'duty_status', 'off_duty')"))
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT duty_status FROM guard_spans WHERE guard_id = 1"
+                                     " ORDER BY valid_from")).scalars().all()
+        assert rows == ["on_duty", "off_duty"]
+    finally:
+        engine.dispose()
+        if cleanup:
+            admin, name = cleanup
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import text
 
 from fixtures import world
 from tests.helpers import auth
@@ -38,7 +39,7 @@ def test_coverage_now_and_on_a_past_day(client, keys, ids):
     assert later["by_employer_type"]["self_recruiting"]["both"] == 0
     missing = {m["guard_id"]: m["missing"] for m in later["missing"]}
     assert missing == {ids["g3"]: ["face", "fingerprints"], ids["g4"]: ["fingerprints"]}
-    # Today is served from the registry's current columns, the past from history: they agree.
+    # Today and a past day come from the same dated spans: with no change since, they agree.
     today = get(client, keys["police"], "/reports/coverage").json()
     assert today["total"] == later["total"] and today["missing"] == later["missing"]
     assert today["by_employer"] == later["by_employer"]
@@ -152,3 +153,13 @@ def test_report_cli_freezes_idempotently(ids, runtime, tmp_path):
     snap = subprocess.run([sys.executable, "-m", "cli.main", "report", "snapshot", "--date",
                            "2026-11-21"], env=env, capture_output=True, text=True, timeout=120)
     assert snap.returncode == 0 and json.loads(snap.stdout)["as_of"] == "2026-11-21"
+    with runtime.sessions() as session:
+        session.execute(text("DELETE FROM guard_spans"))
+        session.commit()
+    rebuilt = subprocess.run([sys.executable, "-m", "cli.main", "report", "rebuild"], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert json.loads(rebuilt.stdout)["spans"] > 0
+    with runtime.sessions() as session:
+        assert session.scalar(text("SELECT count(*) FROM guard_spans")) == \
+            json.loads(rebuilt.stdout)["spans"]
