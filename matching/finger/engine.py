@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from matching.finger import mcc
+from matching.finger import mcc, mcc_batch
 from matching.finger.extract import Features, extract
 from matching.finger.params import FingerParams
 from matching.finger.template import FingerprintTemplate
@@ -21,6 +22,9 @@ QUALITY_WEIGHTS = {"area": 0.25, "certainty": 0.30, "clarity": 0.25, "minutiae":
 FULL_AREA_PX = 90_000
 GOOD_MINUTIAE = 40
 CLEAR_RESPONSE = 0.5
+# Candidates scored per batched call (bounds the padded arrays; 30-60 is where the batched
+# path's throughput levels off on this machine, see BENCHMARKS.md).
+MATCH_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,14 @@ class Matcher:
     def match(self, candidate: FingerprintTemplate) -> float:
         """Return the similarity in [0, 1] of the probe and ``candidate``."""
         return mcc.similarity(self.probe, self.engine.cylinders(candidate), self.params)
+
+    def match_many(self, candidates: Sequence[FingerprintTemplate]) -> np.ndarray:
+        """Return the similarities of the probe and each candidate, computed in batches."""
+        out = np.zeros(len(candidates))
+        for lo in range(0, len(candidates), MATCH_BATCH):
+            chunk = [self.engine.cylinders(c) for c in candidates[lo:lo + MATCH_BATCH]]
+            out[lo:lo + len(chunk)] = mcc_batch.similarities(self.probe, chunk, self.params)
+        return out
 
 
 _DEFAULT = FingerprintEngine()

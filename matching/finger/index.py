@@ -123,8 +123,10 @@ class FingerIndex:
         """Return up to ``k`` fingers re-ranked by full MCC, at or above ``threshold``."""
         with self._lock:
             cands = self.candidates(probe, shortlist)
-            matcher = Matcher(probe, self.engine)
-            hits = [FingerHit(fid, matcher.match(self.templates[fid]), v) for fid, v in cands]
+            scores = Matcher(probe, self.engine).match_many(
+                [self.templates[fid] for fid, _ in cands])
+            hits = [FingerHit(fid, float(s), v) for (fid, v), s in zip(cands, scores,
+                                                                       strict=True)]
         hits.sort(key=lambda h: -h.score)
         if threshold is not None:
             hits = [h for h in hits if h.score >= threshold]
@@ -133,6 +135,7 @@ class FingerIndex:
     def exhaustive(self, probe: FingerprintTemplate, k: int = 10) -> list[FingerHit]:
         """Return the best ``k`` fingers by comparing the probe with every template."""
         with self._lock:
-            matcher = Matcher(probe, self.engine)
-            hits = [FingerHit(fid, matcher.match(t), 0.0) for fid, t in self.templates.items()]
+            fids = list(self.templates)
+            scores = Matcher(probe, self.engine).match_many([self.templates[f] for f in fids])
+            hits = [FingerHit(fid, float(s), 0.0) for fid, s in zip(fids, scores, strict=True)]
         return sorted(hits, key=lambda h: -h.score)[:k]
