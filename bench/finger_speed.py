@@ -160,11 +160,13 @@ def main() -> None:
     ap.add_argument("--datasets", type=Path, default=Path("../shared/data"))
     ap.add_argument("--gallery", type=int, nargs="*", default=[10_000])
     ap.add_argument("--exhaustive-probes", type=int, default=20)
+    ap.add_argument("--probes", type=int, default=50, help="second impressions searched "
+                    "(at most the 200 gallery fingers with images)")
     args = ap.parse_args()
     engine = FingerprintEngine()
     out: dict = {"extraction": extraction(engine, args.datasets)}
     mates = [engine.extract(impression(master_print(80_000 + f), 1)) for f in range(MATES)]
-    probes = [engine.extract(impression(master_print(80_000 + f), 2)) for f in range(50)]
+    probes = [engine.extract(impression(master_print(80_000 + f), 2)) for f in range(args.probes)]
     out["comparisons"] = comparisons(engine, mates[:60])
     sources = [engine.extract(impression(master_print(81_000 + f), 1))
                for f in range(FILLER_SOURCES)]
