@@ -167,7 +167,7 @@ def _greedy_pairs(lam: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(ii, int), np.array(jj, int)
 
 
-def _sigmoid(v: np.ndarray, mu: float, tau: float) -> np.ndarray:
+def sigmoid(v: np.ndarray, mu: float, tau: float) -> np.ndarray:
     """The paper's Z(v, mu, tau) = 1 / (1 + exp(-tau (v - mu)))."""
     return expit(tau * (v - mu))
 
@@ -191,9 +191,9 @@ def lss_r(lam: np.ndarray, a: Cylinders, b: Cylinders, p: FingerParams) -> float
                                                ma[None, :, 0] - ma[:, None, 0]))
     rb = angle_diff(mb[:, None, 2], np.arctan2(mb[None, :, 1] - mb[:, None, 1],
                                                mb[None, :, 0] - mb[:, None, 0]))
-    rho = (_sigmoid(np.abs(da - db), p.relax_mu1, p.relax_tau1)
-           * _sigmoid(np.abs(angle_diff(dtha, dthb)), p.relax_mu2, p.relax_tau2)
-           * _sigmoid(np.abs(angle_diff(ra, rb)), p.relax_mu3, p.relax_tau3))
+    rho = (sigmoid(np.abs(da - db), p.relax_mu1, p.relax_tau1)
+           * sigmoid(np.abs(angle_diff(dtha, dthb)), p.relax_mu2, p.relax_tau2)
+           * sigmoid(np.abs(angle_diff(ra, rb)), p.relax_mu3, p.relax_tau3))
     np.fill_diagonal(rho, 0)
     start = lam[ii, jj].astype(np.float64)
     cur = start.copy()

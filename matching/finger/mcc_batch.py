@@ -108,9 +108,9 @@ def _lss_r(lam: np.ndarray, a: mcc.Cylinders, bs: Sequence[mcc.Cylinders], nb: n
                 mcc.angle_diff(theta[:, :, None], np.arctan2(dy, dx)))
 
     (da, dtha, ra), (db, dthb, rb) = geometry(ma), geometry(mb)
-    rho = (mcc._sigmoid(np.abs(da - db), p.relax_mu1, p.relax_tau1)
-           * mcc._sigmoid(np.abs(mcc.angle_diff(dtha, dthb)), p.relax_mu2, p.relax_tau2)
-           * mcc._sigmoid(np.abs(mcc.angle_diff(ra, rb)), p.relax_mu3, p.relax_tau3))
+    rho = (mcc.sigmoid(np.abs(da - db), p.relax_mu1, p.relax_tau1)
+           * mcc.sigmoid(np.abs(mcc.angle_diff(dtha, dthb)), p.relax_mu2, p.relax_tau2)
+           * mcc.sigmoid(np.abs(mcc.angle_diff(ra, rb)), p.relax_mu3, p.relax_tau3))
     rho *= live[:, :, None] & live[:, None, :]
     rho[:, np.arange(c), np.arange(c)] = 0
     cur = start.copy()
