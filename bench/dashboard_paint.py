@@ -2,7 +2,8 @@
 
     python bench/dashboard_paint.py --guards 100000 --employers 2000 --events 1000000
 
-Builds the city world (fixtures.world.large) in a SQLite file, starts the server on it, opens
+Builds the city world (fixtures.world.large) in a SQLite file, starts the server on it (as the
+tests do, tests/servers.py), opens
 /dashboard, and measures (1) the page shell's first contentful paint, from the browser's
 Paint Timing entry, and (2) for each view, the time from pressing "Show" to the frame after
 the server-rendered coverage, charts, missing list and campaign table are in the page (the
@@ -16,11 +17,9 @@ import datetime as dt
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,9 +30,8 @@ from registry import apikeys, migrate  # noqa: E402
 from registry.db import make_engine, make_session_factory  # noqa: E402
 from registry.models import Role  # noqa: E402
 from tests.browser import Browser  # noqa: E402
-from tests.servers import free_port  # noqa: E402
+from tests.servers import start  # noqa: E402
 
-START_TIMEOUT_S = 180
 # Press Show, then note the time at the first frame after the fragment is in the page.
 SHOW_JS = """(() => {
   const el = document.getElementById('content');
@@ -63,24 +61,6 @@ def build(url: str, args: argparse.Namespace) -> tuple[str, list[str]]:
     return token, info["districts"]
 
 
-def serve(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    """Start `guardid serve` and wait for it to answer."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the server did not start")
-
-
 def view(page: Browser, token: str, day: str, district: str) -> float:
     """Show one view; return ms from pressing Show to the painted numbers."""
     page.eval(f"document.getElementById('apikey').value = {json.dumps(token)};"
@@ -106,7 +86,7 @@ def main() -> None:
                      "build_s": round(time.perf_counter() - t, 1)}
         env = {**os.environ, "GUARDID_DATABASE_URL": url, "GUARDID_VAR_DIR": f"{tmp}/var",
                "GUARDID_KEYRING_FILE": f"{tmp}/var/keyring.json"}
-        proc, base = serve(env)
+        proc, base = start(env)
         page = Browser(("--window-size=1400,1800",))
         try:
             fcp = []

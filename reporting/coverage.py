@@ -75,17 +75,14 @@ def coverage(db_session: Session, *, day: dt.date, unit: str | None, policy: Pol
     org_names = {i: o.name for i, o in orgs.items()}
     total = _rollup(counts, lambda d, e: "*").get("*", _figures(0, 0, 0, 0))
 
-    shown = []
-    for gid, district, employer, post, since, face, fingers in st.rows(
-            conn, _MISSING_SQL.format(**fmt), params):
-        lacks = ([] if face is not None else ["face"]) + (
-            [] if int(fingers) >= policy.min_fingers else ["fingerprints"])
-        shown.append({"guard_id": gid, "name": "", "district": district,
-                      "employer": org_names.get(employer), "post_site": post,
-                      "missing": lacks, "on_duty_since": st.at(since)})
-    who = st.names(db_session, [m["guard_id"] for m in shown])
-    for m in shown:
-        m["name"] = who.get(m["guard_id"], "")
+    lacking = st.rows(conn, _MISSING_SQL.format(**fmt), params)
+    who = st.names(db_session, [row[0] for row in lacking])
+    shown = [{"guard_id": gid, "name": who.get(gid, ""), "district": district,
+              "employer": org_names.get(employer), "post_site": post,
+              "missing": ([] if face is not None else ["face"])
+              + ([] if int(fingers) >= policy.min_fingers else ["fingerprints"]),
+              "on_duty_since": st.at(since)}
+             for gid, district, employer, post, since, face, fingers in lacking]
     return {
         "as_of": day.isoformat(), "unit": unit or "*", "target": 1.0,
         "policy": {"min_fingers": policy.min_fingers,

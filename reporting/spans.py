@@ -11,7 +11,7 @@ Bulk loaders that bypass the ORM call ``rebuild`` themselves.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 
 from sqlalchemy import Connection, delete, event, func, insert, select
@@ -28,11 +28,9 @@ REBUILD_BATCH = 20_000
 _GUARDS, _CERTS = "guardid.spans.guards", "guardid.spans.certificates"
 
 
-def _facts(conn: Connection, lo: int, hi: int, only: set[int] | None) -> dict[int, list]:
-    """Return every dated fact of guards ``lo..hi`` (or of ``only``), per guard, in order."""
-    def where(col):  # noqa: ANN001, ANN202
-        return col.in_(sorted(only)) if only is not None else col.between(lo, hi)
-
+def _facts(conn: Connection, where: Callable) -> dict[int, list]:
+    """Return every dated fact, per guard and in order, of the guards ``where(guard_id
+    column)`` selects."""
     facts: dict[int, list] = defaultdict(list)
     for gid, at, seq, kind, value in conn.execute(select(
             GuardEvent.guard_id, GuardEvent.at, GuardEvent.id, GuardEvent.kind,
@@ -113,12 +111,13 @@ def rebuild(conn: Connection, guard_ids: Iterable[int] | None = None) -> int:
         if not ids:
             return 0
         conn.execute(delete(GuardSpan).where(GuardSpan.guard_id.in_(sorted(ids))))
-        return _write(conn, _facts(conn, 0, 0, ids))
+        return _write(conn, _facts(conn, lambda col: col.in_(sorted(ids))))
     conn.execute(delete(GuardSpan))
     top = conn.scalar(select(func.max(Guard.id))) or 0
     written = 0
     for lo in range(0, top + 1, REBUILD_BATCH):
-        written += _write(conn, _facts(conn, lo, lo + REBUILD_BATCH - 1, None))
+        written += _write(conn, _facts(
+            conn, lambda col, lo=lo: col.between(lo, lo + REBUILD_BATCH - 1)))
     return written
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,36 +18,15 @@ from sqlalchemy.orm import Session
 from registry.models import Guard, Organisation
 
 
-@dataclass(slots=True)
-class GuardState:
-    """One guard as of the report date."""
-
-    id: int
-    name: str = ""
-    duty_status: str | None = None
-    employer_id: int | None = None
-    post_site: str | None = None
-    district: str | None = None
-    on_duty_since: dt.datetime | None = None
-    face_at: object = None  # first face capture (driver value; None: no face on file)
-    fingers: int = 0  # finger positions on file (plus approved exceptions, per policy)
-    certificate: str | None = None  # valid | suspended | revoked | None
-
-
 def end_of(day: dt.date) -> dt.datetime:
     """Return the last instant of ``day`` (naive UTC, as stored)."""
     return dt.datetime.combine(day, dt.time.max)
 
 
-CERT_RANK = ("valid", "suspended", "revoked")
-# The span of each guard that covers the cut. Plain SQL (portable between SQLite and
-# PostgreSQL) on the driver cursor: at city scale the ORM's row handling costs more than the
-# query. {fingers} is a column name chosen by the collection policy, never user input.
+# The span of each guard that covers the cut. Reports query it in plain SQL (portable
+# between SQLite and PostgreSQL) on the driver cursor: at city scale the ORM's row handling
+# costs more than the query.
 SPAN_AT = "valid_from <= :cut AND valid_to > :cut"
-_STATE_SQL = """
-SELECT guard_id, duty_status, employer_id, post_site, district, on_duty_since, face_at,
-  {fingers}, certificate
-FROM guard_spans WHERE """ + SPAN_AT
 
 
 def fingers_column(exceptions_count: bool) -> str:
@@ -82,18 +60,6 @@ def rows(conn, sql: str, params: dict | None = None) -> list[tuple]:  # noqa: AN
         return cursor.fetchall()
     finally:
         cursor.close()
-
-
-def guards_as_of(db_session: Session, day: dt.date, *, unit: str | None = None,
-                 exceptions_count: bool = True) -> dict[int, GuardState]:
-    """Return every guard with a history by the end of ``day`` (in ``unit``), as then."""
-    sql = _STATE_SQL.format(fingers=fingers_column(exceptions_count)) + unit_filter(unit)
-    out: dict[int, GuardState] = {}
-    for gid, duty, employer, post, district, since, face, fingers, cert in rows(
-            db_session.connection(), sql, {"cut": end_of(day), "unit": unit}):
-        out[gid] = GuardState(gid, "", duty, employer, post, district, at(since), face,
-                              int(fingers), None if cert is None else CERT_RANK[int(cert)])
-    return out
 
 
 def names(db_session: Session, ids: list[int]) -> dict[int, str]:

@@ -1,6 +1,7 @@
 """Migrations upgrade an empty database to head, on SQLite and on PostgreSQL."""
 
 import uuid
+from contextlib import contextmanager
 
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
@@ -10,21 +11,33 @@ from registry.db import make_engine
 from registry.models import Base
 
 
-def _fresh_url(db_url, tmp_path):
+@contextmanager
+def _fresh_engine(db_url, tmp_path):
+    """Yield an engine on a new, empty database of the suite's kind; drop it afterwards."""
     url = make_url(db_url)
     if url.get_backend_name() == "sqlite":
-        return f"sqlite:///{tmp_path / 'fresh.db'}", None
+        engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
     name = f"guardid_mig_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return url.set(database=name).render_as_string(hide_password=False), (admin, name)
+    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def test_upgrade_from_empty_reaches_head_with_every_table(db_url, tmp_path):
-    url, cleanup = _fresh_url(db_url, tmp_path)
-    engine = make_engine(url)
-    try:
+    with _fresh_engine(db_url, tmp_path) as engine:
         assert migrate.current_revision(engine) is None
         assert not migrate.is_current(engine)
         migrate.upgrade(engine)
@@ -32,13 +45,6 @@ def test_upgrade_from_empty_reaches_head_with_every_table(db_url, tmp_path):
         tables = set(inspect(engine).get_table_names())
         assert {t.name for t in Base.metadata.sorted_tables} <= tables
         migrate.upgrade(engine)  # idempotent
-    finally:
-        engine.dispose()
-        if cleanup:
-            admin, name = cleanup
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def test_models_match_migrations(migrated_engine):
@@ -58,9 +64,7 @@ def test_readyz_reports_database_and_migrations(client):
 
 def test_guard_spans_migration_backfills_existing_history(db_url, tmp_path):
     """A database with history from before guard_spans gets its spans when upgraded."""
-    url, cleanup = _fresh_url(db_url, tmp_path)
-    engine = make_engine(url)
-    try:
+    with _fresh_engine(db_url, tmp_path) as engine:
         migrate.upgrade(engine, "0401")
         with engine.begin() as conn:
             conn.execute(text(
@@ -77,10 +81,3 @@ def test_guard_spans_migration_backfills_existing_history(db_url, tmp_path):
             rows = conn.execute(text("SELECT duty_status FROM guard_spans WHERE guard_id = 1"
                                      " ORDER BY valid_from")).scalars().all()
         assert rows == ["on_duty", "off_duty"]
-    finally:
-        engine.dispose()
-        if cleanup:
-            admin, name = cleanup
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()

@@ -13,6 +13,7 @@ from registry.models import GuardEvent
 from reporting import spans
 from reporting.models import OPEN_END, GuardSpan
 from tests.helpers import auth
+from tests.reporting.test_reports import get
 
 COLUMNS = list(GuardSpan.__table__.c)
 
@@ -30,9 +31,7 @@ def _rebuilt(runtime) -> list[tuple]:
 
 
 def _coverage(client, keys, **params) -> dict:
-    r = client.get("/reports/coverage", headers=auth(keys["police"]), params=params)
-    assert r.status_code == 200, r.text
-    return r.json()
+    return get(client, keys["police"], "/reports/coverage", **params).json()
 
 
 def test_spans_of_one_guard_follow_its_history():
