@@ -9,26 +9,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MODEL_ID = "guardid_mcc_v1"
+# v2 (2026-11-26): GMFS-style segmentation and x-signature ridge period; v1 before.
+MODEL_ID = "guardid_mcc_v2"
 
 
 @dataclass(frozen=True)
 class FingerParams:
     """Parameters of the extraction chain and of the MCC matcher."""
 
-    # --- segmentation: blocks whose grey-level spread is ridge-like are foreground
-    block: int = 16
-    min_block_std: float = 0.15  # of the normalised image's unit spread
+    # --- segmentation (GMFS, Cappelli 2024; that paper's values): foreground where the
+    # gradient magnitude averaged over segment_sigma exceeds segment_threshold x its
+    # segment_percentile-th percentile; then closing/opening with a 3x3 cell, repeated
+    segment_sigma: float = 13 / 3
+    segment_percentile: float = 95.0
+    segment_threshold: float = 0.2
+    segment_close: int = 6
+    segment_open: int = 12
     min_foreground_fraction: float = 0.08  # less than this: no_fingerprint_area
-    mask_erosion_px: int = 8  # minutiae this close to the border are cut-off artefacts
 
-    # --- orientation field (gradient tensor smoothed over ~2 ridge periods)
+    # --- orientation field (gradient tensor smoothed over ~2 ridge periods). Cappelli's
+    # GBFOE (wider, coherence-adapted windows) was tried: it agreed within a degree but
+    # did not lower the EER on the development fingers (BENCHMARKS.md)
     gradient_sigma: float = 1.0
     orientation_sigma: float = 7.0
 
-    # --- ridge frequency: sought within ridge periods of this range (px)
+    # --- ridge frequency: sought within ridge periods of this range (px), from x-signatures
+    # period_window px long across the ridges and period_width px wide along them, taken
+    # every period_step px inside the print
     min_period: float = 5.0
     max_period: float = 15.0
+    period_window: int = 48
+    period_width: int = 16
+    period_step: int = 16
 
     # --- contextual Gabor enhancement
     gabor_orientations: int = 16
@@ -74,15 +86,16 @@ class FingerParams:
 
 
 # Score thresholds named by the false-match rate they target, calibrated on FVC2004 DB1 B
-# (every impostor pair between different fingers: 2,880). 1e-4 is not resolvable there: it
-# is the highest impostor score seen, so its measured FMR is below 1/2,880 (3.5e-4).
-# Held-out figures (calibrate on five fingers, report on the other five) are in
-# BENCHMARKS.md. A site recalibrates on its own readers with `guardid eval finger
-# --save-thresholds` and points GUARDID_FINGER_THRESHOLDS_FILE at the result.
+# (every impostor pair between different fingers: 2,880). 1e-3 leaves 2 impostor pairs
+# above it; 1e-4 is not resolvable there: it is just above the highest impostor score seen,
+# so its measured FMR is below 1/2,880 (3.5e-4). Held-out figures (calibrate on five
+# fingers, report on the other five) are in BENCHMARKS.md. A site recalibrates on its own
+# readers with `guardid eval finger --save-thresholds` and points
+# GUARDID_FINGER_THRESHOLDS_FILE at the result.
 DEFAULT_THRESHOLDS: dict[str, float] = {
-    "finger_fmr_1e-2": 0.0206,
-    "finger_fmr_1e-3": 0.0256,
-    "finger_fmr_1e-4": 0.0320,
+    "finger_fmr_1e-2": 0.0204,
+    "finger_fmr_1e-3": 0.0280,
+    "finger_fmr_1e-4": 0.0318,
 }
 
 

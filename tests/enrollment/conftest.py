@@ -51,5 +51,6 @@ def submit_fingers(client, token, session_id, person: int, *, impression_seed: i
                                         finger_png(10_000 + 10 * person + pos, impression_seed),
                                         "image/png")})
         assert r.status_code == 201, r.text
+        assert r.json()["passed"], r.json()  # the synthetic person must give usable prints
         out.append(r.json())
     return out

@@ -41,7 +41,7 @@ def test_orientation_and_frequency_on_synthetic(synthetic):
     theta, coherence = orientation(norm, P)
     assert theta.min() >= 0 and theta.max() < np.pi
     assert coherence[mask].mean() > 0.6 > coherence[~mask].mean()
-    assert 7.5 < frequency(norm, mask, P) < 11.0  # the generator draws 8.1-9.9 px
+    assert 7.5 < frequency(norm, theta, mask, P) < 11.0  # the generator draws 8.1-9.9 px
 
 
 def test_enhancement_is_what_makes_noisy_impressions_match(monkeypatch):
