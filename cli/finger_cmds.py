@@ -1,4 +1,5 @@
-"""CLI: `guardid finger compare`, `guardid finger extract` and `guardid eval finger`."""
+"""CLI: `guardid finger compare`, `guardid finger extract`, `guardid finger reextract` and
+`guardid eval finger`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from cli.context import emit, subgroup
+from cli.context import CLI_ACTOR, emit, runtime, subgroup
 from registry.settings import get_settings
 
 
@@ -27,6 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--iso", type=Path, help="also write an ISO/IEC 19794-2:2005 record here")
     x.add_argument("--json", action="store_true")
     x.set_defaults(func=_extract)
+    r = finger.add_parser("reextract", help="re-make stored templates of an older extraction "
+                                            "model from their encrypted images")
+    r.add_argument("--batch", type=int, default=200, help="templates per transaction")
+    r.add_argument("--limit", type=int, help="stop after this many (default: all)")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=_reextract)
     e = subgroup(sub, "eval", "evaluate a biometric engine on labelled data").add_parser(
         "finger", help="FVC-protocol error rates and calibrated thresholds")
     e.add_argument("--dataset", type=Path, required=True,
@@ -78,6 +85,24 @@ def _extract(args: argparse.Namespace) -> int:
           "iso_record": str(args.iso) if args.iso else None}, as_json=args.json,
          text=f"quality {t.quality}, {len(minutiae)} minutiae"
               + (f"; ISO record written to {args.iso}" if args.iso else ""))
+    return 0
+
+
+def _reextract(args: argparse.Namespace) -> int:
+    from enrollment.reextract import reextract_fingers
+
+    rt = runtime()
+    with rt.sessions() as session:
+        report = reextract_fingers(db_session=session, vault=rt.vault, engine=rt.finger_engine,
+                                   actor=CLI_ACTOR, max_bytes=rt.settings.max_upload_bytes,
+                                   max_pixels=rt.settings.max_image_pixels, batch=args.batch,
+                                   limit=args.limit)
+    rt.close()
+    emit({"model_id": report.model_id, "reextracted": report.reextracted,
+          "failed": report.failed, "remaining": report.remaining}, as_json=args.json,
+         text=f"{report.reextracted} template(s) re-made with {report.model_id}; "
+              f"{len(report.failed)} image(s) no longer yield a print "
+              f"{sorted(report.failed.items())}; {report.remaining} still of another model")
     return 0
 
 

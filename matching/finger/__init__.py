@@ -8,9 +8,9 @@ from matching.finger.engine import (
     quality_score,
 )
 from matching.finger.image import decode_fingerprint
-from matching.finger.params import DEFAULT_THRESHOLDS, FingerParams
+from matching.finger.params import DEFAULT_THRESHOLDS, MODEL_ID, FingerParams
 from matching.finger.template import FingerprintTemplate
 
-__all__ = ["DEFAULT_THRESHOLDS", "FingerAnalysis", "FingerParams", "FingerprintEngine",
+__all__ = ["DEFAULT_THRESHOLDS", "MODEL_ID", "FingerAnalysis", "FingerParams", "FingerprintEngine",
            "FingerprintTemplate", "Matcher", "decode_fingerprint", "finger_similarity",
            "quality_score"]
