@@ -7,14 +7,20 @@ impressions (416x336), one core. Comparisons: a prepared Matcher (probe cylinder
 once) against candidates whose cylinders are cached, as the index holds them.
 
 1:N: a gallery of N fingers. 200 of them are image-generated synthetic fingers whose second
-impressions are the probes; the rest are filler templates spliced from 200 other
-image-generated fingers (minutiae of two different fingers: left part of one, right part of
-another, re-placed and rotated): new minutiae configurations with realistic local structure,
-made without generating 100k images (0.5 s each), and sharing no minutiae with a probe's
-finger. For each size: search latency p50/p95 with the binary-code index, build time, memory
-per finger, the share of probes whose mate is in the shortlist, and the hit rate against
-exhaustive matching (is the exhaustive best candidate in the shortlist?) at each shortlist
-size (the penetration rate = shortlist / N).
+impressions are the probes (only fingers whose first impression passes the station's gate are
+enrolled, as at a station: at least MIN_MINUTIAE minutiae and the default minimum quality;
+probes below that gate are counted and searched all the same); the rest are filler templates
+spliced from 200 other image-generated fingers (minutiae of two different fingers: left part of
+one, right part of another, re-placed and rotated): new minutiae configurations with realistic
+local structure, made without generating 100k images (0.5 s each), and sharing no minutiae with
+a probe's finger. For each size: search latency p50/p95 with the binary-code index, build time,
+memory per finger, the share of probes whose mate is in the shortlist, and the hit rate against
+exhaustive matching (is the exhaustive best candidate in the shortlist?) at each shortlist size
+(the penetration rate = shortlist / N). Exhaustive full MCC over a synthetic gallery of
+10k-100k ranks some spliced filler above the mate for most probes, so "the exhaustive best" is
+rarely the mate; the hit rate is therefore also given among the probes full matching accepts
+(the mate's 1:1 score at or above the synthetic FMR 1e-3 threshold): of the mates exhaustive
+matching at the operating threshold would report, how many the index shortlists.
 """
 
 from __future__ import annotations
@@ -30,14 +36,20 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from enrollment.fingers import MIN_MINUTIAE  # noqa: E402
 from fixtures.synthetic_fingers import impression, master_print, splice  # noqa: E402
 from matching.finger import FingerprintEngine, FingerprintTemplate, Matcher  # noqa: E402, F401
 from matching.finger.evaluate import extract_all, fingers  # noqa: E402
-from matching.finger.index import FingerIndex  # noqa: E402
+from matching.finger.index import FULL_RERANK, FingerIndex  # noqa: E402
+from matching.finger.params import load_thresholds  # noqa: E402
+from registry.settings import Settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+THRESHOLDS = ROOT / "fixtures" / "synthetic_finger_thresholds.json"
 
 MATES = 200
 FILLER_SOURCES = 200  # other fingers, spliced into fillers
-RERANK = 30  # candidates per batch: the index's default shortlist
+RERANK = FULL_RERANK  # candidates per batch, as a search compares them
 SHORTLISTS = (5, 10, 30, 100)
 
 
@@ -120,15 +132,20 @@ def search(engine: FingerprintEngine, mates: list[FingerprintTemplate],
         index.add(list(range(lo, min(n, lo + 2000))), gallery[lo:lo + 2000])
     build = time.perf_counter() - t0
     index_mb = current_mb() - before
+    accept = load_thresholds(str(THRESHOLDS))["finger_fmr_1e-3"]
+    accepted = [Matcher(p, engine).match(mates[k]) >= accept for k, p in enumerate(probes)]
     lat, indexed_rank1 = [], 0
     for k, p in enumerate(probes):
         t = time.perf_counter()
-        top = index.search(p, k=1, shortlist=30)
+        top = index.search(p, k=1)  # votes, code scores, full MCC of the best FULL_RERANK
         lat.append((time.perf_counter() - t) * 1000)
         indexed_rank1 += bool(top) and top[0].id == k
     # probe k is an impression of gallery finger k
-    ranked = [[fid for fid, _ in index.candidates(p, max(SHORTLISTS))] for p in probes]
+    # The ranking a search shortlists from: the best-voted pool ordered by code scores.
+    ranked = [[fid for fid, _ in index.shortlist(p, max(SHORTLISTS))] for p in probes]
     mate_found = {s: sum(k in r[:s] for k, r in enumerate(ranked)) for s in SHORTLISTS}
+    gated = [passes_gate(p) for p in probes]
+    subsets = {"probes passing the gate": gated, "mate accepted by 1:1 full MCC": accepted}
     hits = {s: 0 for s in SHORTLISTS}
     best_is_mate = 0
     for g in gallery:
@@ -138,17 +155,42 @@ def search(engine: FingerprintEngine, mates: list[FingerprintTemplate],
         best_is_mate += best == k
         for s in SHORTLISTS:
             hits[s] += best in ranked[k][:s]
-    return {"fingers": n, "build_s": round(build, 1),
+    return {"fingers": n, "build_s": round(build, 1), "vote_pool": index.pool_size(),
+            "full_rerank": FULL_RERANK,
             "index_memory_mb_per_1k_fingers": round(index_mb / n * 1000, 2),
             "search_p50_ms": round(float(np.median(lat)), 1),
             "search_p95_ms": round(float(np.percentile(lat, 95)), 1),
             "mate_in_shortlist": {f"shortlist {s}": mate_found[s] / len(probes)
                                   for s in SHORTLISTS},
+            "mate_in_shortlist_of": {
+                name: {"probes": sum(sel), **{f"shortlist {s}": sum(
+                    k in r[:s] for k, r in enumerate(ranked) if sel[k]) / max(1, sum(sel))
+                    for s in SHORTLISTS}} for name, sel in subsets.items()},
+            "accept_threshold_fmr_1e-3": accept,
             "exhaustive_checked": exhaustive_probes,
             "rank1_mate_indexed": indexed_rank1 / len(probes),
             "exhaustive_best_is_mate": best_is_mate / exhaustive_probes,
             "hit_rate_vs_exhaustive": {f"shortlist {s} ({s / n:.2%} penetration)":
                                        hits[s] / exhaustive_probes for s in SHORTLISTS}}
+
+
+def passes_gate(t: FingerprintTemplate) -> bool:
+    """Whether a station would keep this impression (enough minutiae, default quality)."""
+    return len(t.minutiae) >= MIN_MINUTIAE and t.quality >= Settings().finger_min_quality
+
+
+def enrolled(engine: FingerprintEngine, first_seed: int, n: int
+             ) -> tuple[list[FingerprintTemplate], list[int]]:
+    """Return the first impressions of the first ``n`` fingers from ``first_seed`` on that
+    pass the station's gate, and their master seeds (a station asks for a recapture)."""
+    out, seeds, seed = [], [], first_seed
+    while len(out) < n:
+        t = engine.extract(impression(master_print(seed), 1))
+        if passes_gate(t):
+            out.append(t)
+            seeds.append(seed)
+        seed += 1
+    return out, seeds
 
 
 def main() -> None:
@@ -162,11 +204,12 @@ def main() -> None:
     args = ap.parse_args()
     engine = FingerprintEngine()
     out: dict = {"extraction": extraction(engine, args.datasets)}
-    mates = [engine.extract(impression(master_print(80_000 + f), 1)) for f in range(MATES)]
-    probes = [engine.extract(impression(master_print(80_000 + f), 2)) for f in range(args.probes)]
+    mates, seeds = enrolled(engine, 80_000, MATES)
+    probes = [engine.extract(impression(master_print(s), 2)) for s in seeds[:args.probes]]
     out["comparisons"] = comparisons(engine, mates[:60])
-    sources = [engine.extract(impression(master_print(81_000 + f), 1))
-               for f in range(FILLER_SOURCES)]
+    sources, _ = enrolled(engine, 81_000, FILLER_SOURCES)
+    out["enrolment_gate"] = {"masters_tried_for_mates": seeds[-1] - 80_000 + 1,
+                             "probes_below_gate": sum(not passes_gate(p) for p in probes)}
     out["search"] = [search(engine, mates, sources, probes, n, args.exhaustive_probes)
                      for n in args.gallery]
     print(json.dumps(out, indent=1))

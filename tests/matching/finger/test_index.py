@@ -32,3 +32,33 @@ def test_remove_and_threshold(index, finger_engine):
     assert index.search(probe, k=5, threshold=0.99) == []
     index.add([105], [finger_engine.extract(impression(master_print(705), 1))])
     assert index.search(probe, k=1)[0].id == 105
+
+
+def test_code_scores_put_the_mate_first_and_follow_replacements(index, finger_engine):
+    import numpy as np
+
+    from matching.finger.index import codes
+
+    ids = list(range(100, 112))
+    for f in (0, 3, 7):
+        probe = finger_engine.extract(impression(master_print(700 + f), 97))
+        assert ids[int(np.argmax(index.code_scores(probe, ids)))] == 100 + f
+    replacement = finger_engine.extract(impression(master_print(703), 2))
+    index.add([103], [replacement])
+    start, count = index.rows[103]
+    stored = index.stored_codes()[start:start + count]
+    assert np.array_equal(stored, codes(finger_engine, replacement))
+    index.remove([103])
+    assert 103 not in index.rows
+    index.add([103], [finger_engine.extract(impression(master_print(703), 1))])
+
+
+def test_pool_grows_with_the_gallery_within_bounds():
+    from matching.finger.index import POOL_MAX, POOL_MIN
+
+    index = FingerIndex()
+    sizes = {}
+    for n in (10, 100_000, 300_000, 5_000_000):
+        index.templates = dict.fromkeys(range(n))  # only the count matters here
+        sizes[n] = index.pool_size()
+    assert sizes == {10: POOL_MIN, 100_000: 100, 300_000: 300, 5_000_000: POOL_MAX}
