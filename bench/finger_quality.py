@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import spearmanr
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -30,6 +31,7 @@ from fixtures.synthetic_fingers import impression, master_print  # noqa: E402
 from matching.exceptions import ImageError  # noqa: E402
 from matching.finger import FingerprintEngine, Matcher  # noqa: E402
 from matching.finger.params import load_thresholds  # noqa: E402
+from matching.metrics import fnmr_at_threshold as fnmr  # noqa: E402
 
 FIRST_SEED = 300_000
 THRESHOLDS = ROOT / "fixtures" / "synthetic_finger_thresholds.json"
@@ -39,11 +41,6 @@ def conditions(rng: np.random.Generator) -> dict:
     """Return one probe's capture conditions, from clean to poor."""
     return {"noise": float(rng.uniform(0.04, 0.30)), "contact": float(rng.uniform(0.25, 0.9)),
             "pressure": float(rng.uniform(-1, 1)), "distortion_px": float(rng.uniform(2, 8))}
-
-
-def fnmr(scores: np.ndarray, threshold: float) -> float | None:
-    """Return the share of genuine scores below ``threshold`` (None for no scores)."""
-    return float((scores < threshold).mean()) if len(scores) else None
 
 
 def main() -> None:
@@ -72,8 +69,7 @@ def main() -> None:
     band = np.clip(np.searchsorted(edges, q, side="right") - 1, 0, 4)
     out = {"fingers": args.fingers, "probes_without_a_print": no_print, "probes": len(q),
            "quality_cut_lowest_fifth": round(cut, 1),
-           "spearman_quality_vs_score": float(np.corrcoef(np.argsort(np.argsort(q)),
-                                                          np.argsort(np.argsort(s)))[0, 1])}
+           "spearman_quality_vs_score": float(spearmanr(q, s).statistic)}
     for name, t in cuts.items():
         out[name] = {"threshold": t, "fnmr_lowest_fifth": fnmr(s[low], t),
                      "fnmr_rest": fnmr(s[~low], t),

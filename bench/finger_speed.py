@@ -8,7 +8,7 @@ once) against candidates whose cylinders are cached, as the index holds them.
 
 1:N: a gallery of N fingers. 200 of them are image-generated synthetic fingers whose second
 impressions are the probes (only fingers whose first impression passes the station's gate are
-enrolled, as at a station: at least MIN_MINUTIAE minutiae and the default minimum quality;
+enrolled, as at a station: enough minutiae and the default minimum quality;
 probes below that gate are counted and searched all the same); the rest are filler templates
 spliced from 200 other image-generated fingers (minutiae of two different fingers: left part of
 one, right part of another, re-placed and rotated): new minutiae configurations with realistic
@@ -34,23 +34,25 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from enrollment.fingers import MIN_MINUTIAE  # noqa: E402
+from enrollment.fingers import judge  # noqa: E402
 from fixtures.synthetic_fingers import impression, master_print, splice  # noqa: E402
 from matching.finger import FingerprintEngine, FingerprintTemplate, Matcher  # noqa: E402, F401
+from matching.finger.engine import FingerAnalysis  # noqa: E402
 from matching.finger.evaluate import extract_all, fingers  # noqa: E402
 from matching.finger.index import FULL_RERANK, FingerIndex  # noqa: E402
 from matching.finger.params import load_thresholds  # noqa: E402
 from registry.settings import Settings  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 THRESHOLDS = ROOT / "fixtures" / "synthetic_finger_thresholds.json"
 
 MATES = 200
 FILLER_SOURCES = 200  # other fingers, spliced into fillers
 RERANK = FULL_RERANK  # candidates per batch, as a search compares them
 SHORTLISTS = (5, 10, 30, 100)
+MIN_QUALITY = Settings().finger_min_quality  # the station gate's default
 
 
 def current_mb() -> float:
@@ -175,8 +177,8 @@ def search(engine: FingerprintEngine, mates: list[FingerprintTemplate],
 
 
 def passes_gate(t: FingerprintTemplate) -> bool:
-    """Whether a station would keep this impression (enough minutiae, default quality)."""
-    return len(t.minutiae) >= MIN_MINUTIAE and t.quality >= Settings().finger_min_quality
+    """Whether a station would keep this impression (its gate, at the default settings)."""
+    return not judge(FingerAnalysis(t, {}), min_quality=MIN_QUALITY)
 
 
 def enrolled(engine: FingerprintEngine, first_seed: int, n: int

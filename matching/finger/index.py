@@ -51,10 +51,11 @@ class FingerHit:
 
 
 def codes(engine: FingerprintEngine, template: FingerprintTemplate,
-          limit: int = CYLINDERS_PER_FINGER) -> np.ndarray:
+          limit: int = CYLINDERS_PER_FINGER, *, cache: bool = False) -> np.ndarray:
     """Return the packed binary codes (n, bytes) of a template's most reliable cylinders
-    (all of them when ``limit`` is 0)."""
-    cyl = engine.cylinders(template, cache=False)  # indexing a gallery must not fill the cache
+    (all of them when ``limit`` is 0), most reliable first. Indexing a gallery must not fill
+    the cylinder cache; a probe's cylinders are cached for the full comparison that follows."""
+    cyl = engine.cylinders(template, cache=cache)
     if not len(cyl):
         return np.zeros((0, cyl.values.shape[1] // 8), np.uint8)
     bits = cyl.values > 0.5
@@ -67,6 +68,12 @@ def codes(engine: FingerprintEngine, template: FingerprintTemplate,
 def popcounts(packed: np.ndarray) -> np.ndarray:
     """Return the number of set bits of each packed code."""
     return np.unpackbits(packed, axis=1).sum(1).astype(np.float32)
+
+
+def bit_similarity(hamming: np.ndarray, bits_a: np.ndarray, bits_b: np.ndarray) -> np.ndarray:
+    """Return the bit-based MCC similarity (Cappelli et al.) 1 - sqrt(hamming) / (sqrt(|a|) +
+    sqrt(|b|)); unlike raw Hamming distance it does not favour sparse codes."""
+    return 1 - np.sqrt(hamming) / (np.sqrt(bits_a) + np.sqrt(bits_b) + 1e-9)
 
 
 class FingerIndex:
@@ -113,16 +120,15 @@ class FingerIndex:
 
     def candidates(self, probe: FingerprintTemplate, shortlist: int) -> list[tuple[int, float]]:
         """Return the ``shortlist`` ids with the most Hamming-neighbour votes, best first."""
-        q = codes(self.engine, probe, self.per_finger)
+        return self._votes(codes(self.engine, probe, self.per_finger), shortlist)
+
+    def _votes(self, q: np.ndarray, shortlist: int) -> list[tuple[int, float]]:
+        """Return :meth:`candidates` for the probe's packed codes ``q``."""
         if not len(q) or not self.row_owner:
             return []
         k = min(NEIGHBOURS_PER_CYLINDER, len(self.row_owner))
         dist, rows = self.index.search(np.ascontiguousarray(q), k)
-        # Bit-based MCC similarity of each hit (Cappelli et al.): 1 - sqrt(hamming) /
-        # (sqrt(|a|) + sqrt(|b|)); unlike raw Hamming distance it does not favour sparse codes.
-        qbits = popcounts(q)[:, None]
-        sim = 1 - np.sqrt(dist) / (np.sqrt(qbits) + np.sqrt(self.row_bits[np.maximum(rows, 0)])
-                                   + 1e-9)
+        sim = bit_similarity(dist, popcounts(q)[:, None], self.row_bits[np.maximum(rows, 0)])
         votes: dict[int, float] = {}
         owner = self.row_owner
         for s_row, r_row in zip(sim, rows, strict=True):
@@ -145,9 +151,13 @@ class FingerIndex:
     def code_scores(self, probe: FingerprintTemplate, ids: list[int]) -> np.ndarray:
         """Return a bit-based MCC score (LSS over the stored codes) per id: a cheap
         re-ranking of the voted candidates before full MCC."""
-        q = np.unpackbits(codes(self.engine, probe, 0), axis=1).astype(np.float32)
-        if not len(q) or not ids:
+        return self._code_scores(codes(self.engine, probe, 0), ids)
+
+    def _code_scores(self, packed: np.ndarray, ids: list[int]) -> np.ndarray:
+        """Return :meth:`code_scores` for all the probe's packed codes."""
+        if not len(packed) or not ids:
             return np.zeros(len(ids))
+        q = np.unpackbits(packed, axis=1).astype(np.float32)
         stored = self.stored_codes()
         spans = [self.rows.get(i, (0, 0)) for i in ids]
         width = max(c for _, c in spans) or 1
@@ -157,9 +167,9 @@ class FingerIndex:
             take[j, :count] = np.arange(start, start + count)
             present[j, :count] = True
         g = np.unpackbits(stored[take.ravel()], axis=1).astype(np.float32)
-        qn, gn = q.sum(1), g.sum(1)
+        qn, gn = q.sum(1), self.row_bits[take.ravel()]
         ham = np.maximum(qn[:, None] + gn[None, :] - 2 * q @ g.T, 0)
-        sim = 1 - np.sqrt(ham) / (np.sqrt(qn)[:, None] + np.sqrt(gn)[None, :] + 1e-9)
+        sim = bit_similarity(ham, qn[:, None], gn[None, :])
         sim = np.where(present.ravel()[None, :], sim, 0).reshape(len(q), len(ids), width)
         per_id = np.sort(sim.transpose(1, 0, 2).reshape(len(ids), -1), axis=1)[:, ::-1]
         top = [mcc.pairs_to_use(len(q), max(1, c), self.engine.params) for _, c in spans]
@@ -174,9 +184,10 @@ class FingerIndex:
                   ) -> list[tuple[int, float]]:
         """Return the ``size`` fingers to compare in full, as (id, votes): the best-voted
         :meth:`pool_size` fingers, ordered by their code scores."""
+        q = codes(self.engine, probe, 0, cache=True)  # the probe's codes, built once
         with self._lock:
-            pool = self.candidates(probe, max(size, self.pool_size()))
-            scores = self.code_scores(probe, [fid for fid, _ in pool])
+            pool = self._votes(q[:self.per_finger], max(size, self.pool_size()))
+            scores = self._code_scores(q, [fid for fid, _ in pool])
         return [pool[i] for i in np.argsort(-scores, kind="stable")[:size]]
 
     def search(self, probe: FingerprintTemplate, k: int = 10, *,

@@ -81,7 +81,7 @@ def _near_hull(minutiae: np.ndarray, px: np.ndarray, py: np.ndarray, omega: floa
 
 def cylinders(minutiae: np.ndarray, p: FingerParams) -> Cylinders:
     """Build the cylinders of a minutiae set (x, y, angle, type, reliability)."""
-    offsets, bins = _grid(p)
+    offsets, _ = _grid(p)
     n, ns2, nd = len(minutiae), p.mcc_ns ** 2, p.mcc_nd
     if n < 2:
         return Cylinders(np.zeros((0, ns2 * nd), np.float32), np.zeros((0, ns2), np.float32),
