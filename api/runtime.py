@@ -95,10 +95,25 @@ class Runtime:
         with self.sessions() as session:
             self.face_gallery.catch_up(session, self.vault)
             self.finger_gallery.catch_up(session, self.vault)
+        limit_compute_threads(self.settings.compute_threads)
 
     def close(self) -> None:
         """Release the database pool."""
         self.engine.dispose()
+
+
+def limit_compute_threads(threads: int | None) -> None:
+    """Cap the threads of BLAS, OpenMP (FAISS) and OpenCV in this process (None: leave them).
+
+    Called after the models and indexes are loaded, so every library is there to be capped.
+    """
+    if threads is None:
+        return
+    import cv2
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+    cv2.setNumThreads(threads)
 
 
 @lru_cache(maxsize=4)

@@ -53,11 +53,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
     from api.app import configure_logging
     from registry.settings import get_settings
 
+    # Each worker process gets its share of the cores for its numeric libraries (before the
+    # settings are read: worker processes inherit the environment).
+    os.environ.setdefault("GUARDID_COMPUTE_THREADS",
+                          str(max(1, (os.cpu_count() or 1) // max(1, args.workers))))
     configure_logging(get_settings().log_level)
     uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers,
                 log_level="warning")

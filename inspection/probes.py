@@ -26,9 +26,13 @@ class Probe:
 
 
 def face_probe(engine: Any, image: bytes, *, max_bytes: int, max_pixels: int) -> Probe:
-    """Return the face probe of a photo; raise ImageError/QualityError when unusable."""
+    """Return the face probe of a photo; raise ImageError/QualityError when unusable.
+
+    The subject of a spot check is the largest face in the photo: a bystander further back
+    does not make the photo unusable, as it would an enrolment photo.
+    """
     pixels = decode(image, max_bytes=max_bytes, max_pixels=max_pixels).pixels
-    template = engine.template(pixels)
+    template = engine.template(pixels, dominant=True)
     return Probe("face", template, template.quality)
 
 

@@ -74,7 +74,8 @@ def _to_mode(img: Image.Image, mode: Literal["rgb", "gray"]) -> Image.Image:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba).convert("RGB")
-    return img.convert("L" if mode == "gray" else "RGB")
+    target = "L" if mode == "gray" else "RGB"
+    return img if img.mode == target else img.convert(target)
 
 
 def _dpi(img: Image.Image) -> tuple[float, float] | None:
@@ -100,7 +101,8 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int,
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img.load()
-            img = ImageOps.exif_transpose(img) or img
+            # In place: a station photo is 2-12 MB of pixels, and most need no turning.
+            ImageOps.exif_transpose(img, in_place=True)
             img = _to_mode(img, mode)
             pixels = np.array(img, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning,

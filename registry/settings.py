@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     ecert_validity_days: int = Field(default=365, ge=1, le=3650)
     ecert_issuer: str = "guardid"
 
+    # Threads each server process lets BLAS, OpenMP (FAISS) and OpenCV use. Unset: the
+    # libraries' default (one per core), which oversubscribes the cores when several worker
+    # processes run; `guardid serve` sets cores // workers when this is unset.
+    compute_threads: int | None = Field(default=None, ge=1, le=256)
+
     log_level: str = "INFO"
     page_size_max: int = 500
 

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from matching.exceptions import ImageError, QualityError
-from matching.face import quality
+from matching.face import quality, resnet
 from matching.face.params import FaceParams
 from matching.face.template import FaceTemplate
 
@@ -22,9 +22,9 @@ CHIP_PADDING = 0.25
 # dlib holds the GIL for part of its work (threads measured 1.2x on 2 cores), so batches this
 # large go to worker processes, each with its own models (~1 s to load).
 PROCESS_BATCH_MIN = 32
-# dlib's DNN keeps its activations inside the network object, so two threads computing
-# descriptors on one set of models corrupt each other (a segfault in CI). Every call into the
-# models therefore holds the engine's model lock; parallelism comes from worker processes.
+# dlib's models keep scratch state inside their objects (its DNN segfaulted in CI when two
+# threads shared one), so every call into them holds the engine's model lock; parallelism
+# comes from worker processes.
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,10 @@ class FaceAnalysis:
 
 
 class _Models:
-    """The three dlib models; built on first use (never at import), shared by threads."""
+    """dlib's detector and landmarks, and its ResNet's weights for the numpy forward pass.
+
+    Built on first use (never at import), shared by threads.
+    """
 
     def __init__(self) -> None:
         import dlib
@@ -47,7 +50,7 @@ class _Models:
         self.dlib = dlib
         self.detector = dlib.get_frontal_face_detector()
         self.landmarks = dlib.shape_predictor(frm.pose_predictor_model_location())
-        self.encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+        self.resnet = resnet.load(frm.face_recognition_model_location())
 
 
 class FaceEngine:
@@ -72,11 +75,23 @@ class FaceEngine:
         """Load the models now (the app's lifespan calls this off the request path)."""
         _ = self.models
 
-    def _detect(self, rgb: np.ndarray) -> list[tuple[Any, float]]:
-        """Return (full-resolution dlib rectangle, score) per face, detected on a small copy."""
+    def _detect(self, rgb: np.ndarray, *, dominant: bool = False) -> list[tuple[Any, float]]:
+        """Return (full-resolution dlib rectangle, score) per face, detected on a small copy.
+
+        With ``dominant`` a coarse pass comes first (see FaceParams.coarse_detect_side).
+        """
+        coarse = self.params.coarse_detect_side
+        if dominant and max(rgb.shape[:2]) > coarse:
+            faces = self._detect_at(rgb, coarse)
+            if faces:
+                return faces
+        return self._detect_at(rgb, self.params.detect_max_side)
+
+    def _detect_at(self, rgb: np.ndarray, max_side: int) -> list[tuple[Any, float]]:
+        """Return the faces HOG finds on a copy of ``rgb`` at most ``max_side`` pixels wide."""
         m, p = self.models, self.params
         h, w = rgb.shape[:2]
-        scale = min(1.0, p.detect_max_side / max(h, w))
+        scale = min(1.0, max_side / max(h, w))
         small = rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)),
                                                     interpolation=cv2.INTER_AREA)
         upsample = 1 if max(small.shape[:2]) < p.upsample_below_side else 0
@@ -97,7 +112,7 @@ class FaceEngine:
 
     def _analyze_locked(self, m: _Models, rgb: np.ndarray, dominant: bool) -> FaceAnalysis:
         """Run :meth:`analyze` while holding the model lock."""
-        faces = self._detect(rgb)
+        faces = self._detect(rgb, dominant=dominant)
         if not faces:
             return FaceAnalysis(quality.QualityVerdict(False, [quality.reason("no_face", 0, 1)]),
                                 None, None, 0)
@@ -114,7 +129,7 @@ class FaceEngine:
         box = (rect.left(), rect.top(), rect.right(), rect.bottom())
         if not verdict.passed:
             return FaceAnalysis(verdict, None, box, len(faces))
-        embedding = np.asarray(m.encoder.compute_face_descriptor(chip, self.params.num_jitters))
+        embedding = resnet.embed(m.resnet, chip)[0]
         template = FaceTemplate.from_embedding(
             embedding, quality=quality.quality_score(measures, self.params),
             measures=verdict.measures)
@@ -147,6 +162,9 @@ _WORKER_ENGINE: FaceEngine | None = None
 def _init_worker(params: FaceParams) -> None:
     """Build the worker process's own engine (runs once per worker, not at import)."""
     global _WORKER_ENGINE
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # one process per core: BLAS threads would only contend
     _WORKER_ENGINE = FaceEngine(params)
     _WORKER_ENGINE.warm_up()
 

@@ -17,6 +17,12 @@ class FaceParams:
     # the embedding use the full-resolution face. HOG finds faces down to ~80 px, so 800 px
     # keeps a face that fills a fifth of a station photo well above that.
     detect_max_side: int = 800
+    # When the caller wants the dominant face (spot checks: the subject is the largest face in
+    # the photo), detection first runs on a copy this small, where HOG finds faces wider than
+    # about a sixth of the photo, and falls back to the detect_max_side copy only when it finds
+    # none. A face the coarse pass misses is smaller than any it finds, so the largest face is
+    # the same one. Measured on station-size photos: 9-17 ms instead of 27-50 ms.
+    coarse_detect_side: int = 480
     # Images smaller than this are upsampled once for detection (LFW-size photos).
     upsample_below_side: int = 400
     # Minimum HOG detector margin for a face to count. Real faces in the sample photos score
@@ -40,8 +46,6 @@ class FaceParams:
     max_yaw_deg: float = 15.0
     # Eye aspect ratio (Soukupova & Cech 2016) below which an eye is taken as closed.
     min_eye_aspect_ratio: float = 0.15
-    # Jitter the chip this many times for the embedding (0 = one pass, as face_recognition).
-    num_jitters: int = 0
 
     def lenient(self) -> FaceParams:
         """Return the gate for evaluating archival photos (the LFW copy: ~24 px between eyes)."""

@@ -46,6 +46,21 @@ def test_match_is_recorded_with_thresholds_and_no_violation(client, keys, posted
     assert violations(client, keys) == []
 
 
+def test_a_bystander_behind_the_guard_does_not_spoil_the_check(client, keys, posted, runtime):
+    """The subject of a spot check is the largest face; enrolment would refuse this photo."""
+    import numpy as np
+
+    big = cv2.resize(data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC)
+    guard = big[0:500, 200:640]  # head and shoulders
+    scene = np.full((500, 880, 3), 255, np.uint8)
+    scene[:, :440] = guard
+    scene[:250, 440:660] = cv2.resize(guard, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    assert runtime.face_engine.analyze(scene).verdict.reasons[0].code == "multiple_faces"
+    out = verify(client, keys["inspector"], face=jpeg(scene),
+                 certificate_number=posted.number, site=SITE).json()
+    assert out["outcome"] == "match", out
+
+
 def test_unknown_certificate_is_no_certificate_and_column_15(client, keys, posted, probe_jpeg):
     out = verify(client, keys["inspector"], face=probe_jpeg,
                  certificate_number="TJ-0000-NONE").json()

@@ -104,3 +104,32 @@ def test_turned_head_in_a_real_photo(face_engine, datasets):
 def test_not_an_rgb_array(face_engine):
     with pytest.raises(ImageError):
         face_engine.analyze(np.zeros((10, 10, 4), np.uint8))
+
+
+def _face_crop(face_engine, astronaut_big):
+    """The astronaut's head and shoulders from the 1024-px reference photo."""
+    x0, y0, x1, y1 = face_engine.analyze(astronaut_big).box
+    return astronaut_big[max(0, y0 - 150):y1 + 150, max(0, x0 - 120):x1 + 120]
+
+
+def test_dominant_coarse_pass_skips_a_small_bystander(face_engine, astronaut_big):
+    crop = _face_crop(face_engine, astronaut_big)
+    scene = np.full((crop.shape[0], crop.shape[1] * 2, 3), 255, np.uint8)
+    scene[:, :crop.shape[1]] = crop
+    small = cv2.resize(crop, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    scene[:small.shape[0], crop.shape[1]:crop.shape[1] + small.shape[1]] = small
+    assert face_engine.analyze(scene).faces_found == 2  # the full pass sees the bystander
+    result = face_engine.analyze(scene, dominant=True)
+    assert result.faces_found == 1 and result.template is not None  # the coarse pass did not
+    alone = face_engine.analyze(np.ascontiguousarray(crop)).template
+    assert float(result.template.vector @ alone.vector) > 0.99
+
+
+def test_dominant_falls_back_to_the_full_pass_for_a_small_face(face_engine, astronaut_big):
+    small = cv2.resize(_face_crop(face_engine, astronaut_big), None, fx=0.75, fy=0.75,
+                       interpolation=cv2.INTER_AREA)
+    scene = np.full((1400, 1400, 3), 255, np.uint8)
+    scene[:small.shape[0], :small.shape[1]] = small
+    assert face_engine._detect_at(scene, face_engine.params.coarse_detect_side) == []
+    result = face_engine.analyze(scene, dominant=True)
+    assert result.template is not None and result.box == face_engine.analyze(scene).box
