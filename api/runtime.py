@@ -66,7 +66,17 @@ class Runtime:
                         face_thresholds=load_thresholds(self.settings.face_thresholds_file),
                         finger_engine=self.finger_engine,
                         finger_thresholds=self.finger_thresholds,
-                        face_gallery=self.face_gallery, finger_gallery=self.finger_gallery)
+                        face_gallery=self.face_gallery, finger_gallery=self.finger_gallery,
+                        pool=self.compute_pool)
+
+    @cached_property
+    def compute_pool(self) -> Any:
+        """Processes computing spot-check probes (None: in the request's own process)."""
+        if not self.settings.compute_processes:
+            return None
+        from api.compute import ComputePool
+
+        return ComputePool(self.settings.compute_processes, self.settings.face_params())
 
     @cached_property
     def finger_engine(self) -> Any:
@@ -95,10 +105,14 @@ class Runtime:
         with self.sessions() as session:
             self.face_gallery.catch_up(session, self.vault)
             self.finger_gallery.catch_up(session, self.vault)
+        if self.compute_pool is not None:
+            self.compute_pool.warm_up()
         limit_compute_threads(self.settings.compute_threads)
 
     def close(self) -> None:
-        """Release the database pool."""
+        """Release the database pool and stop the compute processes."""
+        if "compute_pool" in self.__dict__ and self.compute_pool is not None:
+            self.compute_pool.close()
         self.engine.dispose()
 
 

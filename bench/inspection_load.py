@@ -1,7 +1,7 @@
 """Spot checks over HTTP under load: concurrent inspectors against a real `guardid serve`.
 
     python bench/inspection_load.py --datasets ../shared/data --gallery 100000 \
-        --clients 8 --requests 160 --workers 2
+        --clients 8 --requests 160
 
 Sets up a private database (SQLite by default, or --database-url), seeds a synthetic face
 gallery, enrols real people from the shared sample photos through the API, then runs
@@ -168,7 +168,7 @@ def main() -> None:
     ap.add_argument("--gallery", type=int, default=100_000)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--requests", type=int, default=160)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn processes")
     ap.add_argument("--database-url", default=None)
     args = ap.parse_args()
     samples = args.datasets / "faces" / "samples"

@@ -60,10 +60,14 @@ def _serve(args: argparse.Namespace) -> int:
     from api.app import configure_logging
     from registry.settings import get_settings
 
-    # Each worker process gets its share of the cores for its numeric libraries (before the
-    # settings are read: worker processes inherit the environment).
+    # Before the settings are read (worker processes inherit the environment): probes are
+    # computed by one process per core, and no process's numeric libraries take more than
+    # its share of the cores.
+    cores = os.cpu_count() or 1
+    os.environ.setdefault("GUARDID_COMPUTE_PROCESSES", str(cores))
+    pooled = int(os.environ["GUARDID_COMPUTE_PROCESSES"]) > 0
     os.environ.setdefault("GUARDID_COMPUTE_THREADS",
-                          str(max(1, (os.cpu_count() or 1) // max(1, args.workers))))
+                          "1" if pooled else str(max(1, cores // max(1, args.workers))))
     configure_logging(get_settings().log_level)
     uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers,
                 log_level="warning")

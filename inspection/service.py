@@ -57,6 +57,7 @@ class Matchers:
     finger_thresholds: dict[str, float] = field(default_factory=dict)
     face_gallery: Any = None
     finger_gallery: Any = None
+    pool: Any = None  # api.compute.ComputePool: probes computed in worker processes
 
 
 @dataclass
@@ -72,12 +73,17 @@ def _probes(m: Matchers, settings: Settings, ctx: CheckContext, images: Images) 
     limits = {"max_bytes": settings.max_upload_bytes, "max_pixels": settings.max_image_pixels}
     out = []
     if images.face:
-        out.append(face_probe(m.face_engine, images.face, **limits))
+        out.append(m.pool.face_probe(images.face, **limits) if m.pool is not None
+                   else face_probe(m.face_engine, images.face, **limits))
     if images.finger:
         if m.finger_engine is None:
             raise NoProbe("fingerprint matching is not available in this deployment")
-        out.append(finger_probe(m.finger_engine, images.finger,
-                                position=ctx.finger_position, **limits))
+        if m.pool is not None:
+            out.append(m.pool.finger_probe(images.finger, position=ctx.finger_position,
+                                           **limits))
+        else:
+            out.append(finger_probe(m.finger_engine, images.finger,
+                                    position=ctx.finger_position, **limits))
     if not out:
         raise NoProbe("send a face photo, a fingerprint, or both")
     return out

@@ -35,6 +35,10 @@ class GuardidError(Exception):
             self.code = code
         self.details = details
 
+    def __reduce__(self):  # noqa: ANN204
+        """Pickle code and details too (errors cross from compute worker processes)."""
+        return _restore, (type(self), self.args, dict(self.__dict__))
+
     def to_dict(self) -> dict[str, Any]:
         """Return the error as the JSON body the API sends."""
         body: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -71,3 +75,11 @@ class IndexFileError(MatchingError):
     """A saved index is corrupt, of another format, or behind the database: rebuild it."""
 
     code = "index_stale"
+
+
+def _restore(cls: type, args: tuple, state: dict) -> GuardidError:
+    """Rebuild a pickled GuardidError of any subclass with its attributes."""
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err

@@ -103,9 +103,13 @@ class Settings(BaseSettings):
     ecert_validity_days: int = Field(default=365, ge=1, le=3650)
     ecert_issuer: str = "guardid"
 
+    # Processes that compute spot-check probes (face and fingerprint templates) for every
+    # request thread; 0 computes them in the request's own process. `guardid serve` sets one
+    # per core when this is unset (see api/compute.py for why).
+    compute_processes: int = Field(default=0, ge=0, le=256)
     # Threads each server process lets BLAS, OpenMP (FAISS) and OpenCV use. Unset: the
-    # libraries' default (one per core), which oversubscribes the cores when several worker
-    # processes run; `guardid serve` sets cores // workers when this is unset.
+    # libraries' default (one per core), which oversubscribes the cores when several
+    # processes compute; `guardid serve` sets 1 with compute processes, else cores // workers.
     compute_threads: int | None = Field(default=None, ge=1, le=256)
 
     log_level: str = "INFO"

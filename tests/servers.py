@@ -33,6 +33,8 @@ def server_env(runtime) -> dict[str, str]:  # noqa: ANN001
     return {**os.environ, "GUARDID_DATABASE_URL": s.database_url,
             "GUARDID_VAR_DIR": str(s.var_dir), "GUARDID_KEYRING_FILE": str(s.keyring_file),
             "GUARDID_ENV": "test",
+            # the served path computes probes in a pool, as deployed; one process is enough
+            "GUARDID_COMPUTE_PROCESSES": "1",
             "GUARDID_FINGER_THRESHOLDS_FILE": str(SYNTHETIC_FINGER_THRESHOLDS)}
 
 

@@ -1,0 +1,107 @@
+"""A pool of compute processes, one per core, that turns spot-check images into probes.
+
+Why: dlib holds the GIL, so one process computes one face at a time, and with several
+uvicorn workers each keeps the connections it accepted: measured with 8 clients on 2 workers,
+the worker holding 5 connections answered in ~275 ms while the one holding 3 answered in
+~166 ms. With one HTTP process handing every probe to whichever compute process is free, the
+work is shared request by request, and the galleries are held (and rebuilt at start) once.
+Image bytes go to the worker and a small template comes back; errors cross as themselves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from inspection.probes import Probe, face_probe, finger_probe
+
+# Each warm-up task waits this long so that every process is started and loads its models.
+WARM_UP_HOLD_S = 0.5
+
+
+@dataclass
+class _Engines:
+    """The engines of one compute process."""
+
+    face: Any
+    finger: Any
+
+
+_ENGINES: _Engines | None = None
+
+
+def _init(face_params: Any) -> None:
+    """Build this process's engines and cap its numeric libraries at one thread."""
+    global _ENGINES
+    import cv2
+    from threadpoolctl import threadpool_limits
+
+    from matching.face import FaceEngine
+    from matching.finger import FingerprintEngine
+
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    threadpool_limits(limits=1)
+    cv2.setNumThreads(1)
+    face = FaceEngine(face_params)
+    face.warm_up()
+    _ENGINES = _Engines(face=face, finger=FingerprintEngine())
+
+
+def _exit_with(parent: Any) -> None:
+    """End this process when the server that started it dies, even by SIGKILL."""
+    parent.join()
+    os._exit(0)
+
+
+def _face(image: bytes, limits: dict[str, int]) -> Probe:
+    """Run :func:`face_probe` in a compute process."""
+    assert _ENGINES is not None
+    return face_probe(_ENGINES.face, image, **limits)
+
+
+def _finger(image: bytes, position: int | None, limits: dict[str, int]) -> Probe:
+    """Run :func:`finger_probe` in a compute process."""
+    assert _ENGINES is not None
+    return finger_probe(_ENGINES.finger, image, position=position, **limits)
+
+
+def _hold() -> None:
+    """Keep a compute process busy for a moment (so warm-up reaches every process)."""
+    time.sleep(WARM_UP_HOLD_S)
+
+
+class ComputePool:
+    """Worker processes computing face and finger probes for every request thread."""
+
+    def __init__(self, processes: int, face_params: Any):
+        self.processes = processes
+        self._pool = ProcessPoolExecutor(processes,
+                                         mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_init, initargs=(face_params,))
+
+    def face_probe(self, image: bytes, *, max_bytes: int, max_pixels: int) -> Probe:
+        """Return the face probe of a photo, computed in a free process."""
+        limits = {"max_bytes": max_bytes, "max_pixels": max_pixels}
+        return self._pool.submit(_face, image, limits).result()
+
+    def finger_probe(self, image: bytes, *, position: int | None, max_bytes: int,
+                     max_pixels: int) -> Probe:
+        """Return the fingerprint probe of an impression, computed in a free process."""
+        limits = {"max_bytes": max_bytes, "max_pixels": max_pixels}
+        return self._pool.submit(_finger, image, position, limits).result()
+
+    def warm_up(self) -> None:
+        """Start every process and load its models before traffic arrives."""
+        for f in [self._pool.submit(_hold) for _ in range(self.processes)]:
+            f.result()
+
+    def close(self) -> None:
+        """Stop the processes."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
