@@ -19,20 +19,38 @@ from registry.settings import Settings
 
 # How many gallery neighbours each modality contributes before fusion re-scores them.
 SHORTLIST = 50
+# An exact face index scores in float32 as the re-scoring does; this covers the rounding.
+EXACT_SCORE_SLACK = 1e-4
 
 
-def _shortlist(db_session: Session, vault: Vault, m: Matchers, probe: Probe) -> set[int]:
-    """Return guard ids the gallery of ``probe``'s modality puts near it."""
+def _face_floor(m: Matchers, probes: list[Probe], identify_fmr: float) -> float:
+    """Return the lowest gallery face score worth re-scoring from the database.
+
+    With a finger probe too, a weak face score may still be fused into a match, so the floor
+    is the loosest calibrated threshold. With the face alone, a guard needs the face
+    threshold of the identification's false-match rate itself; an exact index gives the
+    re-scored value, so guards below it are not fetched and decrypted (at 100k guards the
+    loosest floor lets ~1% of the gallery through, i.e. the whole shortlist).
+    """
+    loosest = min(m.face_thresholds.values())
+    if len(probes) > 1 or m.face_gallery.index.mode != "exact":
+        return loosest
+    own = [t for n, t in m.face_thresholds.items() if fmr_of_name(n) == identify_fmr]
+    return own[0] - EXACT_SCORE_SLACK if own else loosest
+
+
+def _shortlist(db_session: Session, vault: Vault, m: Matchers, probe: Probe,
+               face_floor: float) -> dict[int, float]:
+    """Return {guard id: gallery score} for the guards ``probe``'s gallery puts near it."""
     if probe.modality == "face":
         m.face_gallery.catch_up(db_session, vault)
-        loosest = min(m.face_thresholds.values())
-        hits = m.face_gallery.search(probe.template.vector, threshold=loosest, k=SHORTLIST)
+        hits = m.face_gallery.search(probe.template.vector, threshold=face_floor, k=SHORTLIST)
     else:
         if m.finger_gallery is None:
             return set()
         m.finger_gallery.catch_up(db_session, vault)
         hits = m.finger_gallery.search(probe.template, k=SHORTLIST)
-    return {h.guard_id for h in hits}
+    return {h.guard_id: h.score for h in hits}
 
 
 def _candidate(db_session: Session, guard_id: int, scores: dict[str, float],
@@ -55,19 +73,24 @@ def identify(*, db_session: Session, vault: Vault, actor: Actor, settings: Setti
     probes = _probes(matchers, settings, ctx, images)
     thresholds = {"face": matchers.face_thresholds, "finger": matchers.finger_thresholds}
     required = -math.log10(fmr_of_name(settings.identify_threshold))
-    guards: set[int] = set()
-    for p in probes:
-        guards |= _shortlist(db_session, vault, matchers, p)
-    found = []
-    for gid in guards:
-        scores = {p.modality: s for p in probes
-                  if (s := score(db_session, vault, gid, p)) is not None}
+    floor = _face_floor(matchers, probes, fmr_of_name(settings.identify_threshold))
+    near = {p.modality: _shortlist(db_session, vault, matchers, p, floor) for p in probes}
+    # An exact face index already holds each guard's best cosine: no need to decrypt it again.
+    exact_face = matchers.face_gallery is not None and matchers.face_gallery.index.mode == "exact"
+    scored = []
+    for gid in set().union(*near.values()):
+        scores = {}
+        for p in probes:
+            known = near[p.modality].get(gid) if p.modality == "face" and exact_face else None
+            s = known if known is not None else score(db_session, vault, gid, p)
+            if s is not None:
+                scores[p.modality] = s
         total = sum(evidence(s, thresholds[k]) for k, s in scores.items())
         if total >= required:
-            found.append(_candidate(db_session, gid, {k: round(v, 4) for k, v in scores.items()},
-                                    total))
-    found.sort(key=lambda c: -c.evidence)
-    found = found[:settings.identify_max_candidates]
+            scored.append((total, gid, scores))
+    scored.sort(key=lambda t: -t[0])
+    found = [_candidate(db_session, gid, {k: round(v, 4) for k, v in scores.items()}, total)
+             for total, gid, scores in scored[:settings.identify_max_candidates]]
     top = found[0] if found else None
     best = db_session.get(Guard, top.guard_id) if top else None
     scores = {} if top is None else {k: v for k, v in (("face", top.face_score),

@@ -86,3 +86,21 @@ def test_scoped_inspector_cannot_record_elsewhere(client, keys, runtime):
                     data={"certificate_number": g.number},
                     files={"face": ("x.jpg", b"\xff\xd8bad", "image/jpeg")})
     assert r.status_code == 400  # the probe is refused before any lookup
+
+
+@pytest.mark.parametrize("mode", ["exact", "sq16"])
+def test_face_only_identification_fetches_only_guards_that_can_reach_its_threshold(mode):
+    from enrollment.gallery import FaceGallery
+    from inspection.identify import EXACT_SCORE_SLACK, _face_floor
+    from inspection.probes import Probe
+    from inspection.service import Matchers
+    from matching.face.params import DEFAULT_THRESHOLDS
+
+    m = Matchers(face_engine=None, face_thresholds=dict(DEFAULT_THRESHOLDS),
+                 face_gallery=FaceGallery(mode=mode))
+    face, finger = Probe("face", None, 0.0), Probe("finger", None, 0.0)
+    loosest = min(DEFAULT_THRESHOLDS.values())
+    assert _face_floor(m, [face, finger], 1e-4) == loosest  # fusion may still lift it
+    expected = DEFAULT_THRESHOLDS["face_fmr_1e-4"] - EXACT_SCORE_SLACK if mode == "exact" \
+        else loosest  # approximate scores: re-score everything the loose floor lets in
+    assert _face_floor(m, [face], 1e-4) == pytest.approx(expected)
