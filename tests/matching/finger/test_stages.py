@@ -12,6 +12,7 @@ from PIL import Image
 from matching.exceptions import ImageError
 from matching.finger import decode_fingerprint
 from matching.finger.extract import (
+    enhance,
     extract,
     frequency,
     normalise,
@@ -119,3 +120,30 @@ def test_oversized_image_is_refused_from_its_header(synthetic):
     with pytest.raises(ImageError) as exc:
         decode_fingerprint(png.tobytes(), max_bytes=10**8, max_pixels=1_000_000)
     assert exc.value.code == "image_too_large"
+
+
+def _enhance_whole_image(norm, theta, period, mask, p):
+    """The definition: every orientation's Gabor filter over the whole image, then picked."""
+    n = p.gabor_orientations
+    index = np.round(theta / np.pi * n).astype(np.int32) % n
+    out = np.zeros_like(norm)
+    for k in range(n):
+        kern = cv2.getGaborKernel((p.gabor_kernel, p.gabor_kernel), p.gabor_sigma,
+                                  k * np.pi / n + np.pi / 2, period, 1.0, 0, ktype=cv2.CV_32F)
+        kern -= kern.mean()
+        out[index == k] = cv2.filter2D(norm, cv2.CV_32F, kern)[index == k]
+    return np.where(mask, out, 0)
+
+
+def test_boxed_gabor_filtering_equals_whole_image_filtering(synthetic, datasets_or_none):
+    images = [synthetic[(0, 0)], synthetic[(1, 0)]]
+    if datasets_or_none is not None:
+        images += [read(p) for p in sorted((datasets_or_none / "fingerprints").rglob("*.tif"))[:3]]
+    for img in images:
+        norm = normalise(img)
+        mask = segment(norm, P)
+        theta, _ = orientation(norm, P)
+        period = frequency(norm, theta, mask, P)
+        fast = enhance(norm, theta, period, mask, P)
+        assert np.abs(fast - _enhance_whole_image(norm, theta, period, mask, P)).max() < 1e-4
+        assert (fast != 0).mean() > 0.05  # the test compares real responses, not zeros
