@@ -120,6 +120,8 @@ def limit_compute_threads(threads: int | None) -> None:
     """Cap the threads of BLAS, OpenMP (FAISS) and OpenCV in this process (None: leave them).
 
     Called after the models and indexes are loaded, so every library is there to be capped.
+    BLAS and OpenCV take it process-wide; OpenMP only for the calling thread, which is why
+    `guardid serve` also sets OMP_NUM_THREADS before anything loads (serve_environment).
     """
     if threads is None:
         return
