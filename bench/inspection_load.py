@@ -124,8 +124,31 @@ def enrol(c: httpx.Client, keys: dict, samples: Path) -> dict[str, str]:
     return numbers
 
 
-def load(url: str, key: str, jobs: list[tuple[str, dict, dict]], clients: int) -> dict:
-    """Run ``jobs`` (path, form, files) on ``clients`` threads; return latency statistics."""
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """Return CPU seconds used so far by ``pid`` ("http") and its descendants ("compute")."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def own(p: int) -> tuple[float, list[int]]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(") ", 1)[1].split()
+            kids = [int(c) for t in Path(f"/proc/{p}/task").iterdir()
+                    for c in (t / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            return 0.0, []
+        return (int(fields[11]) + int(fields[12])) / tick, kids
+
+    http, todo, compute = *own(pid), 0.0
+    while todo:
+        used, more = own(todo.pop())
+        compute, todo = compute + used, todo + more
+    return {"http": http, "compute": compute}
+
+
+def load(url: str, key: str, jobs: list[tuple[str, dict, dict]], clients: int,
+         server_pid: int) -> dict:
+    """Run ``jobs`` (path, form, files) on ``clients`` threads; return latency statistics
+    and the CPU each side spent per request (server HTTP process, its compute processes,
+    this load generator)."""
     lat: list[float] = []
     outcomes: dict[str, int] = {}
     lock = threading.Lock()
@@ -147,6 +170,7 @@ def load(url: str, key: str, jobs: list[tuple[str, dict, dict]], clients: int) -
                     o = r.json().get("outcome", r.json().get("code"))
                     outcomes[o] = outcomes.get(o, 0) + 1
 
+    server0, client0 = cpu_seconds(server_pid), time.process_time()
     t0 = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(clients)]
     for th in threads:
@@ -154,11 +178,15 @@ def load(url: str, key: str, jobs: list[tuple[str, dict, dict]], clients: int) -
     for th in threads:
         th.join()
     wall = time.perf_counter() - t0
+    server1, client = cpu_seconds(server_pid), time.process_time() - client0
+    per = {k: round((server1[k] - server0[k]) / len(jobs) * 1000, 1) for k in server1}
     a = np.array(lat)
     return {"requests": len(a), "p50_ms": round(float(np.percentile(a, 50)), 1),
             "p95_ms": round(float(np.percentile(a, 95)), 1),
             "max_ms": round(float(a.max()), 1), "throughput_rps": round(len(a) / wall, 2),
-            "outcomes": outcomes}
+            "outcomes": outcomes,
+            "cpu_ms_per_request": {"server_http": per["http"], "server_compute": per["compute"],
+                                   "load_generator": round(client / len(jobs) * 1000, 1)}}
 
 
 def main() -> None:
@@ -210,14 +238,16 @@ def main() -> None:
         identify_jobs = [("/inspections/identify", {}, {"face": ("p.jpg", b)})
                          for _, b in (probes[i % len(probes)] for i in range(args.requests))]
         # Warm-up: every worker process loads its models and its gallery copy.
-        load(url, keys["inspector"], identify_jobs[:4 * args.workers], args.workers * 2)
+        load(url, keys["inspector"], identify_jobs[:8], 4, server.pid)
         out = {"gallery": args.gallery, "clients": args.clients, "server_workers":
                args.workers, "seed_s": keys["seed_s"],
                "probe_photos": [f"{w}:{p}" for w, (_, ps) in PEOPLE.items() for p in ps],
-               "verify_1to1_face": load(url, keys["inspector"], verify_jobs, args.clients),
+               "verify_1to1_face": load(url, keys["inspector"], verify_jobs, args.clients,
+                                        server.pid),
                "identify_1toN_face": load(url, keys["inspector"], identify_jobs,
-                                          args.clients),
-               "verify_1to1_finger": load(url, keys["inspector"], finger_jobs, args.clients)}
+                                          args.clients, server.pid),
+               "verify_1to1_finger": load(url, keys["inspector"], finger_jobs, args.clients,
+                                          server.pid)}
         print(json.dumps(out, ensure_ascii=False))
     finally:
         server.terminate()
