@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the HTTP service")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1,
+                   help="HTTP processes; one is enough: spot-check probes are computed by a "
+                        "pool of GUARDID_COMPUTE_PROCESSES processes (default: one per core)")
     p.set_defaults(func=_serve)
 
     sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=_migrate)

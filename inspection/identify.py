@@ -33,7 +33,7 @@ def _face_floor(m: Matchers, probes: list[Probe], identify_fmr: float) -> float:
     loosest floor lets ~1% of the gallery through, i.e. the whole shortlist).
     """
     loosest = min(m.face_thresholds.values())
-    if len(probes) > 1 or m.face_gallery.index.mode != "exact":
+    if len(probes) > 1 or m.face_gallery is None or m.face_gallery.index.mode != "exact":
         return loosest
     own = [t for n, t in m.face_thresholds.items() if fmr_of_name(n) == identify_fmr]
     return own[0] - EXACT_SCORE_SLACK if own else loosest
@@ -47,7 +47,7 @@ def _shortlist(db_session: Session, vault: Vault, m: Matchers, probe: Probe,
         hits = m.face_gallery.search(probe.template.vector, threshold=face_floor, k=SHORTLIST)
     else:
         if m.finger_gallery is None:
-            return set()
+            return {}
         m.finger_gallery.catch_up(db_session, vault)
         hits = m.finger_gallery.search(probe.template, k=SHORTLIST)
     return {h.guard_id: h.score for h in hits}
