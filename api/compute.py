@@ -10,15 +10,20 @@ Image bytes go to the worker and a small template comes back; errors cross as th
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
 from inspection.probes import Probe, face_probe, finger_probe
+from matching.exceptions import ImageError
+
+log = logging.getLogger("guardid.compute")
 
 # Each warm-up task waits this long so that every process is started and loads its models.
 WARM_UP_HOLD_S = 0.5
@@ -81,21 +86,45 @@ class ComputePool:
     """Worker processes computing face and finger probes for every request thread."""
 
     def __init__(self, processes: int, face_params: Any):
-        self.processes = processes
-        self._pool = ProcessPoolExecutor(processes,
-                                         mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_init, initargs=(face_params,))
+        self.processes, self._face_params = processes, face_params
+        self._lock = threading.Lock()
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        """Return a new executor of ``processes`` spawned processes."""
+        return ProcessPoolExecutor(self.processes,
+                                   mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init, initargs=(self._face_params,))
+
+    def run(self, fn: Any, *args: Any) -> Any:
+        """Return ``fn(*args)`` computed in a free process.
+
+        A process that dies (a native crash on a hostile image, the kernel's OOM killer)
+        breaks the whole executor; it is replaced, so the service stays up, and the input is
+        tried once more before it is refused as unprocessable.
+        """
+        for attempt in range(2):
+            pool = self._pool
+            try:
+                return pool.submit(fn, *args).result()
+            except BrokenProcessPool:
+                log.error("a compute process died; starting a new pool (attempt %d)", attempt + 1)
+                with self._lock:
+                    if self._pool is pool:
+                        self._pool = self._start()
+                        pool.shutdown(wait=False, cancel_futures=True)
+        raise ImageError("the image could not be processed: it stopped the process reading it",
+                         code="image_unprocessable")
 
     def face_probe(self, image: bytes, *, max_bytes: int, max_pixels: int) -> Probe:
         """Return the face probe of a photo, computed in a free process."""
-        limits = {"max_bytes": max_bytes, "max_pixels": max_pixels}
-        return self._pool.submit(_face, image, limits).result()
+        return self.run(_face, image, {"max_bytes": max_bytes, "max_pixels": max_pixels})
 
     def finger_probe(self, image: bytes, *, position: int | None, max_bytes: int,
                      max_pixels: int) -> Probe:
         """Return the fingerprint probe of an impression, computed in a free process."""
-        limits = {"max_bytes": max_bytes, "max_pixels": max_pixels}
-        return self._pool.submit(_finger, image, position, limits).result()
+        return self.run(_finger, image, position,
+                        {"max_bytes": max_bytes, "max_pixels": max_pixels})
 
     def warm_up(self) -> None:
         """Start every process and load its models before traffic arrives."""

@@ -98,3 +98,19 @@ def _running(pid: int) -> bool:
             return fh.read().split(") ")[-1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def _die() -> None:
+    """Kill the compute process running this, as a native crash would."""
+    import os
+
+    os._exit(3)
+
+
+def test_a_dying_process_is_replaced_and_the_input_refused(pool, tmp_path):
+    with pytest.raises(ImageError) as err:
+        pool.run(_die)
+    assert err.value.code == "image_unprocessable"
+    blank = encode(np.full((600, 600, 3), 128, np.uint8))
+    with pytest.raises(QualityError):  # the pool works again: a real answer, not a crash
+        pool.face_probe(blank, **LIMITS)
