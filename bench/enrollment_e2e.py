@@ -176,7 +176,7 @@ def main() -> None:
     ap.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--gallery", type=int, default=10_000)
     ap.add_argument("--guards", type=int, default=24)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1, help="HTTP processes")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="guardid-e2e-"))
     # Synthetic fingerprints are matched with thresholds calibrated on the generator (as the
