@@ -17,10 +17,9 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from typing import Any
 
-from inspection.probes import Probe, face_probe, finger_probe
+from inspection.probes import LocalProbes, Probe
 from matching.exceptions import ImageError
 
 log = logging.getLogger("guardid.compute")
@@ -29,34 +28,38 @@ log = logging.getLogger("guardid.compute")
 WARM_UP_HOLD_S = 0.5
 
 
-@dataclass
-class _Engines:
-    """The engines of one compute process."""
-
-    face: Any
-    finger: Any
+_PROBES: LocalProbes | None = None  # this compute process's engines
 
 
-_ENGINES: _Engines | None = None
+def limit_compute_threads(threads: int | None) -> None:
+    """Cap the threads of BLAS, OpenMP (FAISS) and OpenCV in this process (None: leave them).
+
+    Called after the models and indexes are loaded, so every library is there to be capped.
+    BLAS and OpenCV take it process-wide; OpenMP only for the calling thread, which is why
+    `guardid serve` also sets OMP_NUM_THREADS before anything loads (serve_environment).
+    """
+    if threads is None:
+        return
+    import cv2
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+    cv2.setNumThreads(threads)
 
 
 def _init(face_params: Any) -> None:
     """Build this process's engines and cap its numeric libraries at one thread."""
-    global _ENGINES
-    import cv2
-    from threadpoolctl import threadpool_limits
-
+    global _PROBES
     from matching.face import FaceEngine
     from matching.finger import FingerprintEngine
 
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-    threadpool_limits(limits=1)
-    cv2.setNumThreads(1)
     face = FaceEngine(face_params)
     face.warm_up()
-    _ENGINES = _Engines(face=face, finger=FingerprintEngine())
+    _PROBES = LocalProbes(face, FingerprintEngine())
+    limit_compute_threads(1)  # the thread that runs every task: the OpenMP cap reaches it
 
 
 def _exit_with(parent: Any) -> None:
@@ -66,15 +69,15 @@ def _exit_with(parent: Any) -> None:
 
 
 def _face(image: bytes, limits: dict[str, int]) -> Probe:
-    """Run :func:`face_probe` in a compute process."""
-    assert _ENGINES is not None
-    return face_probe(_ENGINES.face, image, **limits)
+    """Run a face probe in a compute process."""
+    assert _PROBES is not None
+    return _PROBES.face_probe(image, **limits)
 
 
 def _finger(image: bytes, position: int | None, limits: dict[str, int]) -> Probe:
-    """Run :func:`finger_probe` in a compute process."""
-    assert _ENGINES is not None
-    return finger_probe(_ENGINES.finger, image, position=position, **limits)
+    """Run a fingerprint probe in a compute process."""
+    assert _PROBES is not None
+    return _PROBES.finger_probe(image, position=position, **limits)
 
 
 def _hold() -> None:

@@ -101,6 +101,8 @@ class Runtime:
 
     def warm_up(self) -> None:
         """Load the face models and replay the gallery before the first request needs them."""
+        from api.compute import limit_compute_threads
+
         self.face_engine.warm_up()
         with self.sessions() as session:
             self.face_gallery.catch_up(session, self.vault)
@@ -114,22 +116,6 @@ class Runtime:
         if "compute_pool" in self.__dict__ and self.compute_pool is not None:
             self.compute_pool.close()
         self.engine.dispose()
-
-
-def limit_compute_threads(threads: int | None) -> None:
-    """Cap the threads of BLAS, OpenMP (FAISS) and OpenCV in this process (None: leave them).
-
-    Called after the models and indexes are loaded, so every library is there to be capped.
-    BLAS and OpenCV take it process-wide; OpenMP only for the calling thread, which is why
-    `guardid serve` also sets OMP_NUM_THREADS before anything loads (serve_environment).
-    """
-    if threads is None:
-        return
-    import cv2
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=threads)
-    cv2.setNumThreads(threads)
 
 
 @lru_cache(maxsize=4)

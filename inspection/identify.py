@@ -23,6 +23,11 @@ SHORTLIST = 50
 EXACT_SCORE_SLACK = 1e-4
 
 
+def _exact_face_index(m: Matchers) -> bool:
+    """True when the face gallery scores exactly (its cosines are the re-scored values)."""
+    return m.face_gallery is not None and m.face_gallery.index.mode == "exact"
+
+
 def _face_floor(m: Matchers, probes: list[Probe], identify_fmr: float) -> float:
     """Return the lowest gallery face score worth re-scoring from the database.
 
@@ -33,7 +38,7 @@ def _face_floor(m: Matchers, probes: list[Probe], identify_fmr: float) -> float:
     loosest floor lets ~1% of the gallery through, i.e. the whole shortlist).
     """
     loosest = min(m.face_thresholds.values())
-    if len(probes) > 1 or m.face_gallery is None or m.face_gallery.index.mode != "exact":
+    if len(probes) > 1 or not _exact_face_index(m):
         return loosest
     own = [t for n, t in m.face_thresholds.items() if fmr_of_name(n) == identify_fmr]
     return own[0] - EXACT_SCORE_SLACK if own else loosest
@@ -76,7 +81,7 @@ def identify(*, db_session: Session, vault: Vault, actor: Actor, settings: Setti
     floor = _face_floor(matchers, probes, fmr_of_name(settings.identify_threshold))
     near = {p.modality: _shortlist(db_session, vault, matchers, p, floor) for p in probes}
     # An exact face index already holds each guard's best cosine: no need to decrypt it again.
-    exact_face = matchers.face_gallery is not None and matchers.face_gallery.index.mode == "exact"
+    exact_face = _exact_face_index(matchers)
     scored = []
     for gid in set().union(*near.values()):
         scores = {}

@@ -46,6 +46,25 @@ def finger_probe(engine: Any, image: bytes, *, position: int | None, max_bytes: 
     return Probe("finger", template, float(template.quality), position)
 
 
+@dataclass(frozen=True)
+class LocalProbes:
+    """Probes computed with these engines in the calling process (api.compute.ComputePool
+    offers the same two methods, computed in its worker processes)."""
+
+    face: Any
+    finger: Any = None
+
+    def face_probe(self, image: bytes, *, max_bytes: int, max_pixels: int) -> Probe:
+        """Return :func:`face_probe` with this face engine."""
+        return face_probe(self.face, image, max_bytes=max_bytes, max_pixels=max_pixels)
+
+    def finger_probe(self, image: bytes, *, position: int | None, max_bytes: int,
+                     max_pixels: int) -> Probe:
+        """Return :func:`finger_probe` with this fingerprint engine."""
+        return finger_probe(self.finger, image, position=position, max_bytes=max_bytes,
+                            max_pixels=max_pixels)
+
+
 def _current(db_session: Session, guard_id: int, modality: Modality,
              position: int | None = None) -> list[Biometric]:
     """Return the guard's current (not superseded) biometrics of one modality."""

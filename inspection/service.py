@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from inspection import certkeys, ecert
 from inspection.exceptions import NoDocument, NoProbe
 from inspection.models import CheckMode, Outcome, SpotCheck
-from inspection.probes import Probe, enrolled_modalities, face_probe, finger_probe, score
+from inspection.probes import LocalProbes, Probe, enrolled_modalities, score
 from inspection.schemas import CheckContext, CheckOut
 from matching.fusion import fmr_of_name, fuse
 from registry import audit
@@ -71,19 +71,14 @@ class Images:
 def _probes(m: Matchers, settings: Settings, ctx: CheckContext, images: Images) -> list[Probe]:
     """Return the probes of the uploaded images; raise NoProbe when there are none."""
     limits = {"max_bytes": settings.max_upload_bytes, "max_pixels": settings.max_image_pixels}
+    maker = m.pool if m.pool is not None else LocalProbes(m.face_engine, m.finger_engine)
     out = []
     if images.face:
-        out.append(m.pool.face_probe(images.face, **limits) if m.pool is not None
-                   else face_probe(m.face_engine, images.face, **limits))
+        out.append(maker.face_probe(images.face, **limits))
     if images.finger:
         if m.finger_engine is None:
             raise NoProbe("fingerprint matching is not available in this deployment")
-        if m.pool is not None:
-            out.append(m.pool.finger_probe(images.finger, position=ctx.finger_position,
-                                           **limits))
-        else:
-            out.append(finger_probe(m.finger_engine, images.finger,
-                                    position=ctx.finger_position, **limits))
+        out.append(maker.finger_probe(images.finger, position=ctx.finger_position, **limits))
     if not out:
         raise NoProbe("send a face photo, a fingerprint, or both")
     return out
