@@ -78,22 +78,27 @@ class FaceEngine:
     def _detect(self, rgb: np.ndarray, *, dominant: bool = False) -> list[tuple[Any, float]]:
         """Return (full-resolution dlib rectangle, score) per face, detected on a small copy.
 
-        With ``dominant`` a coarse pass comes first (see FaceParams.coarse_detect_side).
+        With ``dominant`` a coarse grey pass comes first (see FaceParams.coarse_detect_side).
         """
         coarse = self.params.coarse_detect_side
         if dominant and max(rgb.shape[:2]) > coarse:
-            faces = self._detect_at(rgb, coarse)
+            faces = self._detect_at(rgb, coarse, grey=True)
             if faces:
                 return faces
         return self._detect_at(rgb, self.params.detect_max_side)
 
-    def _detect_at(self, rgb: np.ndarray, max_side: int) -> list[tuple[Any, float]]:
-        """Return the faces HOG finds on a copy of ``rgb`` at most ``max_side`` pixels wide."""
+    def _detect_at(self, rgb: np.ndarray, max_side: int, *,
+                   grey: bool = False) -> list[tuple[Any, float]]:
+        """Return the faces HOG finds on a copy of ``rgb`` at most ``max_side`` pixels wide.
+
+        With ``grey`` HOG runs on a grey copy: one gradient channel instead of three.
+        """
         m, p = self.models, self.params
         h, w = rgb.shape[:2]
         scale = min(1.0, max_side / max(h, w))
-        small = rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)),
-                                                    interpolation=cv2.INTER_AREA)
+        image = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if grey else rgb
+        small = image if scale == 1.0 else cv2.resize(
+            image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         upsample = 1 if max(small.shape[:2]) < p.upsample_below_side else 0
         rects, scores, _ = m.detector.run(small, upsample, p.min_detection_score)
         out = []

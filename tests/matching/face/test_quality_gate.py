@@ -130,6 +130,25 @@ def test_dominant_falls_back_to_the_full_pass_for_a_small_face(face_engine, astr
                        interpolation=cv2.INTER_AREA)
     scene = np.full((1400, 1400, 3), 255, np.uint8)
     scene[:small.shape[0], :small.shape[1]] = small
-    assert face_engine._detect_at(scene, face_engine.params.coarse_detect_side) == []
+    assert face_engine._detect_at(scene, face_engine.params.coarse_detect_side, grey=True) == []
     result = face_engine.analyze(scene, dominant=True)
     assert result.template is not None and result.box == face_engine.analyze(scene).box
+
+
+SAMPLE_PHOTOS = ["obama-720p.jpg", "obama-1080p.jpg", "obama.jpg", "obama3.jpg", "biden.jpg",
+                 "two_people.jpg", "32bit.png"]
+
+
+def test_grey_coarse_pass_finds_the_colour_boxes(face_engine, astronaut_big, datasets_or_none):
+    from matching.imageio import decode
+
+    side = face_engine.params.coarse_detect_side
+    samples = datasets_or_none / "faces" / "samples" if datasets_or_none else None
+    photos = [astronaut_big] + [
+        decode((samples / name).read_bytes(), max_bytes=10**8, max_pixels=10**8).pixels
+        for name in (SAMPLE_PHOTOS if samples else [])]
+    for photo in photos:
+        grey = face_engine._detect_at(photo, side, grey=True)
+        colour = face_engine._detect_at(photo, side)
+        assert grey and [r for r, _ in grey] == [r for r, _ in colour]
+        assert all(s > 0.7 for _, s in grey)  # well above min_detection_score
