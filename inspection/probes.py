@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from enrollment.gallery import FACE_TEMPLATE_PURPOSE, FINGER_TEMPLATE_PURPOSE
 from enrollment.models import Biometric, Modality
 from matching.face import FaceTemplate, best_similarity
-from matching.imageio import decode
 from registry.crypto import Vault
 
 
@@ -31,8 +30,7 @@ def face_probe(engine: Any, image: bytes, *, max_bytes: int, max_pixels: int) ->
     The subject of a spot check is the largest face in the photo: a bystander further back
     does not make the photo unusable, as it would an enrolment photo.
     """
-    pixels = decode(image, max_bytes=max_bytes, max_pixels=max_pixels).pixels
-    template = engine.template(pixels, dominant=True)
+    template = engine.probe_template(image, max_bytes=max_bytes, max_pixels=max_pixels)
     return Probe("face", template, template.quality)
 
 

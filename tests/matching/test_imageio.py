@@ -103,3 +103,29 @@ def test_tiny_image_is_refused():
     with pytest.raises(ImageError) as err:
         decode(pil_bytes(Image.new("RGB", (8, 8)), "PNG"), **LIMITS)
     assert err.value.code == "image_too_small"
+
+
+def test_reduced_jpeg_decode(astro):
+    wide = astro.resize((3200, 1600))
+    data = pil_bytes(wide, "JPEG", quality=95)
+    full = decode(data, **LIMITS)
+    assert full.scale == 1 and full.pixels.shape == (1600, 3200, 3)
+    for min_side, scale in ((700, 4), (800, 4), (1000, 2), (1600, 2), (1601, 1), (300, 8)):
+        out = decode(data, min_side=min_side, **LIMITS)
+        assert out.scale == scale and max(out.pixels.shape) >= min_side
+        assert out.pixels.shape == (1600 // scale, 3200 // scale, 3)
+        # The DCT-scaled decode is the picture shrunk, not another picture.
+        shrunk = np.asarray(Image.fromarray(full.pixels).resize(out.pixels.shape[1::-1],
+                                                                Image.BOX), dtype=int)
+        assert np.abs(out.pixels.astype(int) - shrunk).mean() < 1.5
+
+
+def test_reduced_decode_keeps_orientation_and_skips_other_formats(astro):
+    wide = astro.resize((2000, 1000))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = decode(pil_bytes(wide, "JPEG", exif=exif.tobytes()), min_side=500, **LIMITS)
+    assert out.scale == 4 and out.pixels.shape[:2] == (500, 250)
+    assert decode(pil_bytes(wide, "PNG"), min_side=500, **LIMITS).scale == 1
+    assert decode(pil_bytes(wide.convert("CMYK"), "JPEG"), min_side=500,
+                  **LIMITS).pixels.shape == (250, 500, 3)
