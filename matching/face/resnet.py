@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from matching.exceptions import TemplateError
 
@@ -142,22 +142,41 @@ def _check_shape(weights: ResNetWeights) -> None:
         raise TemplateError("the face model file is not dlib's ResNet v1 architecture")
 
 
-def _conv(x: np.ndarray, conv: _Conv) -> np.ndarray:
-    """Return the convolution of NHWC ``x`` (im2col, then one matrix product)."""
+def _windows(x: np.ndarray, size: int, stride: int) -> np.ndarray:
+    """Return the read-only (N, Ho, Wo, size, size, C) view of NHWC ``x``'s windows."""
+    n, h, w, c = x.shape
+    s_n, s_h, s_w, s_c = x.strides
+    shape = (n, (h - size) // stride + 1, (w - size) // stride + 1, size, size, c)
+    return as_strided(x, shape, (s_n, s_h * stride, s_w * stride, s_h, s_w, s_c),
+                      writeable=False)
+
+
+def _conv(x: np.ndarray, conv: _Conv, *, relu: bool = False) -> np.ndarray:
+    """Return the convolution of NHWC ``x`` (im2col, then one matrix product), rectified
+    when ``relu``."""
     if conv.pad:
         p = conv.pad
-        x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
-    n = x.shape[0]
-    windows = sliding_window_view(x, (conv.size, conv.size), axis=(1, 2))
-    windows = windows[:, ::conv.stride, ::conv.stride].transpose(0, 1, 2, 4, 5, 3)
-    ho, wo = windows.shape[1:3]
+        n, h, w, c = x.shape
+        padded = np.zeros((n, h + 2 * p, w + 2 * p, c), np.float32)
+        padded[:, p:p + h, p:p + w] = x
+        x = padded
+    windows = _windows(x, conv.size, conv.stride)
+    n, ho, wo = windows.shape[:3]
     out = windows.reshape(n * ho * wo, -1) @ conv.weights
     out += conv.bias
+    if relu:
+        np.maximum(out, 0, out=out)
     return out.reshape(n, ho, wo, -1)
 
 
 def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Return a + b aligned at index 0, zero-filled where sizes differ (dlib's add_prev)."""
+    """Return a + b aligned at index 0, zero-filled where sizes differ (dlib's add_prev).
+
+    When the shapes agree the sum is written into ``a`` (a block's own fresh output).
+    """
+    if a.shape == b.shape:
+        a += b  # a is the block's fresh output
+        return a
     shape = tuple(max(s, t) for s, t in zip(a.shape, b.shape, strict=True))
     out = np.zeros(shape, np.float32)
     out[:, :a.shape[1], :a.shape[2], :a.shape[3]] += a
@@ -165,10 +184,24 @@ def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pool(x: np.ndarray, size: int, stride: int, reduce) -> np.ndarray:
-    """Return unpadded max/average pooling of NHWC ``x``."""
-    windows = sliding_window_view(x, (size, size), axis=(1, 2))[:, ::stride, ::stride]
-    return reduce(windows, axis=(4, 5))
+def _max_pool(x: np.ndarray, size: int, stride: int) -> np.ndarray:
+    """Return unpadded max pooling of NHWC ``x``."""
+    windows = _windows(x, size, stride)
+    out = windows[:, :, :, 0, 0].copy()
+    for i in range(size):
+        for j in range(size):
+            np.maximum(out, windows[:, :, :, i, j], out=out)
+    return out
+
+
+def _avg_pool_2x2(x: np.ndarray) -> np.ndarray:
+    """Return unpadded 2x2, stride 2 average pooling of NHWC ``x``."""
+    windows = _windows(x, 2, 2)
+    out = windows[:, :, :, 0, 0] + windows[:, :, :, 0, 1]
+    out += windows[:, :, :, 1, 0]
+    out += windows[:, :, :, 1, 1]
+    out *= np.float32(0.25)
+    return out
 
 
 def embed(weights: ResNetWeights, chips: np.ndarray) -> np.ndarray:
@@ -180,10 +213,11 @@ def embed(weights: ResNetWeights, chips: np.ndarray) -> np.ndarray:
         raise TemplateError("face chips must be Nx150x150x3 uint8 RGB")
     x = (chips.astype(np.float32) - weights.means) / np.float32(256.0)
     stem, *rest = weights.convs
-    x = _pool(np.maximum(_conv(x, stem), 0), 3, 2, np.max)
+    x = _max_pool(_conv(x, stem, relu=True), 3, 2)
     for (_, down), first, second in zip(BLOCKS, rest[0::2], rest[1::2], strict=True):
-        y = _conv(np.maximum(_conv(x, first), 0), second)
-        skip = _pool(x, 2, 2, np.mean) if down else x
-        x = np.maximum(_add(y, skip), 0)
+        y = _conv(_conv(x, first, relu=True), second)
+        skip = _avg_pool_2x2(x) if down else x
+        x = _add(y, skip)
+        np.maximum(x, 0, out=x)
     return x.mean(axis=(1, 2)) @ weights.fc
 
