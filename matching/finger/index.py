@@ -39,6 +39,11 @@ FULL_RERANK = 30
 # Codes are sparse; a nearly empty one is close in Hamming distance to every other sparse
 # code, so cylinders with fewer set bits than this share are not indexed.
 MIN_SET_BITS = 0.01
+# Codes of a replaced or removed finger stop voting at once and leave FAISS when the index is
+# rebuilt from the live codes: once dead codes are this share of all (and at least
+# COMPACT_MIN_DEAD), so a re-extraction of every finger costs one rebuild, not a double index.
+COMPACT_DEAD_SHARE = 0.25
+COMPACT_MIN_DEAD = 1024
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class FingerIndex:
         self.row_owner: list[int] = []
         self.rows: dict[int, tuple[int, int]] = {}  # id -> (first row, count) of its codes
         self.row_bits = np.zeros(0, np.float32)
+        self.row_live = np.zeros(0, bool)  # False: the code of a replaced or removed finger
         self.templates: dict[int, FingerprintTemplate] = {}
         self._lock = threading.RLock()
 
@@ -100,6 +106,7 @@ class FingerIndex:
         with self._lock:
             batch, owners = [], []
             for i, t in zip(ids, templates, strict=True):
+                self._retire(int(i))
                 self.templates[int(i)] = t
                 c = codes(self.engine, t, self.per_finger)
                 self.rows[int(i)] = (self.index.ntotal + len(owners), len(c))
@@ -110,13 +117,42 @@ class FingerIndex:
                 self.index.add(packed)
                 self.row_owner += owners
                 self.row_bits = np.concatenate([self.row_bits, popcounts(packed)])
+                self.row_live = np.concatenate([self.row_live, np.ones(len(owners), bool)])
+            self._compact_if_due()
 
     def remove(self, ids: list[int]) -> None:
-        """Remove templates; their codes stay in FAISS but no longer vote."""
+        """Remove templates; their codes stop voting at once (and leave FAISS at compaction)."""
         with self._lock:
             for i in ids:
+                self._retire(int(i))
                 self.templates.pop(int(i), None)
-                self.rows.pop(int(i), None)
+            self._compact_if_due()
+
+    def _retire(self, fid: int) -> None:
+        """Mark the codes ``fid`` holds now as dead."""
+        start, count = self.rows.pop(fid, (0, 0))
+        self.row_live[start:start + count] = False
+
+    def _compact_if_due(self) -> None:
+        """Rebuild FAISS from the live codes when enough are dead (COMPACT_DEAD_SHARE)."""
+        dead = len(self.row_live) - int(self.row_live.sum())
+        if dead >= max(COMPACT_MIN_DEAD, COMPACT_DEAD_SHARE * len(self.row_live)):
+            self.compact()
+
+    def compact(self) -> None:
+        """Rebuild the FAISS index from the live codes only (rows renumbered)."""
+        with self._lock:
+            live = self.row_live
+            codes_now = np.ascontiguousarray(self.stored_codes()[live])
+            dead_before = np.concatenate([[0], np.cumsum(~live)])  # dead rows before a row
+            self.rows = {fid: (start - int(dead_before[start]), count)
+                         for fid, (start, count) in self.rows.items()}
+            self.row_owner = [o for o, keep in zip(self.row_owner, live, strict=True) if keep]
+            self.row_bits = self.row_bits[live]
+            self.row_live = np.ones(len(codes_now), bool)
+            self.index = faiss.IndexBinaryFlat(self.bits)
+            if len(codes_now):
+                self.index.add(codes_now)
 
     def candidates(self, probe: FingerprintTemplate, shortlist: int) -> list[tuple[int, float]]:
         """Return the ``shortlist`` ids with the most Hamming-neighbour votes, best first."""
@@ -130,11 +166,12 @@ class FingerIndex:
         dist, rows = self.index.search(np.ascontiguousarray(q), k)
         sim = bit_similarity(dist, popcounts(q)[:, None], self.row_bits[np.maximum(rows, 0)])
         votes: dict[int, float] = {}
-        owner = self.row_owner
+        owner, live = self.row_owner, self.row_live
         for s_row, r_row in zip(sim, rows, strict=True):
             best: dict[int, float] = {}
             for s, r in zip(s_row, r_row, strict=True):
-                if r >= 0 and (fid := owner[r]) in self.templates:
+                if r >= 0 and live[r]:
+                    fid = owner[r]
                     best[fid] = max(best.get(fid, 0.0), float(s))  # one vote per finger
             for fid, s in best.items():
                 votes[fid] = votes.get(fid, 0.0) + max(0.0, s) ** 2

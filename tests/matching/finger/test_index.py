@@ -62,3 +62,51 @@ def test_pool_grows_with_the_gallery_within_bounds():
         index.templates = dict.fromkeys(range(n))  # only the count matters here
         sizes[n] = index.pool_size()
     assert sizes == {10: POOL_MIN, 100_000: 100, 300_000: 300, 5_000_000: POOL_MAX}
+
+
+def _fresh(finger_engine, seeds):
+    """An index of one impression per master print, ids = seeds."""
+    idx = FingerIndex(finger_engine)
+    idx.add(list(seeds), [finger_engine.extract(impression(master_print(s), 1)) for s in seeds])
+    return idx
+
+
+def test_a_replaced_template_no_longer_votes_with_its_old_codes(finger_engine):
+    idx = _fresh(finger_engine, range(720, 730))
+    probe = finger_engine.extract(impression(master_print(724), 95))
+    before = dict(idx.candidates(probe, 10))
+    assert max(before, key=before.get) == 724
+    # id 724 now holds another finger: the old finger's codes must not vote for it (any
+    # finger of so small a gallery gets a few votes from neighbours that are not its mate).
+    idx.add([724], [finger_engine.extract(impression(master_print(731), 1))])
+    after = dict(idx.candidates(probe, 10))
+    assert after.get(724, 0.0) < 0.5 * before[724] and max(after, key=after.get) != 724
+    idx.remove([725])
+    gone = finger_engine.extract(impression(master_print(725), 95))
+    assert 725 not in dict(idx.candidates(gone, 10))
+
+
+def test_compaction_keeps_only_live_codes_and_the_same_answers(finger_engine, monkeypatch):
+    import numpy as np
+
+    import matching.finger.index as index_module
+    from matching.finger.index import codes
+
+    idx = _fresh(finger_engine, range(740, 750))
+    codes_before = idx.index.ntotal
+    monkeypatch.setattr(index_module, "COMPACT_MIN_DEAD", 1)
+    replaced = {f: finger_engine.extract(impression(master_print(f), 2)) for f in (741, 746)}
+    idx.add(list(replaced), list(replaced.values()))  # 2 of 10 replaced: below the share
+    assert idx.index.ntotal > codes_before and not idx.row_live.all()
+    idx.remove([742, 743])  # now 4 of 12 fingers' worth are dead: rebuilt
+    live_ids = [f for f in range(740, 750) if f not in (742, 743)]
+    assert idx.row_live.all() and idx.index.ntotal == sum(idx.rows[f][1] for f in live_ids)
+    for f in live_ids:
+        start, count = idx.rows[f]
+        template = replaced.get(f) or idx.templates[f]
+        assert np.array_equal(idx.stored_codes()[start:start + count],
+                              codes(finger_engine, template))
+        assert idx.row_owner[start:start + count] == [f] * count
+    for f in (741, 744, 749):
+        probe = finger_engine.extract(impression(master_print(f), 96))
+        assert idx.search(probe, k=1)[0].id == idx.exhaustive(probe, 1)[0].id == f
