@@ -30,8 +30,8 @@ class FaceParams:
     # Probe photos (spot checks, exam doors) that are JPEGs larger than twice this are decoded
     # at 1/2, 1/4 or 1/8 scale keeping at least this long a side: detection never looks at
     # more than detect_max_side pixels; a face smaller than the chip is decoded again at a
-    # finer scale (engine.CHIP_INTER_EYE_PX). Measured: a 12-megapixel photo costs 28 ms instead of 79
-    # (bench/probe_photo.py).
+    # finer scale (engine.CHIP_INTER_EYE_PX). Measured: a 12-megapixel photo costs 28 ms
+    # instead of 79 (bench/probe_photo.py).
     probe_decode_side: int = 800
     # Images smaller than this are upsampled once for detection (LFW-size photos).
     upsample_below_side: int = 400
