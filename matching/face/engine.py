@@ -142,8 +142,12 @@ class FaceEngine:
                                                                     len(faces), 1)])
             return FaceAnalysis(verdict, None, None, len(faces))
         rect = max(faces, key=lambda f: f[0].area())[0]
-        shape = m.landmarks(rgb, rect)
-        points = np.array([(pt.x, pt.y) for pt in shape.parts()], dtype=np.float64)
+        return self._judge_locked(m, rgb, rect, m.landmarks(rgb, rect), len(faces), pixel_scale)
+
+    def _judge_locked(self, m: _Models, rgb: np.ndarray, rect: Any, shape: Any,
+                      faces_found: int, pixel_scale: int) -> FaceAnalysis:
+        """Gate the face at ``rect`` (landmarks ``shape``) and embed it if it passes."""
+        points = _points(shape)
         chip = m.dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
         measures = {**quality.geometry(points, rgb.shape[:2]), **quality.photometry(chip)}
         measures["inter_eye_px"] *= pixel_scale
@@ -151,12 +155,12 @@ class FaceEngine:
         box = tuple(v * pixel_scale for v in (rect.left(), rect.top(), rect.right(),
                                               rect.bottom()))
         if not verdict.passed:
-            return FaceAnalysis(verdict, None, box, len(faces))
+            return FaceAnalysis(verdict, None, box, faces_found)
         embedding = resnet.embed(m.resnet, chip)[0]
         template = FaceTemplate.from_embedding(
             embedding, quality=quality.quality_score(measures, self.params),
             measures=verdict.measures)
-        return FaceAnalysis(verdict, template, box, len(faces))
+        return FaceAnalysis(verdict, template, box, faces_found)
 
     def template(self, rgb: np.ndarray, *, dominant: bool = False) -> FaceTemplate:
         """Return the template of the face in ``rgb``; raise QualityError when the gate fails."""
@@ -177,34 +181,36 @@ class FaceEngine:
         refuses a photo the full decode accepts.
         """
         limits = {"max_bytes": max_bytes, "max_pixels": max_pixels}
-        side = self.params.probe_decode_side
-        first = decode(data, min_side=side, **limits)
-        if first.scale > 1 and (found := self._locate(first.pixels)) is not None:
-            box, eyes = found
-            scale = _power_of_two_at_most(min(first.scale, eyes * first.scale / CHIP_INTER_EYE_PX))
-            image = first if scale == first.scale else decode(data, min_side=side,
-                                                               max_scale=scale, **limits)
-            ratio = first.scale // image.scale
-            result = self.analyze(image.pixels, dominant=True, pixel_scale=image.scale,
-                                  face=tuple(v * ratio for v in box))
-            if result.template is not None:
+        first = decode(data, min_side=self.params.probe_decode_side, **limits)
+        if first.scale > 1:
+            result = self._analyze_reduced(data, first, limits)
+            if result is not None and result.template is not None:
                 return result.template
         full = first if first.scale == 1 else decode(data, **limits)
         return self.template(full.pixels, dominant=True)
 
-    def _locate(self, rgb: np.ndarray) -> tuple[tuple[int, int, int, int], float] | None:
-        """Return the largest face's box and its eyes' distance in ``rgb``'s pixels, or None."""
-        m = self.models
+    def _analyze_reduced(self, data: bytes, first: Any, limits: dict[str, int]
+                         ) -> FaceAnalysis | None:
+        """Analyse the largest face of ``data`` found in its reduced decode ``first``: at that
+        scale when the face fills the chip there, else from a finer decode (None: no face)."""
+        m, rgb = self.models, _check_rgb(first.pixels)
         with self._use:
-            rgb = _check_rgb(rgb)
             faces = self._detect(rgb, dominant=True)
             if not faces:
                 return None
             rect = max(faces, key=lambda f: f[0].area())[0]
-            points = np.array([(pt.x, pt.y) for pt in m.landmarks(rgb, rect).parts()])
-        eyes = np.linalg.norm(points[quality.LEFT_EYE].mean(axis=0)
-                              - points[quality.RIGHT_EYE].mean(axis=0))
-        return (rect.left(), rect.top(), rect.right(), rect.bottom()), float(eyes)
+            shape = m.landmarks(rgb, rect)
+            # The coarsest reduction of the photo that keeps the eyes CHIP_INTER_EYE_PX apart
+            # (the decoder rounds it down to 1, 2, 4 or 8).
+            fits = int(quality.inter_eye_px(_points(shape)) * first.scale / CHIP_INTER_EYE_PX)
+            if fits >= first.scale:
+                return self._judge_locked(m, rgb, rect, shape, len(faces), first.scale)
+        finer = decode(data, min_side=self.params.probe_decode_side, max_scale=max(1, fits),
+                       **limits)
+        ratio = first.scale // finer.scale
+        box = (rect.left() * ratio, rect.top() * ratio, rect.right() * ratio,
+               rect.bottom() * ratio)
+        return self.analyze(finer.pixels, dominant=True, pixel_scale=finer.scale, face=box)
 
     def analyze_batch(self, images: list[np.ndarray], *, dominant: bool = False,
                       workers: int = 2) -> list[FaceAnalysis]:
@@ -237,9 +243,9 @@ def _worker_analyze(image: np.ndarray, dominant: bool) -> FaceAnalysis:
     return _WORKER_ENGINE.analyze(image, dominant=dominant)
 
 
-def _power_of_two_at_most(x: float) -> int:
-    """Return the largest of 1, 2, 4, 8 that is at most ``x`` (1 when ``x`` < 2)."""
-    return next(p for p in (8, 4, 2, 1) if p <= max(x, 1.0))
+def _points(shape: Any) -> np.ndarray:
+    """Return dlib's landmarks as an (n, 2) float array."""
+    return np.array([(pt.x, pt.y) for pt in shape.parts()], dtype=np.float64)
 
 
 def _check_rgb(rgb: np.ndarray) -> np.ndarray:

@@ -88,14 +88,23 @@ def head_yaw(points: np.ndarray, image_size: tuple[int, int]) -> float:
     return float(math.degrees(math.asin(max(-1.0, min(1.0, -rot[2, 0])))))
 
 
+def _eye_line(points: np.ndarray) -> np.ndarray:
+    """Return the vector from the right eye's centre to the left eye's."""
+    return points[LEFT_EYE].mean(axis=0) - points[RIGHT_EYE].mean(axis=0)
+
+
+def inter_eye_px(points: np.ndarray) -> float:
+    """Return the distance between the eye centres, in the landmarks' pixels."""
+    return float(math.hypot(*_eye_line(points)))
+
+
 def geometry(points: np.ndarray, image_size: tuple[int, int]) -> dict[str, float]:
     """Return inter-eye distance (px), roll and yaw (degrees), and eye openness."""
-    right, left = points[RIGHT_EYE].mean(axis=0), points[LEFT_EYE].mean(axis=0)
-    dx, dy = left - right
+    dx, dy = _eye_line(points)
     roll = math.degrees(math.atan2(dy, dx))
     yaw = head_yaw(points, image_size)
     ear = min(_eye_aspect_ratio(points[RIGHT_EYE]), _eye_aspect_ratio(points[LEFT_EYE]))
-    return {"inter_eye_px": float(math.hypot(dx, dy)), "roll_deg": roll, "yaw_deg": yaw,
+    return {"inter_eye_px": inter_eye_px(points), "roll_deg": roll, "yaw_deg": yaw,
             "eye_aspect_ratio": ear}
 
 
