@@ -27,8 +27,8 @@ def test_every_spelling_of_one_id_number_parses_to_the_ascii_one(spelling):
 
 
 def test_full_width_lower_case_x_is_the_check_character_x():
-    assert idnumber.parse(VALID_X[:17].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
-                          + "ｘ").value == VALID_X
+    wide = str.maketrans("0123456789", "０１２３４５６７８９")
+    assert idnumber.parse(VALID_X[:17].translate(wide) + "ｘ").value == VALID_X
 
 
 @pytest.mark.parametrize("table", [ARABIC_INDIC, DEVANAGARI])
