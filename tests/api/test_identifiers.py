@@ -66,6 +66,12 @@ def test_csv_and_xlsx_imports_canonicalise_id_and_licence_numbers(client, keys):
         "name": "另一家", "org_type": "security_company", "licence_no": "tj-l-9",
         "licence_status": "licensed", "district": "和平区"})
     assert again.status_code == 409
+    second = client.post("/organisations", headers=admin, json={
+        "name": "另一家", "org_type": "security_company", "licence_no": "TJ-L-10",
+        "licence_status": "licensed", "district": "和平区"}).json()
+    patched = client.patch(f"/organisations/{second['id']}", headers=admin,
+                           json={"licence_no": " ｔｊ－ｌ－９"})
+    assert patched.status_code == 409
     _guard(client, keys["admin"], ASCII_ID)
     other = idnumber.make("120101", dt.date(1990, 5, 6), 12, male=True)
     csv = "\n".join(["姓名,身份证号,单位许可证号", f"甲,{FULL_WIDTH_ID},TJ-L-9",
