@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import NoReturn
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -32,7 +33,7 @@ from matching.imageio import decode
 from registry import audit, guards
 from registry.audit import Actor
 from registry.crypto import Vault
-from registry.exceptions import Conflict, NotFound
+from registry.exceptions import Conflict, NotFound, RegisteredElsewhere
 from registry.models import Guard, utcnow
 
 FACE_IMAGE_PURPOSE = "biometric.face.image"
@@ -83,10 +84,11 @@ def open_session(*, db_session: Session, vault: Vault, actor: Actor, data: Sessi
         try:
             guard_id = guards.create(db_session=db_session, vault=vault, actor=actor,
                                      data=data.guard, commit=False).id
+        except RegisteredElsewhere as exc:  # refused without naming the holder
+            _refer(db_session, actor, exc)
         except Conflict:
             db_session.rollback()
-            hashed = guards.id_hash(vault, data.guard.id_number)
-            guard_id = db_session.scalar(select(Guard.id).where(Guard.id_hash == hashed))
+            guard_id = _holder(db_session, vault, actor, data.guard.id_number)
     guards.get(db_session=db_session, actor=actor, guard_id=guard_id)
     row = EnrollmentSession(guard_id=guard_id, station=actor.key_id)
     db_session.add(row)
@@ -97,6 +99,26 @@ def open_session(*, db_session: Session, vault: Vault, actor: Actor, data: Sessi
     idempotency.remember(db_session, idem, 201, out.model_dump(mode="json"))
     db_session.commit()
     return out
+
+
+def _refer(db_session: Session, actor: Actor, exc: RegisteredElsewhere) -> NoReturn:
+    """Commit the city-level referral of ``exc`` on its own, then raise it."""
+    db_session.rollback()
+    guards.refer(db_session, actor, exc)
+    db_session.commit()
+    raise exc
+
+
+def _holder(db_session: Session, vault: Vault, actor: Actor, id_number: str) -> int:
+    """Return the guard a concurrent registration created; refer it when in another district."""
+    hashed = guards.id_hash(vault, id_number)
+    holder = db_session.execute(select(Guard.id, Guard.district)
+                                .where(Guard.id_hash == hashed)).one()
+    if actor.district is not None and holder.district != actor.district:
+        _refer(db_session, actor, RegisteredElsewhere(
+            "this ID number cannot be registered from this district; the case was referred to "
+            "the city level", holder_id=holder.id, district=actor.district))
+    return holder.id
 
 
 def submit_face(*, db_session: Session, vault: Vault, actor: Actor, engine: FaceEngine,

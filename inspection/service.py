@@ -19,9 +19,11 @@ from inspection.models import CheckMode, Outcome, SpotCheck
 from inspection.probes import LocalProbes, Probe, enrolled_modalities, score
 from inspection.schemas import CheckContext, CheckOut
 from matching.fusion import fmr_of_name, fuse
-from registry import audit
+from registry import audit, canonical
 from registry.audit import Actor
+from registry.canonical import CERT_MAX_LEN
 from registry.crypto import Vault
+from registry.exceptions import InvalidCertificateNumber
 from registry.models import (
     BackgroundCheck,
     Certificate,
@@ -109,11 +111,14 @@ def _document(db_session: Session, vault: Vault, ctx: CheckContext
         keys = {k["kid"]: ecert.b64d(k["public_key"])
                 for k in certkeys.published_keys(db_session)}
         result = ecert.verify(ctx.token, keys)
-        number = str(result.payload["cn"])
         bad = result.reason in ("bad_signature", "unknown_key", "expired")
+        try:
+            number = canonical.certificate_number(str(result.payload["cn"]))
+        except InvalidCertificateNumber:  # a forged token is still recorded as a failed check
+            number, bad = str(result.payload["cn"])[:CERT_MAX_LEN], True
         return number, [Outcome.certificate_invalid] if bad else []
     if ctx.certificate_number:
-        return ctx.certificate_number.strip(), []
+        return canonical.certificate_number(ctx.certificate_number), []
     raise NoDocument("send a certificate number or a scanned e-certificate token")
 
 

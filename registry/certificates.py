@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import audit, guards
+from registry import audit, canonical, guards
 from registry.audit import Actor
 from registry.exceptions import Conflict, InvalidTransition, NotFound
 from registry.models import (
@@ -31,14 +31,15 @@ TRANSITIONS: dict[str, tuple[CertificateStatus, frozenset[CertificateStatus]]] =
 
 def issue(*, db_session: Session, actor: Actor, data: CertificateIn) -> Certificate:
     """Issue a certificate to a guard and return it."""
+    number = canonical.certificate_number(data.number)
     guards.get(db_session=db_session, actor=actor, guard_id=data.guard_id)
-    cert = Certificate(number=data.number, guard_id=data.guard_id, issue_date=data.issue_date,
+    cert = Certificate(number=number, guard_id=data.guard_id, issue_date=data.issue_date,
                        status=CertificateStatus.valid, status_at=utcnow())
     db_session.add(cert)
     try:
         db_session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"certificate {data.number} already exists") from exc
+        raise Conflict(f"certificate {number} already exists") from exc
     db_session.add(CertificateEvent(certificate_id=cert.id, event="issued", actor=actor.key_id))
     audit.record(db_session, actor, "certificate.issue", resource_type="certificate",
                  resource_id=cert.number, detail={"guard_id": cert.guard_id})
@@ -48,6 +49,7 @@ def issue(*, db_session: Session, actor: Actor, data: CertificateIn) -> Certific
 
 def get(*, db_session: Session, actor: Actor, number: str) -> Certificate:
     """Return the certificate ``number``; raise NotFound when absent or out of scope."""
+    number = canonical.certificate_number(number)
     cert = db_session.scalar(select(Certificate).where(Certificate.number == number))
     if cert is None:
         raise NotFound(f"certificate {number} not found")

@@ -39,6 +39,29 @@ class InvalidIdNumber(ValidationFailed):
         self.reason = reason
 
 
+class InvalidCertificateNumber(ValidationFailed):
+    """A certificate number has characters or a length no certificate number has."""
+
+    code = "invalid_certificate_number"
+
+
+class InvalidLicenceNumber(ValidationFailed):
+    """A licence (or filing) number carries invisible characters or is too long."""
+
+    code = "invalid_licence_number"
+
+
+class RegisteredElsewhere(Conflict):
+    """The ID number is held by a guard outside the caller's district (who and where untold)."""
+
+    code = "id_number_registered_elsewhere"
+
+    def __init__(self, message: str, *, holder_id: int, district: str):
+        super().__init__(message)
+        # For the city-level referral only; never part of the response body.
+        self.holder_id, self.district = holder_id, district
+
+
 class InvalidTransition(RegistryError):
     """A status change that the lifecycle does not allow (e.g. reinstating a revoked cert)."""
 

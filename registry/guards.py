@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from registry import audit, idnumber
 from registry.audit import Actor
 from registry.crypto import Vault
-from registry.exceptions import Conflict, NotFound, ValidationFailed
+from registry.exceptions import Conflict, NotFound, RegisteredElsewhere, ValidationFailed
 from registry.models import (
     Certificate,
     CertificateStatus,
@@ -27,6 +27,9 @@ from registry.scope import check_district, effective_district
 ID_PURPOSE = "guard.id_number"
 # Fields whose changes are kept as dated history (coverage "as of" a past date needs them).
 HISTORY_FIELDS = ("duty_status", "employer_id", "post_site", "district")
+# Audit action of a registration refused because another district holds the ID number;
+# unscoped auditors list these (GET /audit?action=guard.registration_referred).
+REFERRAL_ACTION = "guard.registration_referred"
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,10 @@ def create(*, db_session: Session, vault: Vault, actor: Actor, data: GuardIn,
         raise ValidationFailed("a guard needs a district or an employer", code="district_required")
     check_district(actor, district, what="district")
     hashed = vault.keyring.keyed_hash(parsed.value, purpose=ID_PURPOSE)
-    if db_session.scalar(select(Guard.id).where(Guard.id_hash == hashed)) is not None:
-        raise Conflict("a guard with this ID number is already registered")
+    holder = db_session.execute(select(Guard.id, Guard.district)
+                                .where(Guard.id_hash == hashed)).first()
+    if holder is not None:
+        _refuse_registered(db_session, actor, holder.id, holder.district, district, commit)
     fields = data.model_dump(exclude={"id_number"})
     fields["district"] = district
     guard = Guard(**fields, id_hash=hashed,
@@ -90,6 +95,26 @@ def create(*, db_session: Session, vault: Vault, actor: Actor, data: GuardIn,
     if commit:
         db_session.commit()
     return guard
+
+
+def _refuse_registered(db_session: Session, actor: Actor, holder_id: int, holder_district: str,
+                       district: str, commit: bool) -> None:
+    """Raise Conflict, or RegisteredElsewhere (referred when ``commit``) across districts."""
+    if actor.district is None or holder_district == actor.district:
+        raise Conflict("a guard with this ID number is already registered")
+    exc = RegisteredElsewhere(
+        "this ID number cannot be registered from this district; the case was referred to "
+        "the city level", holder_id=holder_id, district=district)
+    if commit:
+        refer(db_session, actor, exc)
+        db_session.commit()
+    raise exc
+
+
+def refer(db_session: Session, actor: Actor, exc: RegisteredElsewhere) -> None:
+    """Record (uncommitted) a city-level referral: a district registering another's guard."""
+    audit.record(db_session, actor, REFERRAL_ACTION, resource_type="guard",
+                 resource_id=exc.holder_id, detail={"requested_district": exc.district})
 
 
 def get(*, db_session: Session, actor: Actor, guard_id: int) -> Guard:

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import audit
+from registry import audit, canonical
 from registry.audit import Actor
 from registry.exceptions import Conflict, NotFound
 from registry.models import Organisation, OrgType
@@ -18,12 +18,14 @@ def create(*, db_session: Session, actor: Actor, data: OrganisationIn,
            commit: bool = True) -> Organisation:
     """Create an organisation and return it."""
     check_district(actor, data.district, what="district")
-    org = Organisation(**data.model_dump())
+    fields = data.model_dump()
+    fields["licence_no"] = canonical.licence_number(data.licence_no)
+    org = Organisation(**fields)
     db_session.add(org)
     try:
         db_session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"licence number {data.licence_no} is already registered") from exc
+        raise Conflict(f"licence number {fields['licence_no']} is already registered") from exc
     audit.record(db_session, actor, "organisation.create", resource_type="organisation",
                  resource_id=org.id)
     if commit:
@@ -60,6 +62,8 @@ def update(*, db_session: Session, actor: Actor, org_id: int,
     """Apply ``patch`` to an organisation and return it."""
     org = get(db_session=db_session, actor=actor, org_id=org_id)
     changes = patch.model_dump(exclude_unset=True)
+    if "licence_no" in changes:
+        changes["licence_no"] = canonical.licence_number(changes["licence_no"])
     for key, value in changes.items():
         setattr(org, key, value)
     try:

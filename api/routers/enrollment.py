@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Annotated, Literal
 
@@ -32,14 +31,17 @@ Station = role_dep(Role.admin, Role.station)
 ArchiveReader = role_dep(Role.admin, Role.station, Role.inspector, Role.police)
 
 
-async def idem_key(request: Request,
+async def idem_key(request: Request, actor: Station,
                    idempotency_key: Annotated[str | None, Header(max_length=100)] = None
                    ) -> IdempotencyKey | None:
-    """Return the request's Idempotency-Key bound to its caller, method, path and body."""
+    """Return the request's Idempotency-Key bound to its caller, method, path and body.
+
+    The caller is the authenticated key id (however the key was sent: Bearer or X-Api-Key),
+    the same ``Station`` dependency the route resolves, so FastAPI authenticates once.
+    """
     if not idempotency_key:
         return None
-    caller = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()[:16]
-    return IdempotencyKey.of(idempotency_key, caller, request.method, request.url.path,
+    return IdempotencyKey.of(idempotency_key, actor.key_id, request.method, request.url.path,
                              await _body(request))
 
 
