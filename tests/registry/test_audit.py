@@ -1,7 +1,19 @@
-from sqlalchemy import delete, update
+"""The audit chain against someone who can write the database but holds neither the keyring
+nor the checkpoint files: edits, re-hashed tails, deletions and truncation are all found;
+appends take no lock; an entry that commits late is sealed, never skipped."""
 
-from registry import audit
+import datetime as dt
+import json
+import time
+
+import pytest
+from sqlalchemy import delete, select, text, update
+
+from registry import audit, checkpoints
 from registry.audit import Actor
+from registry.audit_trail import Sealer
+from registry.crypto import Keyring
+from registry.db import read_session
 from registry.models import AuditEntry
 
 ACTOR = Actor(key_id="k1", role="admin", client="127.0.0.1")
@@ -13,37 +25,208 @@ def _write(session, n=5):
     session.commit()
 
 
-def test_intact_chain_verifies(session):
-    _write(session)
-    report = audit.verify(session)
-    assert report.ok and report.checked == 5
-    assert audit.head(session)[0] == 5
+def _sealed(runtime, n=5):
+    with runtime.sessions() as s:
+        _write(s, n)
+    assert runtime.audit_trail.seal() == n
+    return runtime.audit_trail
 
 
-def test_altered_entry_is_detected(session):
-    _write(session)
+def _kinds(report):
+    return [(p["seq"], p["problem"]) for p in report.problems]
+
+
+def _rehash_from(session, seq, digest):
+    """The attacker's move: re-link and re-hash every entry from ``seq`` to the head."""
+    prev = session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == seq - 1))
+    for entry in session.scalars(select(AuditEntry).where(AuditEntry.seq >= seq)
+                                 .order_by(AuditEntry.seq)):
+        entry.prev_hash = prev
+        entry.hash = prev = digest(entry)
+    session.commit()
+
+
+def test_intact_chain_verifies(runtime):
+    trail = _sealed(runtime)
+    report = trail.verify()
+    assert report.ok and report.checked == 5 and report.head_seq == 5
+    assert trail.head() == (5, report.head_hash)
+
+
+def test_altered_entry_is_detected(runtime, session):
+    trail = _sealed(runtime)
     session.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(actor="someone-else"))
     session.commit()
-    report = audit.verify(session)
-    assert not report.ok
-    assert {"seq": 3, "problem": "altered"}.items() <= report.problems[0].items()
+    assert _kinds(trail.verify()) == [(3, "altered")]
 
 
-def test_deleted_entry_is_detected(session):
-    _write(session)
+def test_deleted_middle_entry_is_detected(runtime, session):
+    trail = _sealed(runtime)
     session.execute(delete(AuditEntry).where(AuditEntry.seq == 2))
     session.commit()
-    problems = audit.verify(session).problems
-    assert any(p["problem"] == "missing" and p["seq"] == 2 for p in problems)
+    assert _kinds(trail.verify()) == [(2, "missing"), (3, "broken_link")]
 
 
-def test_rehashed_entry_breaks_the_next_link(session):
-    """An attacker who alters an entry and recomputes its hash still breaks the chain."""
-    _write(session)
-    entry = session.get(AuditEntry, 2)
-    entry.detail = '{"forged": true}'
-    entry.hash = audit._digest(entry)
+def test_edit_with_the_tail_rehashed_in_plain_sha256_is_detected(runtime, session):
+    """Today's attack (6,278 entries re-hashed): plain SHA-256 no longer makes a valid chain."""
+    trail = _sealed(runtime)
+    session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(detail='{"x": 1}'))
+    _rehash_from(session, 2, audit.legacy_digest)
+    assert _kinds(trail.verify()) == [(s, "altered") for s in range(2, 6)]
+
+
+def test_edit_with_the_tail_rehashed_under_another_key_is_detected(runtime, session):
+    trail = _sealed(runtime)
+    session.execute(update(AuditEntry).where(AuditEntry.seq == 4).values(actor="nobody"))
+    _rehash_from(session, 4, lambda e: audit.keyed_digest(b"\x01" * 32, e))
+    assert _kinds(trail.verify()) == [(4, "altered"), (5, "altered")]
+
+
+def test_relabelling_entries_as_the_old_plain_chain_is_detected(runtime, session):
+    trail = _sealed(runtime)
+    session.execute(update(AuditEntry).where(AuditEntry.seq >= 3).values(alg=audit.ALG_LEGACY))
+    _rehash_from(session, 3, audit.legacy_digest)
+    assert {k for _, k in _kinds(trail.verify())} == {"unkeyed"}
+
+
+def test_truncation_of_what_a_checkpoint_covers_is_detected(runtime, session):
+    trail = _sealed(runtime, 5)
+    cp = trail.checkpoint()
+    assert cp.seq == 5 and trail.verify().ok
+    session.execute(delete(AuditEntry).where(AuditEntry.seq >= 4))
     session.commit()
-    problems = audit.verify(session).problems
-    assert [p["problem"] for p in problems] == ["broken_link"]
-    assert problems[0]["seq"] == 3
+    assert _kinds(trail.verify()) == [(5, "truncated")]
+    # Deleting the whole chain is truncation too.
+    session.execute(delete(AuditEntry))
+    session.commit()
+    assert ("truncated" in {p["problem"] for p in trail.verify().problems})
+
+
+def test_entries_after_the_last_checkpoint_are_the_stated_window(runtime, session):
+    """What the README admits: entries sealed after the newest checkpoint can be cut."""
+    trail = _sealed(runtime, 3)
+    trail.checkpoint()
+    with runtime.sessions() as s:
+        _write(s, 2)
+    trail.seal()
+    session.execute(delete(AuditEntry).where(AuditEntry.seq > 3))
+    session.commit()
+    assert trail.verify().ok
+
+
+def test_rewritten_chain_that_a_checkpoint_pinned_is_detected(runtime, session):
+    """Even with the chain key (a stolen keyring), a rewrite cannot match a kept checkpoint."""
+    trail = _sealed(runtime)
+    cp = trail.checkpoint()
+    key = runtime.vault.keyring.chain_key()
+    session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="nobody"))
+    _rehash_from(session, 2, lambda e: audit.keyed_digest(key, e))
+    trail.store.directory.joinpath(f"{cp.seq:012d}.json").unlink()  # the local copy is gone
+    report = trail.verify([("witness.json", cp)])
+    assert _kinds(report) == [(5, "checkpoint_mismatch")]
+
+
+def test_checkpoint_signature_is_verified_and_forgeries_refused(runtime, tmp_path):
+    trail = _sealed(runtime)
+    cp = trail.checkpoint()
+    stored = checkpoints.parse(next(trail.store.directory.glob("*.json")).read_text())
+    assert stored == cp and cp.signature_ok(runtime.vault.keyring.checkpoint_public_key())
+    assert oct(next(trail.store.directory.glob("*.json")).stat().st_mode & 0o777) == "0o600"
+    foreign = checkpoints.sign(Keyring.generate(), 9, cp.hash)  # another registry's key
+    altered = checkpoints.Checkpoint(**{**json.loads(cp.to_json()), "seq": 9})
+    report = trail.verify([("foreign.json", foreign), ("altered.json", altered),
+                           ("junk.json", "not a checkpoint")])
+    assert [k for _, k in _kinds(report)] == ["bad_checkpoint"] * 3
+    assert "truncated" not in {p["problem"] for p in report.problems}  # forgeries anchor nothing
+
+
+def test_entry_with_an_older_insert_id_is_sealed_not_skipped(runtime, session):
+    """Sealing goes by what is unsealed, not by insert ids above the last one sealed."""
+    trail = _sealed(runtime, 2)
+    late = audit.record(session, ACTOR, "guard.read", resource_id="late")
+    session.execute(update(AuditEntry).where(AuditEntry.id == late.id).values(id=0))
+    session.commit()
+    assert trail.seal() == 1
+    assert session.scalar(select(AuditEntry.seq).where(AuditEntry.resource_id == "late")) == 3
+    assert trail.verify().ok
+
+
+def _pg_only(runtime):
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: two transactions cannot append at once")
+
+
+def test_late_commit_is_sealed_in_a_later_batch_not_skipped(runtime):
+    _pg_only(runtime)
+    trail = runtime.audit_trail
+    with runtime.sessions() as first, runtime.sessions() as second:
+        early = audit.record(first, ACTOR, "guard.read", resource_id="early-id-late-commit")
+        later = audit.record(second, ACTOR, "guard.read", resource_id="later-id")
+        assert early.id < later.id
+        second.commit()
+        assert trail.seal() == 1  # the uncommitted entry is invisible, not lost
+        first.commit()
+    assert trail.seal() == 1
+    with runtime.sessions() as s:
+        order = s.scalars(select(AuditEntry.resource_id).order_by(AuditEntry.seq)).all()
+    assert order == ["later-id", "early-id-late-commit"]
+    assert trail.verify().ok
+
+
+def test_concurrent_appends_do_not_wait_for_one_another(runtime):
+    """Two open transactions each append; with a lock timeout neither may wait on the other."""
+    _pg_only(runtime)
+    with runtime.sessions() as first, runtime.sessions() as second:
+        for s in (first, second):
+            s.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            s.execute(text("SET LOCAL statement_timeout = '2s'"))
+        audit.record(first, ACTOR, "guard.read", resource_id="a")
+        audit.record(second, ACTOR, "guard.read", resource_id="b")  # first is still open
+        second.commit()
+        first.commit()
+    assert runtime.audit_trail.seal() == 2 and runtime.audit_trail.verify().ok
+
+
+def test_unsealed_entries_older_than_the_bound_are_reported(runtime, session):
+    _write(session, 2)
+    session.execute(update(AuditEntry).values(at=AuditEntry.at - dt.timedelta(hours=1)))
+    session.commit()
+    report = audit.verify(session, runtime.vault.keyring.chain_key(),
+                          unsealed_max_age=dt.timedelta(minutes=5))
+    assert _kinds(report) == [(None, "unsealed")] and report.unsealed == 2
+
+
+def _unsealed(runtime):
+    with read_session(runtime.engine) as reader:
+        return audit.has_unsealed(reader)
+
+
+def test_the_sealer_thread_seals_and_checkpoints(runtime, session, settings):
+    sealer = Sealer(runtime.audit_trail, interval=0.02, checkpoint_interval=3600,
+                    checkpoint_every=3).start()
+    try:
+        _write(session, 3)
+        deadline = time.monotonic() + 20
+        while _unsealed(runtime):
+            assert time.monotonic() < deadline, "the sealer did not seal"
+            time.sleep(0.02)
+    finally:
+        sealer.stop()
+    latest = runtime.audit_trail.store.latest()
+    assert latest is not None and latest.seq == 3
+    assert settings.audit_checkpoint_dir == settings.var_dir / "audit" / "checkpoints"
+
+
+def test_audit_keys_survive_master_key_rotation_and_old_keyrings_get_them(tmp_path):
+    ring = Keyring.generate(tmp_path / "ring.json")
+    ring.save()
+    chain, pem = ring.chain_key(), ring.checkpoint_public_pem()
+    ring.add_master_key()
+    ring.save()
+    again = Keyring.load(tmp_path / "ring.json")
+    assert again.chain_key() == chain and again.checkpoint_public_pem() == pem
+    raw = json.loads((tmp_path / "ring.json").read_text())
+    del raw["audit_key"], raw["checkpoint_seed"]  # a keyring from before the keyed chain
+    (tmp_path / "ring.json").write_text(json.dumps(raw))
+    assert Keyring.load(tmp_path / "ring.json").audit_key is None
+    assert Keyring.open(tmp_path / "ring.json", create=True).audit_key is not None

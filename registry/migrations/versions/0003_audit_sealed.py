@@ -53,6 +53,7 @@ def upgrade() -> None:
         op.drop_index('ix_audit_log_action', table_name='audit_log')
         op.drop_table('audit_log')
         op.rename_table('audit_log_0003', 'audit_log')
+        op.create_index('ix_audit_log_action', 'audit_log', ['action'], unique=False)
     else:
         op.drop_constraint('pk_audit_log', 'audit_log', type_='primary')
         op.execute("CREATE SEQUENCE audit_log_id_seq")
@@ -69,7 +70,6 @@ def upgrade() -> None:
         op.alter_column('audit_log', 'prev_hash', nullable=True)
         op.alter_column('audit_log', 'hash', nullable=True)
         op.create_unique_constraint('uq_audit_log_seq', 'audit_log', ['seq'])
-    op.create_index('ix_audit_log_action', 'audit_log', ['action'], unique=False)
 
 
 def downgrade() -> None:
