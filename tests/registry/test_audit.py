@@ -3,18 +3,26 @@ nor the checkpoint files: edits, re-hashed tails, deletions and truncation are a
 appends take no lock; an entry that commits late is sealed, never skipped."""
 
 import datetime as dt
+import hashlib
 import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, text, update
 
-from registry import audit, checkpoints
+from registry import audit, checkpoints, migrate
 from registry.audit import Actor
 from registry.audit_trail import Sealer
 from registry.crypto import Keyring
 from registry.db import read_session
 from registry.models import AuditEntry
+from tests.registry.test_migrations import _fresh_engine
+
+ROOT = Path(__file__).resolve().parents[2]
 
 ACTOR = Actor(key_id="k1", role="admin", client="127.0.0.1")
 
@@ -230,3 +238,56 @@ def test_audit_keys_survive_master_key_rotation_and_old_keyrings_get_them(tmp_pa
     (tmp_path / "ring.json").write_text(json.dumps(raw))
     assert Keyring.load(tmp_path / "ring.json").audit_key is None
     assert Keyring.open(tmp_path / "ring.json", create=True).audit_key is not None
+
+
+def _old_chain_rows(n, *, forge_at=None):
+    """Rows as the plain SHA-256 chain of before wrote them (its formula, written out here)."""
+    rows, prev = [], audit.GENESIS
+    for seq in range(1, n + 1):
+        at = dt.datetime(2026, 11, 20, 9, 0, seq)
+        row = {"seq": seq, "at": at, "actor": "k1", "role": "admin", "action": "guard.read",
+               "resource_type": "guard", "resource_id": str(seq), "client": "10.0.0.1",
+               "detail": "{}", "prev_hash": prev}
+        payload = json.dumps([seq, at.isoformat(timespec="microseconds"), "k1", "admin",
+                              "guard.read", "guard", str(seq), "10.0.0.1", "{}", prev],
+                             ensure_ascii=False, separators=(",", ":"))
+        row["hash"] = prev = hashlib.sha256(payload.encode()).hexdigest()
+        if seq == forge_at:
+            row["detail"] = '{"forged": true}'  # edited before the upgrade
+        rows.append(row)
+    return rows
+
+
+_INSERT_OLD = text(
+    "INSERT INTO audit_log (seq, at, actor, role, action, resource_type, resource_id, client,"
+    " detail, prev_hash, hash) VALUES (:seq, :at, :actor, :role, :action, :resource_type,"
+    " :resource_id, :client, :detail, :prev_hash, :hash)")
+
+
+@pytest.mark.parametrize("forge_at", [None, 3])
+def test_guardid_migrate_verifies_the_old_chain_then_reseals_it(db_url, tmp_path, forge_at):
+    with _fresh_engine(db_url, tmp_path) as engine:
+        migrate.upgrade(engine, "0002")
+        with engine.begin() as conn:
+            conn.execute(_INSERT_OLD, _old_chain_rows(6, forge_at=forge_at))
+        url = engine.url.render_as_string(hide_password=False)
+        env = {**os.environ, "GUARDID_DATABASE_URL": url, "GUARDID_ENV": "test",
+               "GUARDID_VAR_DIR": str(tmp_path / "var")}
+        proc = subprocess.run([sys.executable, "-m", "cli.main", "migrate"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert "6 entries of the plain SHA-256 chain re-sealed" in proc.stdout, proc.stderr
+        assert proc.returncode == (0 if forge_at is None else 1)
+        ring = Keyring.load(tmp_path / "var" / "keyring.json")
+        with read_session(engine) as reader:
+            report = audit.verify(reader, ring.chain_key())
+            adopted = reader.scalars(select(AuditEntry).where(
+                AuditEntry.action == "audit.legacy_adopted")).one()
+            ids = reader.scalars(select(AuditEntry.id).order_by(AuditEntry.seq)).all()
+        assert report.ok and report.checked == 7 and adopted.seq == 7
+        assert ids[:6] == [1, 2, 3, 4, 5, 6]  # the old entries keep their place
+        recorded = json.loads(adopted.detail)
+        if forge_at is None:
+            assert recorded == {"entries": 6, "problems": 0, "first": []}
+        else:  # the re-seal does not launder the old tampering: it is on the record
+            assert "seq 3: altered" in proc.stdout
+            assert recorded["first"] == [{"seq": 3, "problem": "altered"}]
