@@ -26,6 +26,9 @@ log = logging.getLogger("guardid.audit")
 SYSTEM_ACTOR = audit.Actor(key_id="system", role="admin", client="local")
 # Problems of the old chain copied into the adoption entry (the rest are counted).
 ADOPTION_PROBLEMS_RECORDED = 20
+# Verification reports entries unsealed for longer than this: the sealer seals every second,
+# so an older unsealed entry means no sealer runs (or one fails), not a busy one.
+UNSEALED_MAX_AGE = dt.timedelta(seconds=30)
 # How long stopping the sealer waits for its last round (seconds).
 STOP_TIMEOUT_S = 30.0
 
@@ -37,7 +40,7 @@ class AuditTrail:
     sessions: sessionmaker[Session]
     keyring: Keyring
     store: CheckpointStore
-    unsealed_max_age: dt.timedelta
+    unsealed_max_age: dt.timedelta = UNSEALED_MAX_AGE
 
     @classmethod
     def build(cls, settings: Settings, sessions: sessionmaker[Session],
@@ -46,8 +49,7 @@ class AuditTrail:
         keyring.chain_key()
         keyring.checkpoint_signer()
         return cls(sessions=sessions, keyring=keyring,
-                   store=CheckpointStore(settings.audit_checkpoint_dir),
-                   unsealed_max_age=dt.timedelta(seconds=settings.audit_unsealed_max_age_s))
+                   store=CheckpointStore(settings.audit_checkpoint_dir))
 
     def seal(self, *, wait: bool = True) -> int:
         """Seal every committed unsealed entry; return how many."""

@@ -118,11 +118,9 @@ class Settings(BaseSettings):
     # to ``audit_checkpoint_dir`` (default var/audit/checkpoints) every
     # ``audit_checkpoint_interval_s`` or after ``audit_checkpoint_every`` new entries,
     # whichever comes first (entries after the last checkpoint can be cut undetected).
-    # Verification reports entries left unsealed longer than ``audit_unsealed_max_age_s``.
     audit_seal_interval_s: float = Field(default=1.0, gt=0, le=60)
     audit_checkpoint_interval_s: float = Field(default=60.0, gt=0, le=86_400)
     audit_checkpoint_every: int = Field(default=1000, ge=1)
-    audit_unsealed_max_age_s: float = Field(default=30.0, gt=0)
     audit_checkpoint_dir: Path | None = None
 
     log_level: str = "INFO"
