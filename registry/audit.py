@@ -31,8 +31,13 @@ GENESIS = "0" * 64
 # `guardid migrate` re-seals it), and the keyed chain.
 ALG_LEGACY = "sha256"
 ALG_KEYED = "hmac-sha256"
-# Domain separation: a chain MAC is never valid as any other HMAC made with the same key.
+# Domain separation: a chain hash is never valid as an entry MAC, nor either as any other
+# HMAC made with the same key.
 _MAC_DOMAIN = b"guardid-audit-chain-v1\n"
+_ENTRY_DOMAIN = b"guardid-audit-entry-v1\n"
+# Where a session carries the chain key, so that ``record`` can authenticate what it writes
+# (api/runtime.py puts it in every session of the runtime's factory).
+SESSION_KEY_INFO = "guardid.audit_key"
 # Any constant works; it names the PostgreSQL advisory lock that only sealers take.
 _PG_SEALER_LOCK = 0x6775_6172  # "guar"
 # Entries chained per sealer transaction (a short transaction even after a backlog).
@@ -73,9 +78,20 @@ def keyed_digest(key: bytes, entry: Any, prev_hash: str | None = None) -> str:
     return hmac.new(key, _MAC_DOMAIN + _payload(entry, prev_hash), hashlib.sha256).hexdigest()
 
 
+def entry_mac(key: bytes, entry: Any) -> str:
+    """Return the MAC ``record`` gives an entry over its insert id and content: rows that
+    guardid did not write (inserted into the database directly, or replayed copies of real
+    ones under a new id) lack a valid one, and the sealer seals them as they are."""
+    body = json.dumps([entry.id, entry.at.isoformat(timespec="microseconds"), entry.actor,
+                       entry.role, entry.action, entry.resource_type, entry.resource_id,
+                       entry.client, entry.detail], ensure_ascii=False, separators=(",", ":"))
+    return hmac.new(key, _ENTRY_DOMAIN + body.encode(), hashlib.sha256).hexdigest()
+
+
 def record(session: Session, actor: Actor, action: str, *, resource_type: str | None = None,
            resource_id: Any = None, detail: dict[str, Any] | None = None) -> AuditEntry:
-    """Add an unsealed audit entry to the caller's transaction (committed with the change)."""
+    """Add an unsealed audit entry to the caller's transaction (committed with the change);
+    no lock is taken, so concurrent requests never wait on one another to append."""
     entry = AuditEntry(
         at=utcnow(), actor=actor.key_id, role=actor.role, action=action,
         resource_type=resource_type, resource_id=None if resource_id is None else str(resource_id),
@@ -83,7 +99,10 @@ def record(session: Session, actor: Actor, action: str, *, resource_type: str | 
         detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
     )
     session.add(entry)
-    session.flush()
+    session.flush()  # the insert id, which the entry MAC covers
+    key = session.info.get(SESSION_KEY_INFO)
+    if key is not None:
+        entry.mac = entry_mac(key, entry)  # written with the caller's commit
     return entry
 
 
@@ -192,6 +211,9 @@ def check_entry(report: VerifyReport, key: bytes, entry: Any, expected_seq: int,
     elif entry.alg != ALG_KEYED or not hmac.compare_digest(
             keyed_digest(key, entry), entry.hash or ""):
         report.add(entry.seq, "altered", "content does not match its keyed hash")
+    elif not hmac.compare_digest(entry_mac(key, entry), entry.mac or ""):
+        report.add(entry.seq, "unauthenticated", "guardid did not write this entry (no valid "
+                   "entry MAC): inserted into the database directly or copied")
 
 
 def sealed_entries(session: Session, *, batch: int = VERIFY_BATCH) -> Iterable[Any]:

@@ -110,7 +110,8 @@ class AuditTrail:
             audit.check_entry(report, key, row, expected, old_prev, legacy_ok=True)
             new_hash = audit.keyed_digest(key, row, prev_hash=new_prev)
             session.execute(update(table).where(table.c.id == row.id).values(
-                prev_hash=new_prev, hash=new_hash, alg=ALG_KEYED))
+                prev_hash=new_prev, hash=new_hash, alg=ALG_KEYED,
+                mac=row.mac if row.alg == ALG_KEYED else audit.entry_mac(key, row)))
             expected, old_prev, new_prev = row.seq + 1, row.hash, new_hash
             report.checked += 1
         report.head_seq, report.head_hash = expected - 1, new_prev

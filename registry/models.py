@@ -205,8 +205,9 @@ class ApiKey(Base):
 class AuditEntry(Base):
     """One append-only audit record; sealed into the keyed hash chain shortly after commit.
 
-    ``id`` is the insertion order; ``seq`` (the chain position), ``prev_hash``, ``hash`` and
-    ``alg`` stay NULL until the sealer (registry/audit.py) chains the entry.
+    ``id`` is the insertion order and ``mac`` authenticates the entry as written by guardid;
+    ``seq`` (the chain position), ``prev_hash``, ``hash`` and ``alg`` stay NULL until the
+    sealer (registry/audit.py) chains the entry.
     """
 
     __tablename__ = "audit_log"
@@ -223,6 +224,7 @@ class AuditEntry(Base):
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
     alg: Mapped[str | None] = mapped_column(String(16))
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class DataKey(Base):

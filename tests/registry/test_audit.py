@@ -97,6 +97,21 @@ def test_relabelling_entries_as_the_old_plain_chain_is_detected(runtime, session
     assert {k for _, k in _kinds(trail.verify())} == {"unkeyed"}
 
 
+def test_entries_guardid_did_not_write_are_detected(runtime, session):
+    """A row inserted into the database (or a real one copied under a new id) is sealed like
+    any other, but verification names it: it has no valid entry MAC."""
+    trail = _sealed(runtime, 2)
+    real = session.scalars(select(AuditEntry).where(AuditEntry.seq == 1)).one()
+    columns = ("at", "actor", "role", "action", "resource_type", "resource_id", "client",
+               "detail", "mac")
+    session.add(AuditEntry(**{c: getattr(real, c) for c in columns}))  # a replayed copy
+    session.add(AuditEntry(at=real.at, actor="k9", role="inspector", action="guard.read",
+                           resource_type="guard", resource_id="7", detail="{}"))  # injected
+    session.commit()
+    assert trail.seal() == 2
+    assert _kinds(trail.verify()) == [(3, "unauthenticated"), (4, "unauthenticated")]
+
+
 def test_truncation_of_what_a_checkpoint_covers_is_detected(runtime, session):
     trail = _sealed(runtime, 5)
     cp = trail.checkpoint()
@@ -127,7 +142,9 @@ def test_rewritten_chain_that_a_checkpoint_pinned_is_detected(runtime, session):
     trail = _sealed(runtime)
     cp = trail.checkpoint()
     key = runtime.vault.keyring.chain_key()
-    session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="nobody"))
+    forged = session.scalars(select(AuditEntry).where(AuditEntry.seq == 2)).one()
+    forged.actor = "nobody"
+    forged.mac = audit.entry_mac(key, forged)
     _rehash_from(session, 2, lambda e: audit.keyed_digest(key, e))
     trail.store.directory.joinpath(f"{cp.seq:012d}.json").unlink()  # the local copy is gone
     report = trail.verify([("witness.json", cp)])
@@ -152,7 +169,9 @@ def test_entry_with_an_older_insert_id_is_sealed_not_skipped(runtime, session):
     """Sealing goes by what is unsealed, not by insert ids above the last one sealed."""
     trail = _sealed(runtime, 2)
     late = audit.record(session, ACTOR, "guard.read", resource_id="late")
-    session.execute(update(AuditEntry).where(AuditEntry.id == late.id).values(id=0))
+    session.commit()
+    late.id = 0  # as if its transaction had taken its id before the sealed ones
+    late.mac = audit.entry_mac(runtime.vault.keyring.chain_key(), late)
     session.commit()
     assert trail.seal() == 1
     assert session.scalar(select(AuditEntry.seq).where(AuditEntry.resource_id == "late")) == 3

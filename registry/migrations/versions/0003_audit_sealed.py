@@ -6,10 +6,10 @@ Create Date: 2026-12-01 19:20:00
 
 Requests insert audit entries unsealed (no chain position yet) and a sealer chains them, so
 the chain position ``seq`` becomes a nullable unique column and a new ``id`` is the primary
-key (existing rows keep id = seq). Existing entries are marked ``alg = 'sha256'``: the plain
-SHA-256 chain of before; `guardid migrate` verifies them and re-seals them with the audit
-chain key after this upgrade (registry/audit.py adopt_legacy). Self-contained SQL: no
-application code.
+key (existing rows keep id = seq); ``mac`` authenticates an entry as written by guardid.
+Existing entries are marked ``alg = 'sha256'``: the plain SHA-256 chain of before; `guardid
+migrate` verifies them and re-seals them with the audit chain key after this upgrade
+(registry/audit_trail.py adopt_legacy). Self-contained SQL: no application code.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -39,6 +39,7 @@ def _sqlite_table(name: str) -> None:
         sa.Column('prev_hash', sa.String(length=64), nullable=True),
         sa.Column('hash', sa.String(length=64), nullable=True),
         sa.Column('alg', sa.String(length=16), nullable=True),
+        sa.Column('mac', sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint('id', name='pk_audit_log'),
         sa.UniqueConstraint('seq', name='uq_audit_log_seq'),
     )
@@ -59,6 +60,7 @@ def upgrade() -> None:
         op.execute("CREATE SEQUENCE audit_log_id_seq")
         op.add_column('audit_log', sa.Column('id', sa.Integer(), nullable=True))
         op.add_column('audit_log', sa.Column('alg', sa.String(length=16), nullable=True))
+        op.add_column('audit_log', sa.Column('mac', sa.String(length=64), nullable=True))
         op.execute("UPDATE audit_log SET id = seq, alg = 'sha256'")
         op.execute("SELECT setval('audit_log_id_seq', "
                    "COALESCE((SELECT MAX(id) FROM audit_log), 0) + 1, false)")
@@ -82,6 +84,7 @@ def downgrade() -> None:
         batch.drop_constraint('pk_audit_log', type_='primary')
         batch.drop_column('id')
         batch.drop_column('alg')
+        batch.drop_column('mac')
         batch.alter_column('seq', existing_type=sa.Integer(), nullable=False)
         batch.alter_column('prev_hash', existing_type=sa.String(length=64), nullable=False)
         batch.alter_column('hash', existing_type=sa.String(length=64), nullable=False)
