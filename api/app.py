@@ -26,6 +26,7 @@ from api.routers import (
     violations,
 )
 from api.runtime import Runtime, build_runtime
+from registry.audit_trail import Sealer
 from registry.settings import Settings, get_settings
 
 # ecert before certificates: its fixed paths (/certificates/keys ...) must win over
@@ -56,9 +57,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if own:
             # Off the request path: models and the gallery are ready before traffic arrives.
             await asyncio.to_thread(app.state.runtime.warm_up)
+        # Requests only insert audit entries; this thread chains them and checkpoints the head.
+        sealer = Sealer.for_settings(app.state.runtime.audit_trail, settings).start()
         try:
             yield
         finally:
+            await asyncio.to_thread(sealer.stop)
             if own:
                 app.state.runtime.close()
 

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from registry import audit
+from registry.audit_trail import AuditTrail
 from registry.crypto import Keyring, Vault
 from registry.db import make_engine, make_session_factory
 from registry.exceptions import ConfigurationError
@@ -24,6 +26,15 @@ class Runtime:
     sessions: sessionmaker[Session]
     vault: Vault
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Every session carries the audit chain key: `audit.record` authenticates its entries.
+        self.sessions.configure(info={audit.SESSION_KEY_INFO: self.vault.keyring.audit_key})
+
+    @cached_property
+    def audit_trail(self) -> AuditTrail:
+        """Sealing, checkpoints and verification of the audit chain (keys from the keyring)."""
+        return AuditTrail.build(self.settings, self.sessions, self.vault.keyring)
 
     @cached_property
     def face_engine(self) -> Any:

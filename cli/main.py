@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from cli import (
+    audit_cmds,
     cert_cmds,
     enrol_cmds,
     face_cmds,
@@ -16,8 +17,8 @@ from cli import (
 )
 from matching.exceptions import GuardidError
 
-COMMANDS = [registry_cmds, face_cmds, finger_cmds, cert_cmds, enrol_cmds, station_cmds,
-            report_cmds]
+COMMANDS = [registry_cmds, audit_cmds, face_cmds, finger_cmds, cert_cmds, enrol_cmds,
+            station_cmds, report_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -203,10 +203,16 @@ class ApiKey(Base):
 
 
 class AuditEntry(Base):
-    """One append-only audit record, hash-chained to the one before it."""
+    """One append-only audit record; sealed into the keyed hash chain shortly after commit.
+
+    ``id`` is the insertion order and ``mac`` authenticates the entry as written by guardid;
+    ``seq`` (the chain position), ``prev_hash``, ``hash`` and ``alg`` stay NULL until the
+    sealer (registry/audit.py) chains the entry.
+    """
 
     __tablename__ = "audit_log"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime)
     actor: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(32))
@@ -215,8 +221,10 @@ class AuditEntry(Base):
     resource_id: Mapped[str | None] = mapped_column(String(64))
     client: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="{}")
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+    alg: Mapped[str | None] = mapped_column(String(16))
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class DataKey(Base):

@@ -112,6 +112,17 @@ class Settings(BaseSettings):
     # processes compute; `guardid serve` sets 1 with compute processes, else cores // workers.
     compute_threads: int | None = Field(default=None, ge=1, le=256)
 
+    # Audit trail (registry/audit.py): requests insert entries unsealed; a sealer thread in
+    # each server process chains them every ``audit_seal_interval_s`` (the window in which a
+    # committed entry has no chain position yet), and writes a signed checkpoint of the head
+    # to ``audit_checkpoint_dir`` (default var/audit/checkpoints) every
+    # ``audit_checkpoint_interval_s`` or after ``audit_checkpoint_every`` new entries,
+    # whichever comes first (entries after the last checkpoint can be cut undetected).
+    audit_seal_interval_s: float = Field(default=1.0, gt=0, le=60)
+    audit_checkpoint_interval_s: float = Field(default=60.0, gt=0, le=86_400)
+    audit_checkpoint_every: int = Field(default=1000, ge=1)
+    audit_checkpoint_dir: Path | None = None
+
     log_level: str = "INFO"
     page_size_max: int = 500
 
@@ -124,6 +135,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.var_dir / 'guardid.db').as_posix()}"
         if self.keyring_file is None:
             self.keyring_file = self.var_dir / "keyring.json"
+        if self.audit_checkpoint_dir is None:
+            self.audit_checkpoint_dir = self.var_dir / "audit" / "checkpoints"
         return self
 
     @property
