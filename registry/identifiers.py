@@ -131,7 +131,7 @@ def _plain(db_session: Session, report: IdentifierReport, kind: str, table: type
 def _audit_duplicates(db_session: Session, actor: Actor, found: list[Duplicate]) -> None:
     """Record each duplicate once (a re-run finds it again but does not record it twice)."""
     for d in found:
-        seen = db_session.scalar(select(AuditEntry.seq).where(
+        seen = db_session.scalar(select(AuditEntry.id).where(
             AuditEntry.action == DUPLICATE_ACTION, AuditEntry.resource_type == RESOURCE[d.kind],
             AuditEntry.resource_id == str(d.other)).limit(1))
         if seen is None:
