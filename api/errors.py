@@ -121,8 +121,6 @@ def install(app: FastAPI) -> None:
         code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error: %s", type(exc).__name__)
-        return JSONResponse(error_body("internal_error", "an unexpected error occurred"),
-                            status_code=500)
+    # Unexpected exceptions are answered (500) and logged once by
+    # api.middleware.UnhandledErrorMiddleware, not here: Starlette re-raises after an
+    # Exception handler, and the server then logged every traceback a second time.
