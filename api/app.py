@@ -14,6 +14,7 @@ from api.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
     Metrics,
+    SecurityHeadersMiddleware,
     UnhandledErrorMiddleware,
 )
 from api.routers import (
@@ -94,4 +95,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(BodyLimitMiddleware, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes)
     app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every response, 413s included
     return app

@@ -120,6 +120,35 @@ class AccessLogMiddleware:
             }))
 
 
+# Sent with every response: most carry personal data (records, images, archives, exports), and
+# no response of this API is meant to be cached, sniffed into another type, or to tell the
+# next site where the user came from.
+SECURITY_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"))
+_SECURITY_NAMES = {name for name, _ in SECURITY_HEADERS}
+
+
+class SecurityHeadersMiddleware:
+    """Give every HTTP response no-store, nosniff and no-referrer (replacing a route's own)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", [])
+                        if k.lower() not in _SECURITY_NAMES]
+                message = {**message, "headers": kept + list(SECURITY_HEADERS)}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 class UnhandledErrorMiddleware:
     """Answer an unexpected exception with one 500 JSON body and log it exactly once.
 
