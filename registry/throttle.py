@@ -25,13 +25,13 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import DateTime, Integer, and_, bindparam, or_, select, text
+from sqlalchemy import DateTime, Integer, bindparam, text
 from sqlalchemy.orm import Session
 
 from registry import audit
 from registry.audit import Actor
 from registry.exceptions import AuthThrottled
-from registry.models import AuthFailure, utcnow
+from registry.models import utcnow
 
 # Defaults of the named limits (GUARDID_AUTH_* settings override them).
 KEY_FAILURE_LIMIT = 10  # per key id and window: far above a person's typing mistakes
@@ -75,14 +75,20 @@ def _subjects(key_id: str | None, client: str | None) -> list[tuple[str, str]]:
     return pairs
 
 
+# One round trip, a primary-key probe or two; prepared once (this runs on every request).
+_LOCKED_UNTIL = text("""
+SELECT max(locked_until) AS locked_until FROM auth_failures
+WHERE locked_until > :now
+  AND ((kind = 'address' AND subject = :address) OR (kind = 'key' AND subject = :key_id))
+""").bindparams(bindparam("now", type_=DateTime)).columns(locked_until=DateTime)
+
+
 def check(session: Session, *, key_id: str | None, client: str | None) -> None:
     """Raise AuthThrottled when the key id or the client address is locked now."""
     now = utcnow()
-    match = or_(*(and_(AuthFailure.kind == kind, AuthFailure.subject == subject)
-                  for kind, subject in _subjects(key_id, client)))
-    until = session.scalar(select(AuthFailure.locked_until)
-                           .where(match, AuthFailure.locked_until > now)
-                           .order_by(AuthFailure.locked_until.desc()).limit(1))
+    subjects = dict(_subjects(key_id, client))
+    until = session.execute(_LOCKED_UNTIL, {"now": now, "address": subjects[ADDRESS],
+                                            "key_id": subjects.get(KEY)}).scalar()
     if until is not None:
         wait = max(1, math.ceil((until - now).total_seconds()))
         raise AuthThrottled("too many failed authentications from this key or address; "
