@@ -91,9 +91,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes)
+    # outside the body limit, whose own exception (a streamed body over the limit) is a 413
+    app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: every response, 413s included
     return app
