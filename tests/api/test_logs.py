@@ -93,3 +93,12 @@ def test_a_database_error_logs_no_personal_data_and_one_traceback(
     assert "SQL:" in with_traceback[0]["exc"]  # the statement, for whoever debugs it
     for secret in (NAME, POST, DISTRICT, ID_NUMBER, ID_NUMBER[-6:]):
         assert secret not in out.err + out.out
+
+
+
+def test_database_errors_do_not_carry_their_parameters(engine):
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError) as failed, engine.begin() as conn:
+        conn.execute(text("INSERT INTO no_such_table (name) VALUES (:n)"), {"n": NAME})
+    assert NAME not in str(failed.value) and "hidden" in str(failed.value)
