@@ -29,9 +29,9 @@ STATION_CSP = PAGE_CSP.replace(
 ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _page(name: str) -> str:
-    """Return a page's HTML (read once)."""
+    """Return a page's HTML, script or stylesheet (read once)."""
     return (PAGES / name).read_text(encoding="utf-8")
 
 
