@@ -20,6 +20,7 @@ from enrollment.exceptions import (
 from inspection.exceptions import CertificateTokenError, NoDocument, NoProbe
 from matching.exceptions import GuardidError, ImageError, QualityError, TemplateError
 from registry.exceptions import (
+    AuthThrottled,
     ConfigurationError,
     Conflict,
     CryptoError,
@@ -38,6 +39,7 @@ log = logging.getLogger("guardid.api")
 # Most specific class first wins (looked up along each error's MRO).
 STATUS: dict[type[GuardidError], int] = {
     Unauthenticated: 401,
+    AuthThrottled: 429,
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
@@ -89,7 +91,9 @@ def install(app: FastAPI) -> None:
         status = status_for(exc)
         if status >= 500:
             log.error("domain error %s: %s", exc.code, exc.message)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+        if isinstance(exc, AuthThrottled):
+            headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse(exc.to_dict(), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -121,8 +125,6 @@ def install(app: FastAPI) -> None:
         code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error: %s", type(exc).__name__)
-        return JSONResponse(error_body("internal_error", "an unexpected error occurred"),
-                            status_code=500)
+    # Unexpected exceptions are answered (500) and logged once by
+    # api.middleware.UnhandledErrorMiddleware, not here: Starlette re-raises after an
+    # Exception handler, and the server then logged every traceback a second time.

@@ -14,6 +14,7 @@ from registry.audit_trail import AuditTrail
 from registry.crypto import Keyring, Vault
 from registry.db import make_engine, make_session_factory
 from registry.exceptions import ConfigurationError
+from registry.files import private_dir
 from registry.settings import Settings
 
 
@@ -141,6 +142,7 @@ def build_runtime(settings: Settings) -> Runtime:
     """Open the database and the keyring; refuse unsafe configuration in production."""
     if settings.is_production and settings.uses_default_database:
         raise ConfigurationError("production needs an explicit GUARDID_DATABASE_URL")
+    private_dir(settings.var_dir)
     keyring = Keyring.open(settings.keyring_file, create=not settings.is_production)
     engine = make_engine(settings.database_url)
     return Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine),

@@ -16,6 +16,7 @@ from cli import (
     station_cmds,
 )
 from matching.exceptions import GuardidError
+from registry.files import restrict_umask
 
 COMMANDS = [registry_cmds, audit_cmds, face_cmds, finger_cmds, cert_cmds, enrol_cmds,
             station_cmds, report_cmds]
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; domain errors print their code and message and exit 2."""
+    restrict_umask()  # keys, databases, reports: whatever the CLI writes is owner-only
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -62,12 +62,14 @@ def _serve(args: argparse.Namespace) -> int:
     serve_environment(os.environ, workers=args.workers, cores=os.cpu_count() or 1)
     import uvicorn
 
-    from api.app import configure_logging
+    from api.app import configure_logging, log_config
     from registry.settings import get_settings
 
-    configure_logging(get_settings().log_level)
+    level = get_settings().log_level
+    configure_logging(level)
+    # uvicorn applies the same configuration in each worker process it starts
     uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                log_level="warning")
+                log_config=log_config(level), access_log=False)
     return 0
 
 

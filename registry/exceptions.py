@@ -102,3 +102,13 @@ class PayloadTooLarge(RegistryError):
     """An uploaded file is over its size limit."""
 
     code = "payload_too_large"
+
+
+class AuthThrottled(RegistryError):
+    """Too many failed authentications for this key id or client address: wait and retry."""
+
+    code = "too_many_auth_failures"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message, details={"retry_after_s": retry_after})
+        self.retry_after = retry_after

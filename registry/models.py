@@ -236,3 +236,15 @@ class DataKey(Base):
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuthFailure(Base):
+    """Failed authentications of one API key id or one client address in the current window
+    (registry/throttle.py); shared by every replica, so a lock holds across them and restarts."""
+
+    __tablename__ = "auth_failures"
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # key | address
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime)
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
