@@ -1,7 +1,7 @@
 """auth failures: the brute-force throttle's counters per API key id and client address
 
 Revision ID: 0004_auth_failures
-Revises: 0002
+Revises: 0003_audit_sealed
 Create Date: 2026-12-01 20:00:00
 """
 import sqlalchemy as sa
