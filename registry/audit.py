@@ -32,15 +32,19 @@ def _digest(entry: AuditEntry) -> str:
     payload = json.dumps(
         [entry.seq, entry.at.isoformat(timespec="microseconds"), entry.actor, entry.role,
          entry.action, entry.resource_type, entry.resource_id, entry.client, entry.detail,
-         entry.prev_hash],
+         entry.prev_hash] + ([] if entry.district is None else [entry.district]),
         ensure_ascii=False, separators=(",", ":"),
     )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def record(session: Session, actor: Actor, action: str, *, resource_type: str | None = None,
-           resource_id: Any = None, detail: dict[str, Any] | None = None) -> AuditEntry:
-    """Append an audit entry in the caller's transaction (committed with the change itself)."""
+           resource_id: Any = None, detail: dict[str, Any] | None = None,
+           district: str | None = None) -> AuditEntry:
+    """Append an audit entry in the caller's transaction (committed with the change itself).
+
+    ``district`` is the one district the entry is about (None: city level).
+    """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
     # SQLite: every transaction already holds the write lock (BEGIN IMMEDIATE).
@@ -51,7 +55,7 @@ def record(session: Session, actor: Actor, action: str, *, resource_type: str | 
     entry = AuditEntry(
         seq=seq, at=utcnow(), actor=actor.key_id, role=actor.role, action=action,
         resource_type=resource_type, resource_id=None if resource_id is None else str(resource_id),
-        client=actor.client, prev_hash=prev,
+        client=actor.client, prev_hash=prev, district=district,
         detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
     )
     entry.hash = _digest(entry)
