@@ -23,6 +23,7 @@ from tests.api.district_world import (
     call,
     new_id,
     open_city,
+    other,
     targets,
 )
 
@@ -57,6 +58,12 @@ def city(migrated_engine, db_url, tmp_path_factory, datasets_or_none):
     with open_city(migrated_engine, db_url, tmp_path_factory.mktemp("city"),
                    datasets_or_none) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def face_b(datasets_or_none) -> bytes:
+    """The photo B's enrolled guard was enrolled with."""
+    return (datasets_or_none / "faces" / "samples" / "obama.jpg").read_bytes()
 
 
 def _items(key: str = "id", wrap: str | None = "items") -> Callable[[Any], set]:
@@ -197,3 +204,157 @@ def test_matrix_covers_every_kind_and_resource():
     resources = {o.name.split(".")[0] for o in OPS}
     assert {"org", "guard", "cert", "ecert", "enrol", "review", "check", "violation",
             "rectification", "exam", "archive", "report", "audit"} <= resources
+
+
+# The probes of issue 18 ("District scoping"), each its own test.
+
+def _absent_like(r, none, sent, ref) -> None:  # noqa: ANN001
+    """``r`` (a record elsewhere) answers exactly like ``none`` (a record that never existed)."""
+    assert (r.status_code, r.json()["code"]) == (none.status_code, none.json()["code"]), r.text
+    assert r.json()["message"].replace(str(sent), "<x>") == \
+        none.json()["message"].replace(str(ref), "<x>")
+
+
+def test_review_cases_stay_in_their_district_and_spanning_ones_go_to_the_city(city):
+    client, w = city
+    for d in DISTRICTS:
+        listed = client.get("/reviews", headers=w.key("admin", d))
+        assert [c["id"] for c in listed.json()] == [w.d[d].case], listed.text
+        assert_no_leak(w, listed, d, f"reviews of {d}")
+    city_wide = {c["id"] for c in client.get("/reviews", headers=w.key("admin", None)).json()}
+    assert {w.d[A].case, w.d[B].case, w.cross_case} <= city_wide
+    image = f"/reviews/{w.cross_case}/images/capture/{w.cross_capture}"
+    none = client.get("/reviews/999999/images/capture/1", headers=w.key("admin", A))
+    for d in DISTRICTS:  # the spanning case: neither district's admin sees or decides it
+        _absent_like(client.get(image, headers=w.key("admin", d)), none, w.cross_case, 999999)
+        r = client.post(f"/reviews/{w.cross_case}/resolve", headers=w.key("admin", d),
+                        json={"outcome": "same_person"})
+        _absent_like(r, client.post("/reviews/999999/resolve", headers=w.key("admin", d),
+                                    json={"outcome": "same_person"}), w.cross_case, 999999)
+    other = f"/reviews/{w.d[A].case}/images/capture/{w.d[A].capture}"
+    _absent_like(client.get(other, headers=w.key("admin", B)), none, w.d[A].case, 999999)
+    assert client.get(image, headers=w.key("admin", None)).headers["content-type"] == \
+        "image/jpeg"
+    done = client.post(f"/reviews/{w.cross_case}/resolve", headers=w.key("admin", None),
+                       json={"outcome": "same_person", "note": "city-level reviewer"})
+    assert done.status_code == 200 and done.json()["status"] == "same_person", done.text
+
+
+def test_commit_answer_names_no_candidate_of_another_district(city):
+    _, w = city
+    assert w.cross_commit["status"] == "review" and w.cross_commit["review_case_id"]
+    assert w.cross_commit["candidates"] == []  # the hit is A's guard: the city decides
+
+
+def test_no_violation_against_another_districts_guard_under_an_own_organisation(city):
+    client, w = city
+    h = w.key("inspector", A)
+    form = {"category": "uniform", "organisation_id": str(w.d[A].org)}
+    r = client.post("/violations", headers=h, data={**form, "guard_id": str(w.d[B].guard)})
+    none = client.post("/violations", headers=h, data={**form, "guard_id": "999999"})
+    _absent_like(r, none, w.d[B].guard, 999999)
+    archive = client.get(f"/guards/{w.d[B].guard}/archive", headers=w.key("police", B)).json()
+    assert archive["violations"] == []
+
+
+def test_no_guard_moves_to_or_is_created_under_another_districts_employer(city):
+    client, w = city
+    for role in ("admin", "station"):
+        body = {"name": "新保安", "id_number": new_id(), "district": A}
+        h = w.key(role, A)
+        r = client.post("/guards", headers=h, json={**body, "employer_id": w.d[B].org})
+        none = client.post("/guards", headers=h, json={**body, "employer_id": 999999})
+        _absent_like(r, none, w.d[B].org, 999999)
+        r = client.post("/guards", headers=h, json={**body, "district": None,
+                                                    "employer_id": w.d[B].org})
+        _absent_like(r, none, w.d[B].org, 999999)
+    h = w.key("admin", A)
+    path = f"/guards/{w.d[A].guard2}"
+    r = client.patch(path, headers=h, json={"employer_id": w.d[B].org})
+    _absent_like(r, client.patch(path, headers=h, json={"employer_id": 999999}),
+                 w.d[B].org, 999999)
+    assert client.patch(path, headers=h, json={"district": B}).status_code == 403
+    guard = client.get(path, headers=w.key("admin", None)).json()
+    assert (guard["employer_id"], guard["district"]) == (w.d[A].org, A)
+
+
+def test_identify_searches_the_city_discloses_little_and_files_the_check_here(city, face_b):
+    client, w = city
+    r = client.post("/inspections/identify", headers=w.key("inspector", A),
+                    files={"face": ("p.jpg", face_b, "image/jpeg")})
+    assert r.status_code == 200 and r.json()["outcome"] == "identified", r.text
+    hit = r.json()["candidates"][0]
+    assert hit["elsewhere"] and hit["certificate_status"] == "valid"
+    assert r.json()["guard_id"] is None and r.json()["certificate_number"] is None
+    assert_no_leak(w, r, A, "identify")
+    own = client.get(f"/inspections/{r.json()['check_id']}", headers=w.key("inspector", A))
+    assert own.status_code == 200 and own.json()["district"] == A, own.text
+    assert_no_leak(w, own, A, "own identify check")
+    assert client.get(f"/inspections/{r.json()['check_id']}",
+                      headers=w.key("inspector", B)).status_code == 404
+
+
+def test_a_guard_of_another_district_verifies_here_like_any_certificate(city, face_b):
+    client, w = city
+    h = w.key("inspector", A)
+    r = client.post("/inspections/verify", headers=h, data={"certificate_number": w.d[B].cert},
+                    files={"face": ("p.jpg", face_b, "image/jpeg")})
+    assert r.status_code == 200 and r.json()["outcome"] == "match", r.text
+    assert r.json()["guard_id"] is None and r.json()["face_score"] is None
+    assert_no_leak(w, r, A, "verify", sent={"cert": w.d[B].cert})
+    unknown = client.post("/inspections/verify", headers=h, data={"certificate_number": "ZZ-1"},
+                          files={"face": ("p.jpg", face_b, "image/jpeg")})
+    assert unknown.status_code == 200 and unknown.json()["outcome"] == "no_certificate"
+    mine = client.get("/inspections", headers=h).json()["items"]
+    assert r.json()["check_id"] in {c["check_id"] for c in mine}
+    theirs = client.get("/inspections", headers=w.key("inspector", B)).json()["items"]
+    assert r.json()["check_id"] not in {c["check_id"] for c in theirs}
+
+
+def test_scoped_auditor_reads_only_entries_about_its_district(city):
+    client, w = city
+    for d in DISTRICTS:
+        entries = client.get("/audit", headers=w.key("auditor", d),
+                             params={"limit": 500}).json()
+        assert entries and {e["district"] for e in entries} == {d}
+        guards = {e["resource_id"] for e in entries if e["resource_type"] == "guard"}
+        assert str(w.d[d].guard) in guards
+        assert not guards & {str(g) for g in w.d[other(d)].guards}
+
+
+def test_archive_shows_no_candidate_or_subject_of_another_district(city):
+    client, w = city
+    theirs = client.get(f"/guards/{w.cross_subject}/archive", headers=w.key("police", B))
+    case = next(c for c in theirs.json()["review_cases"] if c["id"] == w.cross_case)
+    assert case["candidates"] == [] and case["subject"] == w.cross_subject
+    assert_no_leak(w, theirs, B, "archive B")
+    ours = client.get(f"/guards/{w.d[A].guard}/archive", headers=w.key("police", A))
+    case = next(c for c in ours.json()["review_cases"] if c["id"] == w.cross_case)
+    assert case["subject"] is None and [x["guard_id"] for x in case["candidates"]] == \
+        [w.d[A].guard]
+    assert_no_leak(w, ours, A, "archive A")
+
+
+def test_another_districts_enrolment_reads_like_an_unknown_one(city):
+    client, w = city
+    h = w.key("station", A)
+    _absent_like(client.get(f"/enrollments/{w.d[B].session}", headers=h),
+                 client.get("/enrollments/999999", headers=h), w.d[B].session, 999999)
+
+
+@pytest.mark.parametrize(("path", "role", "action"), [
+    ("/reviews", "admin", "enrollment.review_list"),
+    ("/inspections", "police", "inspection.list"),
+    ("/inspections/{check}", "inspector", "inspection.read"),
+    ("/violations/{violation}", "police", "violation.read"),
+    ("/enrollments/{session}", "station", "enrollment.read"),
+    ("/exams/{exam}", "police", "exam.read")])
+def test_reads_are_audited(city, path, role, action):
+    client, w = city
+    key = w.key(role, A)
+    before = len(client.get("/audit", headers=w.key("auditor", A),
+                            params={"action": action, "limit": 500}).json())
+    assert client.get(path.format(**targets(w, A)), headers=key).status_code == 200
+    after = client.get("/audit", headers=w.key("auditor", A),
+                       params={"action": action, "limit": 500}).json()
+    assert len(after) == before + 1 and after[0]["district"] == A
