@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
 from inspection.models import CheckMode, Outcome, SpotCheck
@@ -63,8 +63,9 @@ def list_page(*, db_session: Session, actor: Actor, district: str | None = None,
     query = policy.scope_query(actor, select(SpotCheck), SpotCheck.district, district)
     if outcome:
         query = query.where(SpotCheck.outcome == outcome)
-    if guard_id is not None:
-        query = query.where(SpotCheck.guard_id == guard_id)
+    if guard_id is not None:  # a guard out of reach filters like an unknown one: no checks
+        query = query.where(SpotCheck.guard_id == guard_id if policy.visible_guard(
+            db_session, actor, guard_id) else false())
     total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db_session.scalars(query.order_by(SpotCheck.id.desc()).offset(offset).limit(limit))
     items = [redact(db_session, actor, _view(r)) for r in rows]

@@ -30,7 +30,7 @@ _ids = itertools.count(1)
 # Path and body values of records that do not exist (what "absent" must look like).
 NONE = {"org": 999999, "guard": 999999, "guard2": 999999, "cert": "ZZ-9999",
         "cert2": "ZZ-9998", "session": 999999, "case": 999999, "capture": 999999,
-        "check": 999999, "violation": 999999, "exam": 999999}
+        "check": 999999, "violation": 999999, "exam": 999999, "exception": 999999}
 GUARD_KEYS, ORG_KEYS = {"guard_id", "subject"}, {"employer_id", "organisation_id"}
 
 
@@ -55,6 +55,7 @@ class District:
     check: int = 0
     violation: int = 0
     exam: int = 0
+    exception: int = 0  # a pending finger exception of the enrolled guard
     guards: list[int] = field(default_factory=list)
     markers: set[str] = field(default_factory=set)
 
@@ -90,17 +91,16 @@ def _guard(client, h, d: str, org: int, label: str, world_d: District) -> int:  
     return g["id"]
 
 
-def _enrol(client, h, guard: int, photo: bytes) -> tuple[dict, int]:  # noqa: ANN001
-    """Enrol a face (both index fingers excused, which is cheap); return the commit answer
-    and the face capture's id. De-duplication then runs on the face alone."""
+def _enrol(client, h, guard: int, photo: bytes) -> tuple[dict, int, int]:  # noqa: ANN001
+    """Enrol a face (both index fingers excused, which is cheap); return the commit answer,
+    the face capture's id and a finger exception's. De-duplication runs on the face alone."""
     s = _ok(client.post("/enrollments", headers=h, json={"guard_id": guard}))
     f = _ok(client.post(f"/enrollments/{s['id']}/face", headers=h,
                         files={"file": ("f.jpg", photo, "image/jpeg")}))
     assert f["passed"], f
-    for pos in (2, 7):
-        _ok(client.post(f"/enrollments/{s['id']}/fingers/{pos}/exception", headers=h,
-                        json={"reason_code": "injured"}))
-    return _ok(client.post(f"/enrollments/{s['id']}/commit", headers=h)), f["id"]
+    excused = [_ok(client.post(f"/enrollments/{s['id']}/fingers/{pos}/exception", headers=h,
+                               json={"reason_code": "injured"}))["id"] for pos in (2, 7)]
+    return _ok(client.post(f"/enrollments/{s['id']}/commit", headers=h)), f["id"], excused[0]
 
 
 def make_keys(runtime) -> dict[tuple[str, str | None], str]:  # noqa: ANN001
@@ -134,20 +134,20 @@ def seed(client, runtime, faces: dict[str, bytes]) -> World:  # noqa: ANN001
     photo = {A: faces["a"], B: faces["b"]}
     for d in DISTRICTS:
         x, st = w.d[d], w.key("station", d)
-        done, _ = _enrol(client, st, x.guard, photo[d])
+        done, _, x.exception = _enrol(client, st, x.guard, photo[d])
         assert done["status"] == "committed", done
         x.session = done["session_id"]
     # A second person's enrolment matching the first in the same district: a local case.
     again = {A: faces["a_again"], B: faces["b_again"]}
     for d in DISTRICTS:
         x = w.d[d]
-        hit, x.capture = _enrol(client, w.key("station", d),
+        hit, x.capture, _ = _enrol(client, w.key("station", d),
                                 _guard(client, adm, d, x.org, f"{LABEL[d]}三号", x), again[d])
         assert hit["status"] == "review", hit
         x.case = hit["review_case_id"]
     # A guard of B who matches A's enrolled guard: a case spanning both districts.
     w.cross_subject = _guard(client, adm, B, w.d[B].org, f"{LABEL[B]}四号", w.d[B])
-    w.cross_commit, w.cross_capture = _enrol(client, w.key("station", B), w.cross_subject,
+    w.cross_commit, w.cross_capture, _ = _enrol(client, w.key("station", B), w.cross_subject,
                                              faces["a"])
     w.cross_case = w.cross_commit["review_case_id"]
     assert w.cross_case, w.cross_commit

@@ -48,6 +48,8 @@ class Op:
     ids: Callable[[Any], set] | None = None
     probe_roles: set[str] | None = None  # allowed roles probed (None: all of them)
     probe_scopes: set[str | None] | None = None  # scopes probed (None: all of them)
+    # A write naming a district (not a record) outside the key's: refused with 403.
+    names_district: bool = False
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +76,10 @@ OPS = [
     Op("org.list", "GET", "/organisations?limit=500", READERS, "list", own="org", ids=_items()),
     Op("org.get", "GET", "/organisations/{org}", READERS, "get", "org"),
     Op("org.filter", "GET", "/organisations?district={district}", READERS, "filter"),
+    Op("org.create", "POST", "/organisations", {"admin"}, "write", ok=(201,),
+       names_district=True, body=lambda t: {"json": {
+           "name": "新单位", "org_type": "security_company", "licence_status": "licensed",
+           "district": t["district"]}}),
     Op("org.write", "PATCH", "/organisations/{org}", {"admin"}, "write", "org",
        body=lambda t: {"json": {}}),
     Op("guard.list", "GET", "/guards?limit=500", READERS, "list", own="guard", ids=_items()),
@@ -86,6 +92,9 @@ OPS = [
     Op("guard.create", "POST", "/guards", {"admin", "station"}, "write", "org", ok=(201,),
        body=lambda t: {"json": {"name": "新来的", "id_number": new_id(),
                                 "employer_id": t["org"]}}),
+    Op("cert.issue", "POST", "/certificates", {"admin"}, "write", "guard2", ok=(201,),
+       body=lambda t: {"json": {"number": f"NEW-{new_id()[-8:]}", "guard_id": t["guard2"],
+                                "issue_date": "2026-02-01"}}),
     Op("cert.list", "GET", "/certificates?limit=500", READERS, "list", own="cert",
        ids=_items("number")),
     Op("cert.get", "GET", "/certificates/{cert}", READERS, "get", "cert"),
@@ -102,6 +111,8 @@ OPS = [
     Op("enrol.face", "POST", "/enrollments/{session}/face", {"admin", "station"}, "write",
        "session", ok=(409,), body=lambda t: {"files": {"file": ("f.jpg", TINY_JPEG,
                                                                  "image/jpeg")}}),
+    Op("exception.decide", "POST", "/finger-exceptions/{exception}/approve", {"admin"},
+       "write", "exception", ok=(200, 409)),
     Op("review.list", "GET", "/reviews", {"admin"}, "list", own="case", ids=_items(wrap=None)),
     Op("review.image", "GET", "/reviews/{case}/images/capture/{capture}", {"admin"}, "image",
        "case"),
@@ -117,20 +128,32 @@ OPS = [
        "image", "violation"),
     Op("violation.create", "POST", "/violations", CHECKERS, "write", "org", ok=(201,),
        body=lambda t: {"data": {"category": "uniform", "organisation_id": str(t["org"])}}),
+    Op("violation.by_district", "POST", "/violations", CHECKERS, "write", ok=(201,),
+       names_district=True, body=lambda t: {"data": {"category": "uniform",
+                                                     "district": t["district"]}}),
     Op("rectification.create", "POST", "/rectifications", CHECKERS, "write", "org", ok=(201,),
        body=lambda t: {"json": {"action": "unit_filed", "organisation_id": t["org"]}}),
+    Op("exam.create", "POST", "/exams", {"admin"}, "write", ok=(201,), names_district=True,
+       body=lambda t: {"json": {"name": "补考", "site": "考点", "district": t["district"],
+                                "exam_date": "2026-12-21"}}),
     Op("exam.get", "GET", "/exams/{exam}", {"admin", "station", "police"}, "get", "exam"),
     Op("exam.register", "POST", "/exams/{exam}/candidates", {"admin", "station"}, "write",
        "exam", body=lambda t: {"json": {"guard_ids": [t["guard"]]}}),
     Op("archive.get", "GET", "/guards/{guard}/archive", READERS, "get", "guard"),
-    # Rendering is slow (~2 s here) and renders the document archive.get checks: one role,
-    # scoped keys only, is probed.
+    # Rendering is slow (~2 s here) and renders the document archive.get checks: one key,
+    # scoped, is probed both ways.
     Op("archive.pdf", "GET", "/guards/{guard}/archive.pdf", READERS, "export", "guard",
-       probe_roles={"police"}, probe_scopes={A, B}),
+       probe_roles={"police"}, probe_scopes={A}),
     Op("report.coverage", "GET", "/reports/coverage?district={district}", {"admin", "police"},
        "filter"),
     Op("report.csv", "GET", "/reports/coverage?format=csv", {"admin", "police"}, "list"),
     Op("report.campaign", "GET", "/reports/campaign?district={district}&format=csv",
+       {"admin", "police"}, "filter"),
+    Op("report.cell", "GET", "/reports/campaign/cells/15?district={district}",
+       {"admin", "police"}, "filter"),
+    Op("report.trend", "GET", "/reports/trend?district={district}", {"admin", "police"},
+       "filter"),
+    Op("report.dashboard", "GET", "/reports/dashboard.html?district={district}",
        {"admin", "police"}, "filter"),
     Op("audit.list", "GET", "/audit?limit=500", {"auditor"}, "list"),
     Op("audit.filter", "GET", "/audit?resource_type=guard&resource_id={guard}", {"auditor"},
@@ -144,7 +167,7 @@ def expected(op: Op, role: str, scope: str | None, district: str) -> str:
         return "forbidden"
     if scope is None or scope == district:
         return "ok"
-    return "refused" if op.kind == "filter" else "absent"
+    return "refused" if op.kind == "filter" or op.names_district else "absent"
 
 
 def check_list(world: World, op: Op, r, role: str, scope: str | None) -> None:  # noqa: ANN001
@@ -358,3 +381,37 @@ def test_reads_are_audited(city, path, role, action):
     after = client.get("/audit", headers=w.key("auditor", A),
                        params={"action": action, "limit": 500}).json()
     assert len(after) == before + 1 and after[0]["district"] == A
+
+
+def test_exam_door_check_names_no_stand_in_of_another_district(city, face_b):
+    client, w = city
+    r = client.post(f"/exams/{w.d[A].exam}/checks", headers=w.key("station", A),
+                    data={"guard_id": str(w.d[A].guard)},
+                    files={"face": ("p.jpg", face_b, "image/jpeg")})
+    assert r.status_code == 201 and r.json()["result"] == "stand_in", r.text
+    assert r.json()["others"] == [{"elsewhere": True}]
+    summary = client.get(f"/exams/{w.d[A].exam}", headers=w.key("police", A))
+    assert summary.json()["candidates"][0]["others"] == [{"elsewhere": True}]
+    assert_no_leak(w, summary, A, "exam summary")
+
+
+def test_checks_filtered_by_another_districts_guard_are_none(city, face_b):
+    client, w = city
+    h = w.key("inspector", A)
+    client.post("/inspections/verify", headers=h, data={"certificate_number": w.d[B].cert},
+                files={"face": ("p.jpg", face_b, "image/jpeg")})
+    listed = client.get("/inspections", headers=h, params={"guard_id": w.d[B].guard}).json()
+    assert listed["total"] == 0 and listed["items"] == []
+
+
+def test_an_e_certificate_of_another_district_verifies_online_here(city):
+    client, w = city
+    token = client.post(f"/certificates/{w.d[B].cert}/ecert",
+                        headers=w.key("station", B)).json()["token"]
+    r = client.post("/certificates/verify-token", headers=w.key("inspector", A),
+                    json={"token": token})
+    assert r.status_code == 200 and r.json()["valid"] and r.json()["status"] == "valid", r.text
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    r = client.post("/certificates/verify-token", headers=w.key("inspector", A),
+                    json={"token": forged})
+    assert r.json()["valid"] is False and r.json()["status"] is None  # nothing looked up
