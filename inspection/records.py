@@ -2,8 +2,9 @@
 
 A check is filed in the district where it happened. A guard of another district met there
 (a certificate presented, or a 1:N hit) is shown with the minimal disclosure the inspector
-needs: the outcome, the failed checks and the number presented; never that guard's id,
-name, employer or scores (docs/security-policy.md).
+needs: the outcome and the failed checks (a 1:N hit: the certificate status); never that
+guard's id, certificate number, name, employer or scores (docs/security-policy.md). The
+inspector holds the card presented; the city-level record keeps everything.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
-from inspection.models import CheckMode, Outcome, SpotCheck
+from inspection.models import Outcome, SpotCheck
 from registry import audit, policy
 from registry.audit import Actor
 from registry.exceptions import NotFound
@@ -23,7 +24,8 @@ ELSEWHERE = {"guard_id": None, "name_masked": None, "certificate_number": None,
              "employer": None, "face_score": None, "finger_score": None, "evidence": None,
              "elsewhere": True}
 # Fields of a check that describe the guard it met, withheld when that guard is elsewhere.
-GUARD_FIELDS = ("guard_id", "face_score", "finger_score", "fused_evidence")
+GUARD_FIELDS = ("guard_id", "certificate_number", "face_score", "finger_score",
+                "fused_evidence")
 
 
 def redact(db_session: Session, actor: Actor, view: dict) -> dict:
@@ -38,8 +40,6 @@ def redact(db_session: Session, actor: Actor, view: dict) -> dict:
     gid = view.get("guard_id")
     if gid is not None and not policy.visible(actor, known.get(gid)):
         view.update(dict.fromkeys(GUARD_FIELDS))
-        if view.get("mode") == CheckMode.identify:  # the number was found, not presented
-            view["certificate_number"] = None
     return view
 
 

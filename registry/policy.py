@@ -3,7 +3,9 @@
 A scoped key reads and changes only records of its own district; an unscoped key reaches the
 city. A record out of reach is answered exactly like a missing one (same error, same
 message), so nothing here ever says "exists elsewhere". Every service's list, get, filter,
-export, image and write path goes through these functions.
+export, image and write path goes through these functions. The few lookups that stay
+city-wide by design (de-duplication, 1:N identify, certificate verification, exam
+stand-in search, the revocation list) are listed, with what they disclose, in the doc.
 """
 
 from __future__ import annotations
@@ -19,17 +21,6 @@ from registry.exceptions import Forbidden, NotFound
 from registry.models import Guard, Organisation
 
 Q = TypeVar("Q", bound=Select)
-
-# Lookups that stay city-wide by design ("one person, one identity, city-wide"); each answers
-# another district's records only with the minimal disclosure named here.
-CITY_WIDE = {
-    "dedup": "1:N search at commit; the answer names only the caller's candidates",
-    "identify": "1:N search at a spot check; other districts' hits: certificate status only",
-    "verify": "a certificate presented in the inspector's district; outcome and failures only",
-    "exam_stand_in": "1:N at an exam door; other districts' hits marked 'elsewhere' only",
-    "revocations": "the signed revocation list: certificate number and status",
-    "verify_token": "online e-certificate check: the token's own payload and the status",
-}
 
 
 def visible(actor: Actor, district: str | None) -> bool:

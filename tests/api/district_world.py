@@ -68,6 +68,7 @@ class World:
     cross_case: int = 0  # subject in B, candidate A's enrolled guard
     cross_capture: int = 0
     cross_subject: int = 0
+    cross_check: int = 0  # a check in A of B's guard
     cross_commit: dict = field(default_factory=dict)
     keys: dict[tuple[str, str | None], str] = field(default_factory=dict)
 
@@ -153,6 +154,12 @@ def seed(client, runtime, faces: dict[str, bytes]) -> World:  # noqa: ANN001
     assert w.cross_case, w.cross_commit
     for d in DISTRICTS:
         _district_records(client, w, d, photo[d])
+    # B's unenrolled guard met in A: a check, and the violation it derives, filed in A (every
+    # listing of A below must then show them without naming B's guard or organisation).
+    r = client.post("/inspections/verify", headers=w.key("inspector", A),
+                    data={"certificate_number": w.d[B].cert2},
+                    files={"face": ("p.jpg", photo[A], "image/jpeg")})
+    w.cross_check = r.json().get("check_id", 0)  # (before the policy: refused, 404)
     return w
 
 

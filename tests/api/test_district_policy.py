@@ -324,7 +324,8 @@ def test_a_guard_of_another_district_verifies_here_like_any_certificate(city, fa
                     files={"face": ("p.jpg", face_b, "image/jpeg")})
     assert r.status_code == 200 and r.json()["outcome"] == "match", r.text
     assert r.json()["guard_id"] is None and r.json()["face_score"] is None
-    assert_no_leak(w, r, A, "verify", sent={"cert": w.d[B].cert})
+    assert r.json()["certificate_number"] is None  # the inspector holds the card
+    assert_no_leak(w, r, A, "verify")
     unknown = client.post("/inspections/verify", headers=h, data={"certificate_number": "ZZ-1"},
                           files={"face": ("p.jpg", face_b, "image/jpeg")})
     assert unknown.status_code == 200 and unknown.json()["outcome"] == "no_certificate"
@@ -415,3 +416,17 @@ def test_an_e_certificate_of_another_district_verifies_online_here(city):
     r = client.post("/certificates/verify-token", headers=w.key("inspector", A),
                     json={"token": forged})
     assert r.json()["valid"] is False and r.json()["status"] is None  # nothing looked up
+
+
+def test_a_check_of_another_districts_guard_and_its_violation_are_filed_here(city):
+    client, w = city
+    check = client.get(f"/inspections/{w.cross_check}", headers=w.key("police", A))
+    assert check.status_code == 200 and check.json()["outcome"] == "not_enrolled", check.text
+    assert check.json()["guard_id"] is None and check.json()["district"] == A
+    found = [v for v in client.get("/violations", headers=w.key("police", A),
+                                   params={"limit": 500}).json()["items"]
+             if v["check_id"] == w.cross_check]
+    assert [v["category"] for v in found] == ["unqualified_person"]
+    assert (found[0]["guard_id"], found[0]["organisation_id"]) == (None, None)
+    assert client.get(f"/inspections/{w.cross_check}",
+                      headers=w.key("police", B)).status_code == 404
