@@ -79,7 +79,7 @@ def require_role(*roles: Role) -> Callable[..., Actor]:
             audit.record(session, actor, "auth.denied",
                          detail={"route": request.scope.get("route").path
                                  if request.scope.get("route") else request.url.path,
-                                 "method": request.method})
+                                 "method": request.method}, district=actor.district)
             session.commit()
             raise Forbidden(f"role {actor.role} may not use this endpoint")
         return actor

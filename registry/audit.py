@@ -63,7 +63,9 @@ def _payload(entry: Any, prev_hash: str | None = None) -> bytes:
     return json.dumps(
         [entry.seq, entry.at.isoformat(timespec="microseconds"), entry.actor, entry.role,
          entry.action, entry.resource_type, entry.resource_id, entry.client, entry.detail,
-         entry.prev_hash if prev_hash is None else prev_hash],
+         entry.prev_hash if prev_hash is None else prev_hash]
+        # The district joined the entry later: entries without one hash as they always did.
+        + ([] if entry.district is None else [entry.district]),
         ensure_ascii=False, separators=(",", ":"),
     ).encode()
 
@@ -84,18 +86,24 @@ def entry_mac(key: bytes, entry: Any) -> str:
     ones under a new id) lack a valid one, and the sealer seals them as they are."""
     body = json.dumps([entry.id, entry.at.isoformat(timespec="microseconds"), entry.actor,
                        entry.role, entry.action, entry.resource_type, entry.resource_id,
-                       entry.client, entry.detail], ensure_ascii=False, separators=(",", ":"))
+                       entry.client, entry.detail]
+                      + ([] if entry.district is None else [entry.district]),
+                      ensure_ascii=False, separators=(",", ":"))
     return hmac.new(key, _ENTRY_DOMAIN + body.encode(), hashlib.sha256).hexdigest()
 
 
 def record(session: Session, actor: Actor, action: str, *, resource_type: str | None = None,
-           resource_id: Any = None, detail: dict[str, Any] | None = None) -> AuditEntry:
+           resource_id: Any = None, detail: dict[str, Any] | None = None,
+           district: str | None = None) -> AuditEntry:
     """Add an unsealed audit entry to the caller's transaction (committed with the change);
-    no lock is taken, so concurrent requests never wait on one another to append."""
+    no lock is taken, so concurrent requests never wait on one another to append.
+
+    ``district`` is the one district the entry is about (None: city level).
+    """
     entry = AuditEntry(
         at=utcnow(), actor=actor.key_id, role=actor.role, action=action,
         resource_type=resource_type, resource_id=None if resource_id is None else str(resource_id),
-        client=actor.client,
+        client=actor.client, district=district,
         detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
     )
     session.add(entry)

@@ -220,6 +220,8 @@ class AuditEntry(Base):
     resource_type: Mapped[str | None] = mapped_column(String(32))
     resource_id: Mapped[str | None] = mapped_column(String(64))
     client: Mapped[str | None] = mapped_column(String(64))
+    # The district the entry is about (NULL: city level); a scoped auditor reads only its own.
+    district: Mapped[str | None] = mapped_column(String(64), index=True)
     detail: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from api.deps import Auditor, Limit, Offset, RuntimeDep, SessionDep
-from registry import audit
+from registry import audit, policy
 from registry.models import AuditEntry
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -28,6 +28,7 @@ class AuditEntryOut(BaseModel):
     resource_type: str | None
     resource_id: str | None
     client: str | None
+    district: str | None
     detail: dict
     hash: str | None
 
@@ -48,8 +49,9 @@ class VerifyOut(BaseModel):
 def list_audit(session: SessionDep, actor: Auditor, action: str | None = None,
                resource_type: str | None = None, resource_id: str | None = None,
                offset: Offset = 0, limit: Limit = 100):
-    """Return audit entries, newest first (in the order they were written)."""
-    query = select(AuditEntry)
+    """Return audit entries, newest first in the order they were written (a scoped auditor:
+    only those about its district)."""
+    query = policy.scope_query(actor, select(AuditEntry), AuditEntry.district)
     if action:
         query = query.where(AuditEntry.action == action)
     if resource_type:
@@ -59,8 +61,10 @@ def list_audit(session: SessionDep, actor: Auditor, action: str | None = None,
     rows = session.scalars(query.order_by(AuditEntry.id.desc()).offset(offset).limit(limit)).all()
     out = [AuditEntryOut(id=r.id, seq=r.seq, at=r.at, actor=r.actor, role=r.role, action=r.action,
                          resource_type=r.resource_type, resource_id=r.resource_id,
-                         client=r.client, detail=json.loads(r.detail), hash=r.hash) for r in rows]
-    audit.record(session, actor, "audit.read", detail={"count": len(out)})
+                         client=r.client, district=r.district, detail=json.loads(r.detail),
+                         hash=r.hash) for r in rows]
+    audit.record(session, actor, "audit.read", detail={"count": len(out)},
+                 district=actor.district)
     session.commit()
     return out
 

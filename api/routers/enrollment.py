@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
 
 from api.deps import Admin, RuntimeDep, SessionDep, VaultDep, role_dep
 from api.uploads import read_upload
@@ -81,9 +80,8 @@ def open_session(body: SessionIn, session: SessionDep, vault: VaultDep, actor: S
 
 @router.get("/enrollments/{session_id}", response_model=SessionOut)
 def get_session(session_id: int, session: SessionDep, actor: Station):
-    """Return a session with every capture's verdict."""
-    return service.to_out(session, service._session(session, actor, session_id,
-                                                     open_only=False))
+    """Return a session with every capture's verdict (the read is audited)."""
+    return service.read(db_session=session, actor=actor, session_id=session_id)
 
 
 @router.post("/enrollments/{session_id}/face", status_code=201, response_model=CaptureOut)
@@ -178,10 +176,9 @@ def _review_out(case: ReviewCase) -> ReviewOut:
 
 @router.get("/reviews", response_model=list[ReviewOut])
 def list_reviews(session: SessionDep, actor: Admin, status: ReviewStatus = ReviewStatus.open):
-    """List review cases (open by default)."""
-    rows = session.scalars(select(ReviewCase).where(ReviewCase.status == status)
-                           .order_by(ReviewCase.id)).all()
-    return [_review_out(c) for c in rows]
+    """List review cases (open by default) in the caller's reach; the read is audited."""
+    return [_review_out(c) for c in review.list_cases(db_session=session, actor=actor,
+                                                      status=status)]
 
 
 @router.get("/reviews/{case_id}/images/{kind}/{item_id}")
@@ -197,7 +194,7 @@ def review_image(case_id: int, kind: Literal["capture", "biometric"], item_id: i
 def resolve_review(case_id: int, body: ReviewResolveIn, session: SessionDep, vault: VaultDep,
                    runtime: RuntimeDep, actor: Admin):
     """Resolve a possible duplicate: different people (enrol) or same person (block)."""
-    case = service.resolve_review(db_session=session, vault=vault, actor=actor,
+    case = review.resolve_review(db_session=session, vault=vault, actor=actor,
                                   galleries=runtime.galleries, case_id=case_id,
                                   same_person=body.outcome == "same_person", note=body.note)
     return _review_out(case)
