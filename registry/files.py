@@ -37,8 +37,11 @@ def private_sqlite(database: Path) -> None:
     """
     database = Path(database)
     database.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-    fd = os.open(database, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
-    os.close(fd)
+    if not database.exists():
+        # Only ever for a new file: closing a descriptor of a database this process already
+        # has open would drop SQLite's POSIX locks on it (and can corrupt it).
+        fd = os.open(database, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+        os.close(fd)
     for suffix in ("", *SQLITE_SIDE_FILES):
         side = database.with_name(database.name + suffix)
         if side.exists():
