@@ -20,6 +20,7 @@ from api.routers import (
     guards,
     health,
     inspection,
+    mismatches,
     organisations,
     pages,
     reporting,
@@ -32,7 +33,7 @@ from registry.settings import Settings, get_settings
 # /certificates/{number}.
 ROUTERS = (health.router, organisations.router, guards.router, ecert.router,
            certificates.router, audit.router, enrollment.router, inspection.router,
-           violations.router, exams.router, reporting.router, pages.router)
+           mismatches.router, violations.router, exams.router, reporting.router, pages.router)
 
 
 def configure_logging(level: str) -> None:

@@ -57,6 +57,10 @@ def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind
     audit.record(db_session, actor, "enrollment.review_image_viewed", resource_type="guard",
                  resource_id=case.guard_id, detail={"case": case.id, kind: item_id})
     db_session.commit()
-    media = next((m for sig, m in _SIGNATURES if data.startswith(sig)),
-                 "application/octet-stream")
-    return data, media
+    return data, media_type(data)
+
+
+def media_type(data: bytes) -> str:
+    """Return the media type of an image from its file signature."""
+    return next((m for sig, m in _SIGNATURES if data.startswith(sig)),
+                "application/octet-stream")
