@@ -20,8 +20,11 @@ import httpx
 from devices.autocapture import auto_capture
 from devices.exceptions import DeviceError
 from devices.queue import Bundle, OfflineQueue
+from matching.exceptions import ImageError
 
 TIMEOUT_S = 60.0
+# Impressions taken per finger before the capture is given up (the server allows as many).
+FINGER_ATTEMPTS = 3
 
 
 class ServerRefused(Exception):
@@ -169,11 +172,20 @@ def capture_face(*, camera: Any, face_engine: Any, encode: Callable[[Any], bytes
 def capture_fingers(*, scanner: Any, finger_engine: Any, positions: list[int],
                     encode_finger: Callable[[Any], bytes], say: Callable[[str], None],
                     timeout_s: float) -> dict[int, bytes]:
-    """Capture one impression of each finger (the server judges them at forwarding)."""
+    """Capture one impression of each finger (the server judges them at forwarding); an
+    impression with no print on it is taken again, FINGER_ATTEMPTS times at most."""
     out = {}
     for position in positions:
-        image = scanner.capture(timeout_s=timeout_s)
-        template = finger_engine.analyze(image, position=position).template
+        for attempt in range(1, FINGER_ATTEMPTS + 1):
+            image = scanner.capture(timeout_s=timeout_s)
+            try:
+                template = finger_engine.analyze(image, position=position).template
+                break
+            except ImageError as exc:
+                say(f"finger {position}: {exc.message} (attempt {attempt} of "
+                    f"{FINGER_ATTEMPTS}): place the finger flat on the glass")
+        else:
+            raise CaptureFailed(f"finger {position}: no print in {FINGER_ATTEMPTS} attempts")
         say(f"finger {position}: quality {template.quality:.0f}, "
             f"{len(template.minutiae)} minutiae")
         out[position] = encode_finger(image)

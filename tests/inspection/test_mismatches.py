@@ -104,6 +104,8 @@ def test_three_failed_attempts_are_one_suspected_case_and_no_violation(client, k
     wb = load_workbook(io.BytesIO(table(client, keys, "xlsx").content))
     assert wb.sheetnames[1] == "待确认疑似人证不符" and wb.worksheets[1]["B1"].value == 1
     assert wb.worksheets[0].cell(row=5, column=16).value == 0  # column 15 of the annex
+    html = client.get("/reports/dashboard.html", headers=auth(keys["police"])).text
+    assert "id='pending-mismatches'>1<" in html
 
 
 def test_confirmed_counts_in_column_15_and_dismissed_counts_nowhere(client, keys, posted):
