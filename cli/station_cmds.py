@@ -13,7 +13,6 @@ from rich.prompt import Prompt
 
 from cli import station_failed
 from cli.station_ui import EXIT_CAPTURE_FAILED, EXIT_REFUSED, StatusLine, report
-from devices.autocapture import DEFAULT_MAX_FRAMES
 
 DEFAULT_QUEUE = Path("var/station-queue")
 
@@ -51,8 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _capture_limits(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=20.0,
                    help="seconds to wait for a face that passes the gate (default 20)")
-    p.add_argument("--max-frames", type=int, default=DEFAULT_MAX_FRAMES,
-                   help=f"camera frames judged at most (default {DEFAULT_MAX_FRAMES})")
+    # None: devices/autocapture.py's DEFAULT_MAX_FRAMES (not imported here: the CLI starts
+    # fast without OpenCV).
+    p.add_argument("--max-frames", type=int,
+                   help="camera frames judged at most before giving up (default 300)")
 
 
 def _scanner_args(p: argparse.ArgumentParser, required: bool = True) -> None:

@@ -41,7 +41,7 @@ def register(st: argparse._SubParsersAction) -> None:
     sh.add_argument("--queue", default=DEFAULT_QUEUE)
     sh.set_defaults(func=_show)
     rt = fa.add_parser("retry", help="recapture what was refused (optional) and re-send")
-    rt.add_argument("bundle")
+    rt.add_argument("bundle", help="bundle id (or its first characters)")
     _common(rt)
     cam = rt.add_mutually_exclusive_group()
     cam.add_argument("--camera", help="recapture the face from this OpenCV source")
@@ -52,7 +52,7 @@ def register(st: argparse._SubParsersAction) -> None:
     rt.set_defaults(func=_retry)
     dc = fa.add_parser("discard", help="give a refused bundle up (its server session is "
                        "closed first)")
-    dc.add_argument("bundle")
+    dc.add_argument("bundle", help="bundle id (or its first characters)")
     _common(dc)
     dc.set_defaults(func=_discard)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from devices.autocapture import auto_capture
+from devices.autocapture import DEFAULT_MAX_FRAMES, auto_capture
 from devices.exceptions import DeviceError
 from devices.queue import Bundle, OfflineQueue
 from matching.exceptions import ImageError
@@ -153,14 +153,15 @@ class Forwarder:
 
 
 def capture_face(*, camera: Any, face_engine: Any, encode: Callable[[Any], bytes],
-                 status: Callable[[str], None], timeout_s: float, max_frames: int) -> bytes:
+                 status: Callable[[str], None], timeout_s: float,
+                 max_frames: int | None = None) -> bytes:
     """Auto-capture a face that passes the gate; raise CaptureFailed with the advice if none."""
     def feedback(analysis: Any) -> None:
         if analysis.template is None:
             status("face: " + "; ".join(r.advice for r in analysis.verdict.reasons))
 
-    shot = auto_capture(camera, face_engine, timeout_s=timeout_s, max_frames=max_frames,
-                        on_frame=feedback)
+    shot = auto_capture(camera, face_engine, timeout_s=timeout_s,
+                        max_frames=max_frames or DEFAULT_MAX_FRAMES, on_frame=feedback)
     if not shot.passed:
         advice = "; ".join(r.advice for r in shot.analysis.verdict.reasons)
         raise CaptureFailed(f"no face photo passed the quality gate in {shot.frames_seen} "
@@ -196,7 +197,7 @@ def capture_bundle(*, camera: Any, scanner: Any, face_engine: Any, finger_engine
                    guard: dict | None, guard_id: int | None, positions: list[int],
                    encode: Callable[[Any], bytes], encode_finger: Callable[[Any], bytes],
                    say: Callable[[str], None], status: Callable[[str], None],
-                   timeout_s: float = 20.0, max_frames: int = 300) -> Bundle:
+                   timeout_s: float = 20.0, max_frames: int | None = None) -> Bundle:
     """Capture the face (auto-capture, live status line) and each finger into a bundle."""
     face = capture_face(camera=camera, face_engine=face_engine, encode=encode, status=status,
                         timeout_s=timeout_s, max_frames=max_frames)

@@ -138,9 +138,7 @@ def list_page(*, db_session: Session, actor: Actor, district: str | None,
     unit = effective_district(actor, district)
     if unit:
         query = query.where(MismatchCase.district == unit)
-    if status is None:
-        query = query.where(pending_query(now))
-    elif status == MismatchStatus.suspected:
+    if status in (None, MismatchStatus.suspected):
         query = query.where(pending_query(now))
     else:
         query = query.where(MismatchCase.status == status)
