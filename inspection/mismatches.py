@@ -53,8 +53,12 @@ def for_recapture(db_session: Session, actor: Actor, case_id: int,
 
 
 def record_attempt(db_session: Session, check: SpotCheck, *, case: MismatchCase | None,
-                   no_match: bool) -> MismatchCase | None:
-    """Link a check to its case: a first no-match opens one, a recapture advances it."""
+                   no_match: bool, matched: bool) -> MismatchCase | None:
+    """Link a check to its case: a first no-match opens one, a recapture advances it.
+
+    Only a recapture whose biometrics matched clears the case; one that reached no
+    biometric decision (nothing comparable on file) counts as a failed attempt.
+    """
     if case is None:
         if not no_match:
             return None
@@ -66,7 +70,7 @@ def record_attempt(db_session: Session, check: SpotCheck, *, case: MismatchCase 
         db_session.flush()
     else:
         seen, attempts = case.attempts, case.attempts + 1
-        if not no_match:
+        if matched:
             values = {"status": MismatchStatus.cleared, "due_at": None}
         elif attempts >= MAX_ATTEMPTS:
             values = {"status": MismatchStatus.suspected, "due_at": check.at}

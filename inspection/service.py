@@ -199,7 +199,8 @@ def _record(db_session: Session, vault: Vault, actor: Actor, mode: CheckMode,
     db_session.add(row)
     db_session.flush()
     case = mismatches.record_attempt(db_session, row, case=case,
-                                     no_match=Outcome.no_match in failed)
+                                     no_match=Outcome.no_match in failed,
+                                     matched=bool(scores) and Outcome.no_match not in failed)
     derived = violations.derive(db_session, actor, check_id=row.id,
                                 failed=[f.value for f in failed], guard=guard,
                                 district=district or "unknown", site=ctx.site)

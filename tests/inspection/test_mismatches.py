@@ -186,3 +186,21 @@ def test_another_districts_supervisor_neither_sees_nor_decides(client, keys, pos
     assert r.status_code == 404
     assert client.get("/mismatches", headers=auth(keys["inspector"])).status_code == 403
     assert listed(client, keys["police"])["items"][0]["status"] == "suspected"
+
+
+def test_a_recapture_that_decides_nothing_does_not_clear_the_case(client, keys, posted,
+                                                                  runtime):
+    from sqlalchemy import update
+
+    from enrollment.models import Biometric, Modality
+    from registry.models import utcnow
+
+    first = check(client, keys["inspector"], posted, IMPOSTOR)
+    with runtime.sessions() as s:  # the fingers on file are gone: nothing to compare with
+        s.execute(update(Biometric).where(Biometric.modality == Modality.finger)
+                  .values(superseded_at=utcnow()))
+        s.commit()
+    second = check(client, keys["inspector"], posted, finger_png(OWN, 42),
+                   first["mismatch_case_id"])
+    assert second["outcome"] == "not_enrolled"
+    assert second["mismatch_status"] == "recapture" and second["attempt"] == 2
