@@ -11,7 +11,7 @@ import pytest
 from skimage import data
 from sqlalchemy import func, select
 
-from devices.queue import OfflineQueue
+from devices.queue import Bundle, OfflineQueue
 from enrollment.models import Biometric
 from registry.models import Guard
 from tests.api.conftest import new_id
@@ -153,6 +153,8 @@ def test_a_refused_bundle_is_reported_fixed_and_resent_once(env, runtime, keys,
         assert flush.returncode == 1 and "1 refused bundle(s) wait" in flush.stdout
         listed = run(env, "failed", "list", "--queue", str(queue))
         assert bundle_id[:8] in listed.stdout and "incomplete_enrollment" in listed.stdout
+        shown = run(env, "failed", "show", bundle_id[:8], "--queue", str(queue))
+        assert "step: commit" in shown.stdout and "recapture the fingers" in shown.stdout
         fixed = run(env, "failed", "retry", bundle_id[:8], *common, "--scanner-folder",
                     str(scan), "--fingers", "2,7")
         assert fixed.returncode == 0, fixed.stdout + fixed.stderr
@@ -185,3 +187,21 @@ def test_status_line_rewrites_one_line_on_a_terminal():
     line.end()
     assert out.getvalue().count("\n") == 1 and out.getvalue().count("\r") == 2
     assert out.getvalue().endswith("face: captured   \n")  # the longer text is blanked out
+
+
+def test_a_failed_bundle_is_requeued_as_a_new_revision_or_discarded(tmp_path):
+    q = OfflineQueue(tmp_path / "q")
+    first, second = Bundle(guard_id=7, face=b"face"), Bundle(guard_id=8, face=b"face")
+    for b in (first, second):
+        q.fail(q.put(b), {"step": "commit", "code": "incomplete_enrollment", "message": "m"})
+    assert not q.pending() and len(q.failed()) == 2
+    path = q.find_failed(first.id[:8])
+    assert q.reason(path)["code"] == "incomplete_enrollment"
+    fixed = q.load(path)
+    fixed.fingers[2] = b"new print"
+    q.requeue(path, fixed)
+    (again,) = [q.load(p) for p in q.pending()]
+    assert again.id == first.id and again.revision == 1 and again.fingers == {2: b"new print"}
+    assert again.key != first.key  # its requests carry new idempotency keys
+    q.discard(q.find_failed(second.id[:8]))
+    assert not q.failed() and not list((tmp_path / "q" / "failed").iterdir())
