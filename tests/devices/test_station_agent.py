@@ -3,6 +3,7 @@ devices; then a server outage and a station restart with the captures queued, en
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -110,10 +111,13 @@ def test_a_face_that_never_passes_is_not_sent_and_the_output_is_bounded(
     queue = tmp_path / "q"
     down = f"http://127.0.0.1:{free_port()}"  # never contacted: nothing is forwarded
     out = station(env, down, "unused", cam, scan, queue, "--name", "远景",
-                  "--id-number", new_id(125), "--district", "蓟州区", "--timeout", "2")
+                  "--id-number", new_id(125), "--district", "蓟州区", "--timeout", "6")
     assert out.returncode == 3, out.stdout + out.stderr
-    assert "not enrolled" in out.stdout and "closer" in out.stdout
-    # Not a TTY: the status line is printed once per change, not once per frame.
+    text = " ".join(out.stdout.split())
+    assert "not enrolled" in text and "closer" in text
+    # Many frames judged, and (not a TTY) the status line printed once per change, not
+    # once per frame.
+    assert int(re.search(r"in (\d+) frame", text).group(1)) >= 3, text
     assert len(out.stdout.splitlines()) <= 6, out.stdout
     q = OfflineQueue(queue)
     assert not q.pending() and not q.failed()
