@@ -26,6 +26,7 @@ from api.routers import (
     guards,
     health,
     inspection,
+    mismatches,
     organisations,
     pages,
     reporting,
@@ -39,7 +40,7 @@ from registry.settings import Settings, get_settings
 # /certificates/{number}.
 ROUTERS = (health.router, organisations.router, guards.router, ecert.router,
            certificates.router, audit.router, enrollment.router, inspection.router,
-           violations.router, exams.router, reporting.router, pages.router)
+           mismatches.router, violations.router, exams.router, reporting.router, pages.router)
 
 
 # Loggers that get the one JSON handler; uvicorn's access log is off (AccessLogMiddleware

@@ -17,7 +17,7 @@ from enrollment.exceptions import (
     SessionClosed,
     TooManyAttempts,
 )
-from inspection.exceptions import CertificateTokenError, NoDocument, NoProbe
+from inspection.exceptions import CertificateTokenError, NoDocument, NoProbe, RecaptureRefused
 from matching.exceptions import GuardidError, ImageError, QualityError, TemplateError
 from registry.exceptions import (
     AuthThrottled,
@@ -59,6 +59,7 @@ STATUS: dict[type[GuardidError], int] = {
     CertificateTokenError: 400,
     NoProbe: 422,
     NoDocument: 422,
+    RecaptureRefused: 409,
     PdfFontMissing: 503,
     UnknownColumn: 404,
 }

@@ -1,5 +1,6 @@
-"""CLI: `guardid station enrol` (the guided station flow), `guardid station flush`, and
-`guardid station reader` (the local reader service the station page captures through)."""
+"""CLI: `guardid station enrol` (the guided station flow), `guardid station flush`,
+`guardid station failed list|show|retry|discard` (refused bundles), and `guardid station
+reader` (the local reader service the station page captures through)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.prompt import Prompt
+
+from cli import station_failed
+from cli.station_ui import EXIT_CAPTURE_FAILED, EXIT_REFUSED, StatusLine, report
 
 DEFAULT_QUEUE = Path("var/station-queue")
 
@@ -27,11 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--name")
     e.add_argument("--id-number")
     e.add_argument("--district")
-    e.add_argument("--timeout", type=float, default=20.0)
+    _capture_limits(e)
     e.set_defaults(func=_enrol)
     f = st.add_parser("flush", help="forward queued enrolments to the server")
     _common(f)
     f.set_defaults(func=_flush)
+    station_failed.register(st)
     r = st.add_parser("reader", help="serve the fingerprint reader to the station page "
                       "(loopback only)")
     r.add_argument("--server", required=True,
@@ -41,8 +47,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=_reader)
 
 
-def _scanner_args(p: argparse.ArgumentParser) -> None:
-    scan = p.add_mutually_exclusive_group(required=True)
+def _capture_limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timeout", type=float, default=20.0,
+                   help="seconds to wait for a face that passes the gate (default 20)")
+    # None: devices/autocapture.py's DEFAULT_MAX_FRAMES (not imported here: the CLI starts
+    # fast without OpenCV).
+    p.add_argument("--max-frames", type=int,
+                   help="camera frames judged at most before giving up (default 300)")
+
+
+def _scanner_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+    scan = p.add_mutually_exclusive_group(required=required)
     scan.add_argument("--scanner-folder", type=Path, help="impressions in a folder (demo)")
     scan.add_argument("--libfprint", action="store_true", help="the first libfprint reader")
 
@@ -59,12 +74,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--queue", type=Path, default=DEFAULT_QUEUE)
 
 
-def _devices(args: argparse.Namespace):  # noqa: ANN202
+def _camera(args: argparse.Namespace):  # noqa: ANN202
     from devices import FolderCamera, OpenCVCamera
 
-    camera = FolderCamera(args.camera_folder) if args.camera_folder else OpenCVCamera(
+    return FolderCamera(args.camera_folder) if args.camera_folder else OpenCVCamera(
         args.camera)
-    return camera, _scanner(args)
 
 
 def _guard(args: argparse.Namespace) -> dict | None:
@@ -85,25 +99,36 @@ def _encode(pixels, ext: str) -> bytes:  # noqa: ANN001
 
 
 def _enrol(args: argparse.Namespace) -> int:
-    from devices.agent import Forwarder, capture_bundle
+    from devices.agent import CaptureFailed, Forwarder, capture_bundle
     from devices.queue import OfflineQueue
     from matching.face import FaceEngine
     from matching.finger import FingerprintEngine
 
     console = Console()
     queue = OfflineQueue(args.queue)
-    camera, scanner = _devices(args)
+    camera, scanner = _camera(args), _scanner(args)
     guard = _guard(args)
-    with camera, scanner:
-        bundle = capture_bundle(
-            camera=camera, scanner=scanner, face_engine=FaceEngine(),
-            finger_engine=FingerprintEngine(), guard=guard, guard_id=args.guard_id,
-            positions=[int(p) for p in args.fingers.split(",") if p],
-            encode=lambda px: _encode(px, ".jpg"), encode_finger=lambda px: _encode(px, ".png"),
-            say=console.print, timeout_s=args.timeout)
+    status = StatusLine()
+    try:
+        with camera, scanner:
+            bundle = capture_bundle(
+                camera=camera, scanner=scanner, face_engine=FaceEngine(),
+                finger_engine=FingerprintEngine(), guard=guard, guard_id=args.guard_id,
+                positions=[int(p) for p in args.fingers.split(",") if p],
+                encode=lambda px: _encode(px, ".jpg"),
+                encode_finger=lambda px: _encode(px, ".png"),
+                say=lambda m: (status.end(), console.print(m)), status=status,
+                timeout_s=args.timeout, max_frames=args.max_frames)
+    except CaptureFailed as exc:
+        status.end()
+        console.print(f"[red]not enrolled[/red]: {escape(exc.message)}. Nothing was queued "
+                      "or sent: fix the capture and run the enrolment again.")
+        return EXIT_CAPTURE_FAILED
+    status.end()
     queue.put(bundle)
     console.print(f"[green]captures saved[/green] (bundle {bundle.id[:8]}), forwarding…")
-    return _report(console, Forwarder(args.server, args.api_key, queue).flush())
+    return report(console, Forwarder(args.server, args.api_key, queue).flush(),
+                  str(args.queue))
 
 
 def _flush(args: argparse.Namespace) -> int:
@@ -111,18 +136,15 @@ def _flush(args: argparse.Namespace) -> int:
     from devices.queue import OfflineQueue
 
     queue = OfflineQueue(args.queue)
-    return _report(Console(), Forwarder(args.server, args.api_key, queue).flush())
-
-
-def _report(console: Console, outcome) -> int:  # noqa: ANN001
-    results, remaining = outcome
-    for r in results:
-        console.print(f"bundle {r.bundle_id[:8]}: {r.status} (guard {r.guard_id}, "
-                      f"session {r.session_id})")
-    if remaining:
-        console.print(f"[yellow]server unreachable: {remaining} enrolment(s) queued "
-                      f"offline, encrypted; run `guardid station flush` later[/yellow]")
-    return 0
+    console = Console()
+    code = report(console, Forwarder(args.server, args.api_key, queue).flush(),
+                  str(args.queue))
+    waiting = len(queue.failed())
+    if waiting:  # refused earlier and not yet fixed: the station still owes these
+        console.print(f"[red]{waiting} refused bundle(s) wait in {args.queue}/failed/[/red]: "
+                      "`guardid station failed list`")
+        return EXIT_REFUSED
+    return code
 
 
 def _reader(args: argparse.Namespace) -> int:

@@ -16,6 +16,9 @@ from devices.exceptions import CaptureTimeout, DeviceError
 # (then the highest quality) is returned when the time is up, with its verdict, so the
 # operator sees what to fix.
 DEFAULT_TIMEOUT_S = 10.0
+# At most this many frames are judged (about 10 s of a 30 fps camera): a source that keeps
+# sending the same failing picture (a folder of one photo) stops instead of spinning.
+DEFAULT_MAX_FRAMES = 300
 
 
 @dataclass(frozen=True)
@@ -35,12 +38,13 @@ def _rank(analysis: Any) -> tuple[int, float]:
 
 
 def auto_capture(camera: Camera, engine: Any, *, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 max_frames: int = DEFAULT_MAX_FRAMES,
                  on_frame: Callable[[Any], None] | None = None) -> AutoCapture:
-    """Grab frames from ``camera`` until one passes the gate or ``timeout_s`` runs out."""
+    """Grab frames until one passes the gate, ``timeout_s`` runs out or ``max_frames`` seen."""
     deadline = time.monotonic() + timeout_s
     best: tuple[np.ndarray, Any] | None = None
     seen = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and seen < max_frames:
         try:
             frame = camera.grab(timeout_s=max(0.1, deadline - time.monotonic()))
         except CaptureTimeout:

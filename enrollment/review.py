@@ -68,9 +68,13 @@ def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind
                  resource_id=case.guard_id, detail={"case": case.id, kind: item_id},
                  district=policy.entry_district(*case_districts(db_session, case)))
     db_session.commit()
-    media = next((m for sig, m in _SIGNATURES if data.startswith(sig)),
-                 "application/octet-stream")
-    return data, media
+    return data, media_type(data)
+
+
+def media_type(data: bytes) -> str:
+    """Return the media type of an image from its file signature."""
+    return next((m for sig, m in _SIGNATURES if data.startswith(sig)),
+                "application/octet-stream")
 
 
 def list_cases(*, db_session: Session, actor: Actor, status: ReviewStatus) -> list[ReviewCase]:

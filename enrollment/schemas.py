@@ -37,6 +37,12 @@ class CaptureOut(BaseModel):
     measures: dict[str, float]
 
 
+class AbandonIn(Strict):
+    """Why a station gives a session up (kept in the audit log; no personal data)."""
+
+    reason: str | None = Field(default=None, max_length=200)
+
+
 class SessionOut(BaseModel):
     """An enrollment session and its captures."""
 

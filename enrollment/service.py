@@ -168,6 +168,25 @@ def submit_face(*, db_session: Session, vault: Vault, actor: Actor, engine: Face
     return out
 
 
+def abandon(*, db_session: Session, actor: Actor, session_id: int,
+            reason: str | None = None) -> SessionOut:
+    """Close an open session without enrolling (a refused or given-up station visit).
+
+    Abandoning an already abandoned session answers it unchanged, so a station may repeat
+    the call; a committed or reviewed session cannot be abandoned.
+    """
+    row = _session(db_session, actor, session_id, open_only=False)
+    if row.status == SessionStatus.abandoned:
+        return to_out(db_session, row)
+    if row.status != SessionStatus.open:
+        raise SessionClosed(f"session {session_id} is {row.status.value}")
+    row.status, row.closed_at = SessionStatus.abandoned, utcnow()
+    audit.record(db_session, actor, "enrollment.abandon", resource_type="guard",
+                 resource_id=row.guard_id, detail={"session": row.id, "reason": reason})
+    db_session.commit()
+    return to_out(db_session, row)
+
+
 def request_finger_exception(*, db_session: Session, actor: Actor, session_id: int,
                              position: int, reason_code: str, reason: str | None
                              ) -> FingerException:

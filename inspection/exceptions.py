@@ -31,3 +31,9 @@ class NoDocument(InspectionError):
     """A 1:1 verification needs a certificate number or a scanned e-certificate."""
 
     code = "no_document"
+
+
+class RecaptureRefused(InspectionError):
+    """A recapture cannot continue its mismatch case (closed, expired, or another document)."""
+
+    code = "recapture_refused"

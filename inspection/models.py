@@ -1,4 +1,5 @@
-"""Tables of the inspection domain: spot checks at duty posts and e-certificate signing keys."""
+"""Tables of the inspection domain: spot checks at duty posts, the mismatch cases their
+biometric no-matches open, and e-certificate signing keys."""
 
 from __future__ import annotations
 
@@ -62,6 +63,45 @@ class SpotCheck(Base):
     thresholds: Mapped[str] = mapped_column(Text, default="{}")  # JSON name -> value applied
     candidates: Mapped[str] = mapped_column(Text, default="[]")  # 1:N: JSON list
     probe_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted probe photo
+    # A no-match opens a mismatch case; each recapture is a further attempt of that case.
+    mismatch_id: Mapped[int | None] = mapped_column(ForeignKey("mismatch_cases.id"),
+                                                    index=True)
+    attempt: Mapped[int | None] = mapped_column(Integer)
+
+
+class MismatchStatus(StrEnum):
+    """Where a biometric no-match stands: recaptured, then (if it persists) reviewed."""
+
+    recapture = "recapture"  # the inspector may capture again (attempts and time are bounded)
+    cleared = "cleared"  # a recapture matched: nothing is recorded against anyone
+    suspected = "suspected"  # every attempt failed: a supervisor confirms or dismisses
+    confirmed = "confirmed"  # an impersonation: the violation is recorded and counted
+    dismissed = "dismissed"  # not an impersonation (e.g. a false reject): counted nowhere
+
+
+class MismatchCase(Base):
+    """The attempts of one identity check whose biometrics did not match the certificate.
+
+    ``due_at`` is when the case reaches the supervisor's queue: at once after the last
+    attempt, or when the recapture window closes with attempts unused.
+    """
+
+    __tablename__ = "mismatch_cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guard_id: Mapped[int] = mapped_column(ForeignKey("guards.id"), index=True)
+    certificate_number: Mapped[str] = mapped_column(String(64))
+    district: Mapped[str] = mapped_column(String(64), index=True)
+    site: Mapped[str | None] = mapped_column(String(200))
+    inspector: Mapped[str] = mapped_column(String(64))
+    status: Mapped[MismatchStatus] = mapped_column(_enum(MismatchStatus), index=True,
+                                                   default=MismatchStatus.recapture)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    violation_id: Mapped[int | None] = mapped_column(Integer)  # the confirmed impersonation
 
 
 class SigningKey(Base):

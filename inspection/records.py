@@ -53,7 +53,8 @@ def _view(row: SpotCheck) -> dict:
             "face_quality": row.face_quality, "finger_quality": row.finger_quality,
             "face_score": row.face_score, "finger_score": row.finger_score,
             "fused_evidence": row.fused_score, "thresholds": json.loads(row.thresholds),
-            "candidates": json.loads(row.candidates)}
+            "candidates": json.loads(row.candidates),
+            "mismatch_case_id": row.mismatch_id, "attempt": row.attempt}
 
 
 def list_page(*, db_session: Session, actor: Actor, district: str | None = None,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from inspection.models import CheckMode, Outcome
+from inspection.models import CheckMode, MismatchStatus, Outcome
 from registry.schemas import Strict
 
 
@@ -19,6 +20,8 @@ class CheckContext(Strict):
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     finger_position: int | None = Field(default=None, ge=1, le=10)
+    # The mismatch case this check recaptures (from the previous attempt's answer).
+    recapture_of: int | None = Field(default=None, ge=1)
 
 
 class Candidate(BaseModel):
@@ -55,6 +58,12 @@ class CheckOut(BaseModel):
     candidates: list[Candidate] = []
     violation_ids: list[int] = []
     at: dt.datetime
+    # A biometric no-match: the case its attempts belong to, and what the inspector does next.
+    mismatch_case_id: int | None = None
+    mismatch_status: MismatchStatus | None = None
+    attempt: int | None = None
+    max_attempts: int | None = None
+    next_step: str | None = None
 
 
 class TokenOut(BaseModel):
@@ -68,3 +77,32 @@ class TokenIn(Strict):
     """A token to verify online."""
 
     token: str = Field(max_length=2048)
+
+
+class MismatchDecisionIn(Strict):
+    """A supervisor's decision on a suspected mismatch, with the reason (kept on the case)."""
+
+    decision: Literal["confirm", "dismiss"]
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class MismatchOut(BaseModel):
+    """A mismatch case with its evidence: each attempt's probe beside the enrolled images."""
+
+    id: int
+    guard_id: int
+    certificate_number: str
+    district: str
+    site: str | None
+    inspector: str
+    status: MismatchStatus
+    attempts: int
+    max_attempts: int
+    opened_at: dt.datetime
+    due_at: dt.datetime | None
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    reason: str | None
+    violation_id: int | None
+    probes: list[dict]
+    enrolled: list[dict]

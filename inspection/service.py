@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspection import certkeys, ecert, records
+from inspection import certkeys, ecert, mismatches, records
 from inspection.exceptions import NoDocument, NoProbe
-from inspection.models import CheckMode, Outcome, SpotCheck
+from inspection.models import CheckMode, MismatchCase, Outcome, SpotCheck
 from inspection.probes import LocalProbes, Probe, enrolled_modalities, score
 from inspection.schemas import CheckContext, CheckOut
 from matching.fusion import fmr_of_name, fuse
@@ -154,6 +154,8 @@ def verify(*, db_session: Session, vault: Vault, actor: Actor, settings: Setting
     """
     probes = _probes(matchers, settings, ctx, images)
     number, failed = _document(db_session, vault, ctx)
+    case = mismatches.for_recapture(db_session, actor, ctx.recapture_of, number) \
+        if ctx.recapture_of else None
     cert = db_session.scalar(select(Certificate).where(Certificate.number == number))
     guard = db_session.get(Guard, cert.guard_id) if cert else None
     scores: dict[str, float] = {}
@@ -175,15 +177,17 @@ def verify(*, db_session: Session, vault: Vault, actor: Actor, settings: Setting
                 failed.append(Outcome.no_match)
     return _record(db_session, vault, actor, CheckMode.verify, ctx, probes, images,
                    failed=failed, guard=guard, number=number, scores=scores, fused=fused,
-                   applied=applied)
+                   applied=applied, case=case)
 
 
 def _record(db_session: Session, vault: Vault, actor: Actor, mode: CheckMode,
             ctx: CheckContext, probes: list[Probe], images: Images, *, failed: list[Outcome],
             guard: Guard | None, number: str | None, scores: dict[str, float],
             fused: float | None, applied: dict[str, float],
-            candidates: list[dict] | None = None, outcome: Outcome | None = None) -> CheckOut:
-    """Store the check (probe kept, encrypted, only when it failed) and derive violations."""
+            candidates: list[dict] | None = None, outcome: Outcome | None = None,
+            case: MismatchCase | None = None) -> CheckOut:
+    """Store the check (probe kept, encrypted, only when it failed) and derive violations;
+    a no-match opens (or a recapture advances) its mismatch case instead of a violation."""
     failed = sorted(set(failed), key=SEVERITY.index)
     outcome = outcome or (failed[0] if failed else Outcome.match)
     quality = {p.modality: p.quality for p in probes}
@@ -202,17 +206,22 @@ def _record(db_session: Session, vault: Vault, actor: Actor, mode: CheckMode,
                                 purpose=PROBE_PURPOSE) if keep else None)
     db_session.add(row)
     db_session.flush()
+    case = mismatches.record_attempt(db_session, row, case=case,
+                                     no_match=Outcome.no_match in failed,
+                                     matched=bool(scores) and Outcome.no_match not in failed)
     derived = violations.derive(db_session, actor, check_id=row.id,
                                 failed=[f.value for f in failed], guard=guard,
                                 district=district or "unknown", site=ctx.site)
     audit.record(db_session, actor, f"inspection.{mode.value}", resource_type="guard",
                  resource_id=guard.id if guard else None,
                  detail={"check": row.id, "outcome": outcome.value,
-                         "violations": [v.id for v in derived]},
+                         "violations": [v.id for v in derived],
+                         "mismatch": case.id if case else None},
                  district=policy.entry_district(district, guard.district if guard else district))
     db_session.commit()
     return CheckOut(**records.redact(db_session, actor, dict(
         check_id=row.id, mode=mode, outcome=outcome, failed_checks=failed,
         guard_id=row.guard_id, certificate_number=number, face_score=row.face_score,
         finger_score=row.finger_score, fused_evidence=fused, thresholds=applied,
-        candidates=candidates or [], violation_ids=[v.id for v in derived], at=row.at)))
+        candidates=candidates or [], violation_ids=[v.id for v in derived], at=row.at,
+        **mismatches.check_fields(case))))

@@ -69,7 +69,11 @@ def table_html(t: dict) -> str:
                    for n, (h, u) in COLUMNS.items())
     row = "".join(f"<td data-col='{n}'>{escape(str(t['cells'][str(n)]))}</td>"
                   for n in range(1, 24))
-    return f"<table class='campaign'><tr>{head}</tr><tr>{row}</tr></table>"
+    pending = t.get("pending_suspected_mismatches")
+    note = "" if pending is None else (
+        f"<p class='beside'>待主管确认的疑似人证不符（未计入本表）: "
+        f"<b id='pending-mismatches'>{pending['count']}</b></p>")
+    return f"<table class='campaign'><tr>{head}</tr><tr>{row}</tr></table>{note}"
 
 
 def render(cov: dict, table: dict, trend: list[dict]) -> str:

@@ -13,6 +13,9 @@ from reporting.campaign import COLUMNS, GROUPS
 from reporting.cells import csv_bytes, xlsx_bytes
 
 TITLE = "保安服务市场清理整顿专项行动统计表"
+# Suspected biometric mismatches awaiting a supervisor: shown beside the table, not in it.
+PENDING_LABEL = "待主管确认的疑似人证不符（未计入本表）"
+PENDING_SHEET = "待确认疑似人证不符"
 
 
 def _header(n: int) -> str:
@@ -23,10 +26,13 @@ def _header(n: int) -> str:
 
 def campaign_csv(t: dict) -> bytes:
     """Return the table as CSV: one header row (column headers with units), one data row."""
-    return csv_bytes([
+    rows = [
         ["填报单位", "统计截止"] + [_header(n) for n in range(1, 24)],
         [t["unit"], t["period"]["to"]] + [t["cells"][str(n)] for n in range(1, 24)],
-    ])
+    ]
+    if "pending_suspected_mismatches" in t:  # beside the table (older frozen weeks lack it)
+        rows += [[], [PENDING_LABEL, t["pending_suspected_mismatches"]["count"]]]
+    return csv_bytes(rows)
 
 
 def campaign_xlsx(t: dict) -> bytes:
@@ -58,7 +64,19 @@ def campaign_xlsx(t: dict) -> bytes:
     for row in (3, 4):
         for col in range(1, 25):
             ws.cell(row=row, column=col).font = Font(bold=True)
+    if "pending_suspected_mismatches" in t:
+        _pending_sheet(wb, t["pending_suspected_mismatches"])
     return xlsx_bytes(wb)
+
+
+def _pending_sheet(wb: Workbook, pending: dict) -> None:
+    """Add the sheet of suspected mismatches awaiting a supervisor (not in the table)."""
+    ws = wb.create_sheet(PENDING_SHEET)
+    ws["A1"], ws["B1"] = PENDING_LABEL, pending["count"]
+    ws["A1"].font = Font(bold=True)
+    ws["A2"] = "待确认案件编号 case ids"
+    for i, case in enumerate(pending["cases"], start=3):
+        ws.cell(row=i, column=1, value=case)
 
 
 def coverage_csv(c: dict) -> bytes:

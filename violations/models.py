@@ -18,7 +18,7 @@ from registry.models import Base, _enum, utcnow
 
 
 class ViolationCategory(StrEnum):
-    """What was found; ``impersonation`` is a suspected case awaiting review, not a column."""
+    """What was found; ``impersonation`` counts (column 15) only once a supervisor confirmed it."""
 
     unlicensed_service = "unlicensed_service"  # 8 未经许可从事保安服务
     disguised_service = "disguised_service"  # 9 挂靠、承包、委托、加盟、劳务派遣
@@ -27,11 +27,15 @@ class ViolationCategory(StrEnum):
     unqualified_company = "unqualified_company"  # 14 雇佣无资质公司从事保安服务
     unqualified_person = "unqualified_person"  # 15 雇佣不符合规定人员从事保安服务
     uniform = "uniform"  # 16 发现不按规定着保安服
-    impersonation = "impersonation"  # biometric mismatch at a spot check: a case for review
+    # A person working on another's certificate, confirmed by a supervisor after a spot
+    # check's biometrics failed every recapture (inspection/mismatches.py).
+    impersonation = "impersonation"
 
 
-# Statistics-table column each category is counted in (None: not counted until reviewed).
-VIOLATION_COLUMN: dict[ViolationCategory, int | None] = {
+# Statistics-table column each category is counted in. An impersonator is a person "not
+# meeting the legal conditions" (column 15: they hold no certificate of their own); it is
+# counted only when confirmed (reporting/campaign.py), never while open.
+VIOLATION_COLUMN: dict[ViolationCategory, int] = {
     ViolationCategory.unlicensed_service: 8,
     ViolationCategory.disguised_service: 9,
     ViolationCategory.unfiled_unit: 10,
@@ -39,10 +43,13 @@ VIOLATION_COLUMN: dict[ViolationCategory, int | None] = {
     ViolationCategory.unqualified_company: 14,
     ViolationCategory.unqualified_person: 15,
     ViolationCategory.uniform: 16,
-    ViolationCategory.impersonation: None,
+    ViolationCategory.impersonation: 15,
 }
 # Counted per organisation (起 = cases) or per person (人).
-PERSON_CATEGORIES = frozenset({ViolationCategory.unqualified_person, ViolationCategory.uniform})
+PERSON_CATEGORIES = frozenset({ViolationCategory.unqualified_person, ViolationCategory.uniform,
+                               ViolationCategory.impersonation})
+# Categories that count only once a reviewer confirmed them (not while open).
+CONFIRMED_ONLY = frozenset({ViolationCategory.impersonation})
 
 
 class RectificationAction(StrEnum):

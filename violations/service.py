@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,15 +30,17 @@ UNQUALIFIED_OUTCOMES = frozenset({"no_certificate", "certificate_revoked",
 
 def derive(db_session: Session, actor: Actor, *, check_id: int, failed: list[str],
            guard: Guard | None, district: str, site: str | None) -> list[Violation]:
-    """Create the violations a failed spot check implies (flushed, not committed)."""
+    """Create the violations a failed spot check implies (flushed, not committed).
+
+    A biometric no-match is not one of them: it opens a mismatch case
+    (inspection/mismatches.py), and only a supervisor's confirmation records the
+    impersonation (``record_impersonation``).
+    """
     out: list[Violation] = []
     common = {"source": ViolationSource.derived, "district": district, "site": site,
               "check_id": check_id, "recorded_by": actor.key_id,
               "guard_id": guard.id if guard else None,
               "organisation_id": guard.employer_id if guard else None}
-    if "no_match" in failed:
-        out.append(Violation(category=ViolationCategory.impersonation,
-                             note="biometrics do not match the certificate holder", **common))
     reasons = sorted(UNQUALIFIED_OUTCOMES.intersection(failed))
     if reasons:
         out.append(Violation(category=ViolationCategory.unqualified_person,
@@ -45,6 +49,20 @@ def derive(db_session: Session, actor: Actor, *, check_id: int, failed: list[str
         db_session.add(v)
     db_session.flush()
     return out
+
+
+def record_impersonation(db_session: Session, actor: Actor, *, guard: Guard, check_id: int,
+                         district: str, site: str | None, found_at: dt.datetime,
+                         note: str) -> Violation:
+    """Record the impersonation a supervisor confirmed (flushed, not committed)."""
+    row = Violation(category=ViolationCategory.impersonation, source=ViolationSource.derived,
+                    status=ViolationStatus.confirmed, district=district, site=site,
+                    check_id=check_id, guard_id=guard.id, organisation_id=guard.employer_id,
+                    found_at=found_at, recorded_by=actor.key_id, decided_by=actor.key_id,
+                    decided_at=utcnow(), note=note)
+    db_session.add(row)
+    db_session.flush()
+    return row
 
 
 def _subject_district(db_session: Session, actor: Actor, org_id: int | None,

@@ -1,13 +1,20 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const OUTCOMES = {
-  match: "通过：人证一致", no_match: "不一致：疑似冒用", not_enrolled: "未采集生物特征",
+  match: "通过：人证一致", no_match: "不一致 no match", not_enrolled: "未采集生物特征",
   no_certificate: "无证或证号不存在", certificate_suspended: "证件已暂停",
   certificate_revoked: "证件已吊销", certificate_invalid: "电子证无效",
   background_check_failed: "背景审查未通过", employer_unlicensed: "用人单位无资质",
   employer_unfiled: "自招单位未备案", employer_blacklisted: "用人单位在黑名单",
   not_on_duty_here: "未登记在此岗位", identified: "已识别", unknown_person: "未识别",
 };
+// What a biometric no-match leads to: recapture on the spot, then a supervisor's review.
+const MISMATCH = {
+  recapture: "请重新采集 recapture", cleared: "重新采集后一致，不记录违规 cleared: nothing recorded",
+  suspected: "已记为疑似人证不符，待主管确认，尚不计为违规 suspected: a supervisor decides",
+};
+let recapture = null;  // {case, doc}: the mismatch case the next check continues
+const docOf = () => $("token").value.trim() || $("number").value.trim();
 $("apikey").value = sessionStorage.getItem("guardid.key") || "";
 $("apikey").addEventListener("change", () => sessionStorage.setItem("guardid.key", $("apikey").value));
 const headers = () => ({ Authorization: "Bearer " + $("apikey").value.trim() });
@@ -95,6 +102,7 @@ $("verify").addEventListener("click", async () => {
   if ($("site").value.trim()) form.append("site", $("site").value.trim());
   if ($("face").files[0]) form.append("face", $("face").files[0]);
   if ($("finger").files[0]) form.append("finger", $("finger").files[0]);
+  if (recapture && recapture.doc === docOf()) form.append("recapture_of", recapture.case);
   const el = $("result");
   el.textContent = "核验中 checking…";
   el.className = "";
@@ -102,11 +110,15 @@ $("verify").addEventListener("click", async () => {
   const r = await fetch("/inspections/verify", { method: "POST", headers: headers(), body: form });
   const body = await r.json();
   if (!r.ok) {
+    if (body.code === "recapture_refused") recapture = null;  // the next check starts afresh
     el.className = "bad";
     el.dataset.outcome = "error:" + body.code;
     el.textContent = "请求被拒绝 refused: " + body.message;
     return;
   }
+  recapture = body.mismatch_status === "recapture"
+    ? { case: body.mismatch_case_id, doc: docOf() } : null;
+  el.dataset.mismatch = body.mismatch_status || "";
   el.className = body.outcome === "match" ? "ok" : "bad";
   el.dataset.outcome = body.outcome;
   const scores = [["人脸 face", body.face_score], ["指纹 finger", body.finger_score]]
@@ -116,6 +128,12 @@ $("verify").addEventListener("click", async () => {
   strong.textContent = OUTCOMES[body.outcome] || body.outcome;
   el.append(strong, document.createElement("br"),
             "证号 " + (body.certificate_number || "—") + (scores ? " · " + scores : ""));
+  if (body.mismatch_status) {
+    const step = document.createElement("div");
+    step.id = "next-step";
+    step.textContent = MISMATCH[body.mismatch_status] + " · " + body.next_step;
+    el.append(step);
+  }
   if (body.failed_checks.length > 1) {
     el.append(document.createElement("br"), "其他问题: " + body.failed_checks.slice(1)
       .map((c) => OUTCOMES[c] || c).join("，"));

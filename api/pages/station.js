@@ -2,6 +2,25 @@
 const $ = (id) => document.getElementById(id);
 const key = () => ({ Authorization: "Bearer " + $("apikey").value.trim() });
 let best = null;  // the last frame that passed the gate
+// The employers a guard may be registered with: those of the district typed (or all the
+// key may see), so the guard is saved with an employer and counted in coverage.
+async function loadEmployers() {
+  const el = $("employers-status"), sel = $("employer");
+  if (!$("apikey").value.trim()) return;
+  const q = new URLSearchParams({ limit: "500" });
+  if ($("district").value.trim()) q.set("district", $("district").value.trim());
+  const r = await fetch("/organisations?" + q, { headers: key() });
+  const body = await r.json();
+  if (!r.ok) { el.className = "bad"; el.textContent = body.message; return; }
+  const keep = sel.value;
+  sel.replaceChildren(new Option("— 选择用人单位 choose the employer —", ""),
+                      ...body.items.map((o) => new Option(o.name + " (" + o.district + ")", o.id)));
+  if (body.items.some((o) => String(o.id) === keep)) sel.value = keep;
+  el.className = ""; el.dataset.count = body.items.length;
+  el.textContent = body.items.length ? "" : "本辖区无登记单位 no employer registered here";
+}
+$("apikey").addEventListener("change", loadEmployers);
+$("district").addEventListener("change", loadEmployers);
 async function frameBlob() {
   const v = $("video"), c = $("canvas");
   c.width = v.videoWidth; c.height = v.videoHeight;
@@ -57,8 +76,12 @@ async function post(path, body, ok = 201) {
 $("enrol").addEventListener("click", async () => {
   const out = $("result");
   try {
-    const s = await post("/enrollments", { guard: { name: $("name").value,
-      id_number: $("idnumber").value, district: $("district").value } });
+    const guard = { name: $("name").value, id_number: $("idnumber").value,
+                    duty_status: $("duty").value };
+    if ($("district").value.trim()) guard.district = $("district").value.trim();
+    if ($("employer").value) guard.employer_id = Number($("employer").value);
+    if ($("post").value.trim()) guard.post_site = $("post").value.trim();
+    const s = await post("/enrollments", { guard });
     const face = new FormData(); face.append("file", best, "face.jpg");
     await post(`/enrollments/${s.id}/face`, face);
     for (const pos of [2, 7]) {

@@ -14,6 +14,7 @@ from enrollment import archive, archive_pdf, fingers, idempotency, review, servi
 from enrollment.idempotency import IdempotencyKey
 from enrollment.models import ReviewCase, ReviewStatus
 from enrollment.schemas import (
+    AbandonIn,
     CaptureOut,
     CommitOut,
     FingerExceptionIn,
@@ -97,6 +98,14 @@ def submit_face(session_id: int, file: UploadFile, session: SessionDep, vault: V
                                engine=runtime.face_engine, session_id=session_id, image=data,
                                max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels,
                                idem=idem)
+
+
+@router.post("/enrollments/{session_id}/abandon", response_model=SessionOut)
+def abandon_session(session_id: int, session: SessionDep, actor: Station,
+                    body: AbandonIn | None = None):
+    """Close an open session without enrolling (e.g. after the server refused its commit)."""
+    return service.abandon(db_session=session, actor=actor, session_id=session_id,
+                           reason=body.reason if body else None)
 
 
 @router.post("/quality/face")

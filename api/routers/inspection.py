@@ -28,11 +28,11 @@ def _images(runtime, face: UploadFile | None, finger: UploadFile | None) -> serv
 
 def _context(certificate_number: str | None, token: str | None, site: str | None,
              latitude: float | None, longitude: float | None,
-             finger_position: int | None) -> CheckContext:
+             finger_position: int | None, recapture_of: int | None = None) -> CheckContext:
     """Validate the form fields of a check."""
     return CheckContext(certificate_number=certificate_number or None, token=token or None,
                         site=site or None, latitude=latitude, longitude=longitude,
-                        finger_position=finger_position)
+                        finger_position=finger_position, recapture_of=recapture_of)
 
 
 OptStr = Annotated[str | None, Form()]
@@ -45,9 +45,14 @@ def verify(session: SessionDep, vault: VaultDep, runtime: RuntimeDep, actor: Ins
            face: UploadFile | None = None, finger: UploadFile | None = None,
            certificate_number: OptStr = None, token: OptStr = None, site: OptStr = None,
            latitude: OptFloat = None, longitude: OptFloat = None,
-           finger_position: OptInt = None):
-    """Verify a guard 1:1: certificate number or e-certificate token, plus face and/or finger."""
-    ctx = _context(certificate_number, token, site, latitude, longitude, finger_position)
+           finger_position: OptInt = None, recapture_of: OptInt = None):
+    """Verify a guard 1:1: certificate number or e-certificate token, plus face and/or finger.
+
+    A no-match asks for a recapture: send the next attempt with ``recapture_of`` set to the
+    answer's ``mismatch_case_id`` (3 attempts in all); after the last, the case waits as a
+    suspected mismatch for a supervisor (GET /mismatches), and is no violation until then."""
+    ctx = _context(certificate_number, token, site, latitude, longitude, finger_position,
+                   recapture_of)
     return service.verify(db_session=session, vault=vault, actor=actor,
                           settings=runtime.settings, matchers=runtime.matchers, ctx=ctx,
                           images=_images(runtime, face, finger))

@@ -1,6 +1,7 @@
 """The station page in a real headless Chromium whose camera is a fake device playing a real
 face video: live quality feedback from the server, one finger captured through the local
-agent's reader service and one picked as a file, then a guard enrolled end to end."""
+agent's reader service and one picked as a file, then a guard enrolled end to end with an
+employer, a post and on duty, so the coverage report counts them."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from sqlalchemy import func, select
 from devices import FolderScanner
 from devices.reader_service import ReaderService
 from enrollment.models import Biometric
+from registry.models import DutyStatus, Guard
 from tests.api.conftest import new_id
 from tests.browser import Browser
 from tests.enrollment.conftest import finger_png
+from tests.helpers import auth
 from tests.servers import free_port
 
 
@@ -27,7 +30,10 @@ def write_y4m(path, frames):
             fh.write(b"FRAME\n" + cv2.cvtColor(f, cv2.COLOR_RGB2YUV_I420).tobytes())
 
 
-def test_station_page_enrols_from_the_fake_camera(keys, server, runtime, tmp_path):
+def test_station_page_enrols_from_the_fake_camera(keys, server, runtime, tmp_path, client):
+    org = client.post("/organisations", headers=auth(keys["admin"]), json={
+        "name": "津安保安服务有限公司", "org_type": "security_company", "licence_no": "TJ-L-9",
+        "licence_status": "licensed", "district": "蓟州区"}).json()["id"]
     face = cv2.resize(data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC)
     video = tmp_path / "face.y4m"
     write_y4m(video, [face] * 4 + [np.ascontiguousarray(face[:, ::-1])] * 4)
@@ -50,7 +56,12 @@ def test_station_page_enrols_from_the_fake_camera(keys, server, runtime, tmp_pat
                   "document.getElementById('name').value = '网页';"
                   f"document.getElementById('idnumber').value = '{new_id(131)}';"
                   "document.getElementById('district').value = '蓟州区';"
+                  "document.getElementById('apikey').dispatchEvent(new Event('change'));"
                   "document.getElementById('start').click()")
+        page.wait_for("document.getElementById('employers-status').dataset.count === '1'", 30)
+        page.eval(f"document.getElementById('employer').value = '{org}';"
+                  "document.getElementById('post').value = '蓟州区人民医院'")
+        assert page.eval("document.getElementById('duty').value") == "on_duty"
         page.wait_for("document.getElementById('feedback').dataset.passed === 'true'", 60)
         page.eval(f"document.getElementById('agent').value = '{reader.url}';"
                   "document.getElementById('capture2').click()")
@@ -68,3 +79,8 @@ def test_station_page_enrols_from_the_fake_camera(keys, server, runtime, tmp_pat
         reader.stop()
     with runtime.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Biometric)) == 3
+        (guard,) = s.scalars(select(Guard))
+        assert guard.employer_id == org and guard.duty_status == DutyStatus.on_duty
+        assert guard.post_site == "蓟州区人民医院"
+    cov = client.get("/reports/coverage", headers=auth(keys["police"])).json()
+    assert cov["total"]["on_duty"] == 1 and cov["total"]["both"] == 1

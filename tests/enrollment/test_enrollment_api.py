@@ -300,3 +300,32 @@ def _race(client, st, photos):
         assert {r["status"] for r in results.values()} == {"committed"}
     else:  # one person under two names at once: whichever commits second is held for review
         assert sorted(r["status"] for r in results.values()) == ["committed", "review"]
+
+
+def test_a_station_abandons_an_open_session_of_its_district_only(client, keys, runtime,
+                                                                 face_jpeg):
+    from registry import apikeys
+    from registry.models import Role
+
+    with runtime.sessions() as s:
+        elsewhere = apikeys.create(db_session=s, role=Role.station, name="hp",
+                                   district="和平区").token
+        s.commit()
+    st = keys["station"]
+    sid = open_for(client, st, 41)["id"]
+    r = client.post(f"/enrollments/{sid}/abandon", headers=auth(elsewhere),
+                    json={"reason": "incomplete_enrollment"})
+    assert r.status_code == 404  # another district's session is not even confirmed to exist
+    r = client.post(f"/enrollments/{sid}/abandon", headers=auth(st),
+                    json={"reason": "incomplete_enrollment"})
+    assert r.status_code == 200 and r.json()["status"] == "abandoned" and r.json()["closed_at"]
+    again = client.post(f"/enrollments/{sid}/abandon", headers=auth(st))
+    assert again.status_code == 200 and again.json()["status"] == "abandoned"  # repeatable
+    assert face(client, st, sid, face_jpeg).json()["code"] == "session_closed"
+    done = open_for(client, st, 42)["id"]
+    assert face(client, st, done, face_jpeg).json()["passed"]
+    submit_fingers(client, st, done, 42)
+    assert client.post(f"/enrollments/{done}/commit", headers=auth(st)).json()["status"] == \
+        "committed"
+    late = client.post(f"/enrollments/{done}/abandon", headers=auth(st))
+    assert late.status_code == 409 and late.json()["code"] == "session_closed"

@@ -47,6 +47,29 @@ def test_inspector_page_end_to_end(client, keys, posted, server, page, tmp_path,
     page.eval("document.getElementById('offline').click()")
     page.eval("document.getElementById('result').scrollIntoView()")
     page.screenshot("inspector-page-match.png")
+    # Only the fingertip touched the reader: no match, and the page asks for a recapture,
+    # which (the whole finger this time) clears the case: nothing is recorded.
+    from tests.enrollment.conftest import finger_png
+    from tests.inspection.test_mismatches import OWN, tip_only
+
+    tip, whole = tmp_path / "tip.png", tmp_path / "whole.png"
+    tip.write_bytes(tip_only(OWN))
+    whole.write_bytes(finger_png(OWN, 42))
+    page.eval("document.getElementById('face').value = ''")
+    page.set_files("#finger", [tip])
+    page.eval("document.getElementById('verify').click()")
+    assert page.wait_for("document.getElementById('result').dataset.mismatch") == "recapture"
+    assert "attempt 2 of 3" in page.eval("document.getElementById('next-step').textContent")
+    page.screenshot("inspector-page-recapture.png")
+    page.set_files("#finger", [whole])
+    page.eval("document.getElementById('verify').click()")
+    assert page.wait_for("document.getElementById('result').dataset.mismatch "
+                         "=== 'cleared'"), page.eval("document.getElementById('result')"
+                                                     ".textContent")
+    checks = client.get("/inspections", headers=auth(keys["admin"])).json()["items"]
+    attempts = [(c["attempt"], c["outcome"]) for c in checks if c["mismatch_case_id"]]
+    assert sorted(attempts) == [(1, "no_match"), (2, "match")]
+    assert client.get("/violations", headers=auth(keys["admin"])).json()["items"] == []
     client.post(f"/certificates/{posted.number}/revoke", headers=auth(keys["police"]),
                 json={"reason": "dismissed"})
     page.eval("document.getElementById('sync').click()")

@@ -1,0 +1,235 @@
+"""Biometric no-matches at a post: a recapture first, then a supervisor's decision.
+
+A face or finger that does not match the certificate holder is not yet an impersonation:
+a genuine guard is falsely rejected a few times in a hundred (the face FNMR at FMR 1e-3),
+so a city would otherwise file hundreds of false records a week. The first no-match opens
+a case and the inspector recaptures (MAX_ATTEMPTS attempts in all, each a recorded spot
+check, within RECAPTURE_WINDOW of the last). A match clears the case: nothing is recorded
+against anyone. When every attempt fails, or the window closes with attempts unused, the
+case waits as a *suspected* mismatch until a supervisor (admin or police of its district)
+compares the probes with the enrolled biometrics and confirms it (the impersonation
+violation is recorded and counted) or dismisses it (counted nowhere).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from enrollment.models import Biometric, Modality
+from inspection.exceptions import RecaptureRefused
+from inspection.models import MismatchCase, MismatchStatus, SpotCheck
+from registry import audit
+from registry.audit import Actor
+from registry.crypto import Vault
+from registry.exceptions import Conflict, NotFound
+from registry.models import Guard, utcnow
+from registry.scope import check_district, effective_district
+from violations import service as violations
+
+# Attempts per check, the first included: two recaptures bring a genuine guard's chance of
+# failing them all from ~5% to ~0.01% (if attempts were independent), while an impostor
+# who fails once at FMR 1e-3 still fails all three.
+MAX_ATTEMPTS = 3
+# A recapture is taken on the spot; a case with no attempt for this long goes to the
+# supervisor with the attempts it has (the guard walked away, the inspector moved on).
+RECAPTURE_WINDOW = dt.timedelta(minutes=15)
+OPEN = (MismatchStatus.recapture, MismatchStatus.suspected)
+
+
+def for_recapture(db_session: Session, actor: Actor, case_id: int,
+                  number: str | None) -> MismatchCase:
+    """Return the case a recapture continues; raise RecaptureRefused when it cannot."""
+    case = _get(db_session, actor, case_id)
+    if case.status != MismatchStatus.recapture or case.due_at <= utcnow():
+        raise RecaptureRefused(f"mismatch case {case_id} takes no more attempts "
+                               f"({state(case)}): start a new check")
+    if number != case.certificate_number:
+        raise RecaptureRefused("a recapture presents the same certificate as its first "
+                               "attempt")
+    return case
+
+
+def record_attempt(db_session: Session, check: SpotCheck, *, case: MismatchCase | None,
+                   no_match: bool, matched: bool) -> MismatchCase | None:
+    """Link a check to its case: a first no-match opens one, a recapture advances it.
+
+    Only a recapture whose biometrics matched clears the case; one that reached no
+    biometric decision (nothing comparable on file) counts as a failed attempt.
+    """
+    if case is None:
+        if not no_match:
+            return None
+        case = MismatchCase(guard_id=check.guard_id, certificate_number=check.certificate_number,
+                            district=check.district, site=check.site,
+                            inspector=check.inspector, attempts=1, opened_at=check.at,
+                            due_at=check.at + RECAPTURE_WINDOW)
+        db_session.add(case)
+        db_session.flush()
+    else:
+        seen, attempts = case.attempts, case.attempts + 1
+        if matched:
+            values = {"status": MismatchStatus.cleared, "due_at": None}
+        elif attempts >= MAX_ATTEMPTS:
+            values = {"status": MismatchStatus.suspected, "due_at": check.at}
+        else:
+            values = {"due_at": check.at + RECAPTURE_WINDOW}
+        # Two recaptures of one case sent at once: only one becomes the next attempt.
+        done = db_session.execute(update(MismatchCase).where(
+            MismatchCase.id == case.id, MismatchCase.attempts == seen,
+            MismatchCase.status == MismatchStatus.recapture).values(attempts=attempts, **values)
+            .execution_options(synchronize_session=False))
+        if done.rowcount != 1:
+            raise RecaptureRefused(f"mismatch case {case.id} already has attempt {attempts}")
+        db_session.refresh(case)
+    check.mismatch_id, check.attempt = case.id, case.attempts
+    return case
+
+
+def state(case: MismatchCase, now: dt.datetime | None = None) -> MismatchStatus:
+    """Return the case's status as a supervisor sees it (an expired recapture is suspected)."""
+    now = now or utcnow()
+    if case.status == MismatchStatus.recapture and case.due_at <= now:
+        return MismatchStatus.suspected
+    return case.status
+
+
+def next_step(case: MismatchCase | None) -> str | None:
+    """Return what the inspector is told after an attempt."""
+    if case is None:
+        return None
+    if case.status == MismatchStatus.cleared:
+        return (f"match on attempt {case.attempts} of {MAX_ATTEMPTS}: the earlier no-match is "
+                "cleared and nothing is recorded against the guard")
+    if case.status == MismatchStatus.recapture:
+        return f"no match, recapture (attempt {case.attempts + 1} of {MAX_ATTEMPTS})"
+    return (f"no match after {case.attempts} attempts: recorded as suspected mismatch "
+            f"{case.id} for a supervisor to confirm or dismiss (not a violation unless "
+            "confirmed)")
+
+
+def check_fields(case: MismatchCase | None) -> dict:
+    """Return the mismatch fields of a check's answer (attempt n of MAX, what to do next)."""
+    if case is None:
+        return {}
+    return {"mismatch_case_id": case.id, "mismatch_status": case.status,
+            "attempt": case.attempts, "max_attempts": MAX_ATTEMPTS,
+            "next_step": next_step(case)}
+
+
+def _get(db_session: Session, actor: Actor, case_id: int) -> MismatchCase:
+    """Return a case in the caller's district."""
+    case = db_session.get(MismatchCase, case_id)
+    if case is None:
+        raise NotFound(f"mismatch case {case_id} not found")
+    check_district(actor, case.district, what=f"mismatch case {case_id}")
+    return case
+
+
+def pending_query(now: dt.datetime):  # noqa: ANN201
+    """Return the condition of cases waiting for a supervisor at ``now``."""
+    return (MismatchCase.status.in_(OPEN)) & (MismatchCase.due_at <= now)
+
+
+def list_page(*, db_session: Session, actor: Actor, district: str | None,
+              status: MismatchStatus | None, offset: int, limit: int
+              ) -> tuple[list[MismatchCase], int]:
+    """Return cases in scope, oldest first: pending ones unless a status is asked for."""
+    now = utcnow()
+    query = select(MismatchCase)
+    unit = effective_district(actor, district)
+    if unit:
+        query = query.where(MismatchCase.district == unit)
+    if status in (None, MismatchStatus.suspected):
+        query = query.where(pending_query(now))
+    else:
+        query = query.where(MismatchCase.status == status)
+        if status == MismatchStatus.recapture:
+            query = query.where(MismatchCase.due_at > now)
+    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db_session.scalars(query.order_by(MismatchCase.id).offset(offset).limit(limit))
+    return list(rows), int(total)
+
+
+def get(*, db_session: Session, actor: Actor, case_id: int) -> MismatchCase:
+    """Return one case in the caller's district."""
+    return _get(db_session, actor, case_id)
+
+
+def attempts(db_session: Session, case: MismatchCase) -> list[SpotCheck]:
+    """Return the spot checks that are the case's attempts, in order."""
+    return list(db_session.scalars(select(SpotCheck).where(SpotCheck.mismatch_id == case.id)
+                                   .order_by(SpotCheck.attempt, SpotCheck.id)))
+
+
+def enrolled(db_session: Session, case: MismatchCase) -> list[Biometric]:
+    """Return the guard's current biometrics of the modalities the attempts probed."""
+    checks = attempts(db_session, case)
+    wanted = ([Modality.face] if any(c.face_quality is not None for c in checks) else []) + \
+             ([Modality.finger] if any(c.finger_quality is not None for c in checks) else [])
+    return list(db_session.scalars(select(Biometric).where(
+        Biometric.guard_id == case.guard_id, Biometric.superseded_at.is_(None),
+        Biometric.modality.in_(wanted), Biometric.image_enc.is_not(None))
+        .order_by(Biometric.modality, Biometric.position, Biometric.id)))
+
+
+def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind: str,
+          item_id: int) -> bytes:
+    """Return one evidence image of a case (a probe or an enrolled biometric); audited."""
+    from enrollment.fingers import FINGER_IMAGE_PURPOSE
+    from enrollment.service import FACE_IMAGE_PURPOSE
+    from inspection.service import PROBE_PURPOSE
+
+    case = _get(db_session, actor, case_id)
+    if kind == "probe":
+        row = next((c for c in attempts(db_session, case) if c.id == item_id), None)
+        blob, purpose = (row.probe_enc if row else None), PROBE_PURPOSE
+    else:
+        bio = next((b for b in enrolled(db_session, case) if b.id == item_id), None)
+        blob = bio.image_enc if bio else None
+        purpose = FACE_IMAGE_PURPOSE if bio and bio.modality == Modality.face \
+            else FINGER_IMAGE_PURPOSE
+    if blob is None:
+        raise NotFound(f"mismatch case {case_id} has no {kind} image {item_id}")
+    data = vault.decrypt(db_session, blob, purpose=purpose)
+    audit.record(db_session, actor, "inspection.mismatch_image_viewed", resource_type="guard",
+                 resource_id=case.guard_id, detail={"case": case.id, kind: item_id})
+    db_session.commit()
+    return data
+
+
+def decide(*, db_session: Session, actor: Actor, case_id: int, confirm: bool,
+           reason: str) -> MismatchCase:
+    """Confirm (record the impersonation violation) or dismiss a suspected mismatch."""
+    case = _get(db_session, actor, case_id)
+    now = utcnow()
+    if state(case, now) != MismatchStatus.suspected:
+        raise Conflict(f"mismatch case {case_id} is {state(case, now).value}, not suspected")
+    case.status = MismatchStatus.confirmed if confirm else MismatchStatus.dismissed
+    case.decided_by, case.decided_at, case.reason = actor.key_id, now, reason
+    if confirm:
+        last = attempts(db_session, case)[-1]
+        case.violation_id = violations.record_impersonation(
+            db_session, actor, guard=db_session.get(Guard, case.guard_id), check_id=last.id,
+            district=case.district, site=case.site, found_at=case.opened_at,
+            note=f"suspected mismatch {case.id} confirmed after {case.attempts} attempt(s)").id
+    audit.record(db_session, actor, "inspection.mismatch_decided", resource_type="guard",
+                 resource_id=case.guard_id, detail={"case": case.id,
+                                                    "outcome": case.status.value,
+                                                    "violation": case.violation_id})
+    db_session.commit()
+    return case
+
+
+def pending_as_of(db_session: Session, *, unit: str | None, start: dt.datetime,
+                  cut: dt.datetime) -> list[int]:
+    """Return the cases opened since ``start`` that waited for a supervisor at ``cut``."""
+    query = select(MismatchCase.id).where(
+        MismatchCase.opened_at >= start, MismatchCase.due_at <= cut,
+        MismatchCase.status != MismatchStatus.cleared,
+        or_(MismatchCase.decided_at.is_(None), MismatchCase.decided_at > cut))
+    if unit:
+        query = query.where(MismatchCase.district == unit)
+    return list(db_session.scalars(query.order_by(MismatchCase.id)))
