@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from registry.scope import check_district, effective_district
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,6 @@ from registry.audit import Actor
 from registry.crypto import Vault
 from registry.exceptions import Conflict, NotFound
 from registry.models import Guard, utcnow
-from registry.scope import check_district, effective_district
 from violations import service as violations
 
 # Attempts per check, the first included: two recaptures bring a genuine guard's chance of
