@@ -15,7 +15,7 @@ from enrollment.models import Capture, Modality
 from enrollment.schemas import CaptureOut
 from matching.exceptions import ImageError
 from matching.finger import FingerAnalysis, FingerprintEngine, decode_fingerprint
-from registry import audit
+from registry import audit, policy
 from registry.audit import Actor
 from registry.crypto import Vault
 
@@ -92,7 +92,8 @@ def submit(*, db_session: Session, vault: Vault, actor: Actor, session_id: int, 
     db_session.flush()
     audit.record(db_session, actor, "enrollment.finger", resource_type="guard",
                  resource_id=row.guard_id, detail={"session": row.id, "position": position,
-                                                   "passed": passed})
+                                                   "passed": passed},
+                 district=policy.guard_districts(db_session, [row.guard_id]).get(row.guard_id))
     out = _capture_out(capture)
     idempotency.remember(db_session, idem, 201, out.model_dump(mode="json"))
     db_session.commit()

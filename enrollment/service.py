@@ -182,7 +182,8 @@ def abandon(*, db_session: Session, actor: Actor, session_id: int,
         raise SessionClosed(f"session {session_id} is {row.status.value}")
     row.status, row.closed_at = SessionStatus.abandoned, utcnow()
     audit.record(db_session, actor, "enrollment.abandon", resource_type="guard",
-                 resource_id=row.guard_id, detail={"session": row.id, "reason": reason})
+                 resource_id=row.guard_id, detail={"session": row.id, "reason": reason},
+                 district=_district(db_session, row.guard_id))
     db_session.commit()
     return to_out(db_session, row)
 

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from registry.scope import check_district, effective_district
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from enrollment.models import Biometric, Modality
 from inspection.exceptions import RecaptureRefused
 from inspection.models import MismatchCase, MismatchStatus, SpotCheck
-from registry import audit
+from registry import audit, policy
 from registry.audit import Actor
 from registry.crypto import Vault
 from registry.exceptions import Conflict, NotFound
@@ -122,10 +121,17 @@ def check_fields(case: MismatchCase | None) -> dict:
 def _get(db_session: Session, actor: Actor, case_id: int) -> MismatchCase:
     """Return a case in the caller's district."""
     case = db_session.get(MismatchCase, case_id)
-    if case is None:
+    # A case about another district's guard (checked on duty here) is for a city-level
+    # supervisor, as a review case spanning two districts is (docs/security-policy.md).
+    if case is None or not policy.visible_all(actor, _districts(db_session, case)):
         raise NotFound(f"mismatch case {case_id} not found")
-    check_district(actor, case.district, what=f"mismatch case {case_id}")
     return case
+
+
+def _districts(db_session: Session, case: MismatchCase) -> list[str | None]:
+    """Return the districts a case is about: where it happened and the guard's own."""
+    guard = policy.guard_districts(db_session, [case.guard_id]).get(case.guard_id)
+    return [case.district] if guard is None else [case.district, guard]
 
 
 def pending_query(now: dt.datetime):  # noqa: ANN201
@@ -138,10 +144,10 @@ def list_page(*, db_session: Session, actor: Actor, district: str | None,
               ) -> tuple[list[MismatchCase], int]:
     """Return cases in scope, oldest first: pending ones unless a status is asked for."""
     now = utcnow()
-    query = select(MismatchCase)
-    unit = effective_district(actor, district)
-    if unit:
-        query = query.where(MismatchCase.district == unit)
+    query = policy.scope_query(actor, select(MismatchCase), MismatchCase.district, district)
+    if actor.district is not None:  # cases about another district's guard: city level only
+        query = query.outerjoin(Guard, Guard.id == MismatchCase.guard_id).where(
+            or_(MismatchCase.guard_id.is_(None), Guard.district == actor.district))
     if status in (None, MismatchStatus.suspected):
         query = query.where(pending_query(now))
     else:
@@ -195,7 +201,8 @@ def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind
         raise NotFound(f"mismatch case {case_id} has no {kind} image {item_id}")
     data = vault.decrypt(db_session, blob, purpose=purpose)
     audit.record(db_session, actor, "inspection.mismatch_image_viewed", resource_type="guard",
-                 resource_id=case.guard_id, detail={"case": case.id, kind: item_id})
+                 resource_id=case.guard_id, detail={"case": case.id, kind: item_id},
+                 district=policy.entry_district(*_districts(db_session, case)))
     db_session.commit()
     return data
 
@@ -218,7 +225,8 @@ def decide(*, db_session: Session, actor: Actor, case_id: int, confirm: bool,
     audit.record(db_session, actor, "inspection.mismatch_decided", resource_type="guard",
                  resource_id=case.guard_id, detail={"case": case.id,
                                                     "outcome": case.status.value,
-                                                    "violation": case.violation_id})
+                                                    "violation": case.violation_id},
+                 district=policy.entry_district(*_districts(db_session, case)))
     db_session.commit()
     return case
 
