@@ -40,8 +40,14 @@ OPEN = (MismatchStatus.recapture, MismatchStatus.suspected)
 
 def for_recapture(db_session: Session, actor: Actor, case_id: int,
                   number: str | None) -> MismatchCase:
-    """Return the case a recapture continues; raise RecaptureRefused when it cannot."""
-    case = _get(db_session, actor, case_id)
+    """Return the case a recapture continues; raise RecaptureRefused when it cannot.
+
+    The inspector continues a case of their own district (where the check happens), even
+    when the guard belongs to another: the certificate is presented again, not looked up.
+    """
+    case = db_session.get(MismatchCase, case_id)
+    if case is None or not policy.visible(actor, case.district):
+        raise NotFound(f"mismatch case {case_id} not found")
     if case.status != MismatchStatus.recapture or case.due_at <= utcnow():
         raise RecaptureRefused(f"mismatch case {case_id} takes no more attempts "
                                f"({state(case)}): start a new check")

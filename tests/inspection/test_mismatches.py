@@ -204,3 +204,28 @@ def test_a_recapture_that_decides_nothing_does_not_clear_the_case(client, keys, 
                    first["mismatch_case_id"])
     assert second["outcome"] == "not_enrolled"
     assert second["mismatch_status"] == "recapture" and second["attempt"] == 2
+
+
+def test_a_case_about_another_districts_guard_is_for_the_city_level(client, keys, posted,
+                                                                     runtime,
+                                                                     other_district_police):
+    """A 蓟州区 guard checked on duty in 和平区: the case is filed in 和平区, but its evidence
+    is 蓟州区's enrolled images, so neither district's supervisor alone decides it."""
+    with runtime.sessions() as s:
+        inspector = apikeys.create(db_session=s, role=Role.inspector, name="hi",
+                                   district="和平区").token
+        s.commit()
+    out = check(client, inspector, posted, IMPOSTOR)
+    for _ in range(MAX_ATTEMPTS - 1):
+        out = check(client, inspector, posted, IMPOSTOR, out["mismatch_case_id"])
+    case_id = out["mismatch_case_id"]
+    assert out["mismatch_status"] == "suspected"
+    for scoped in (other_district_police, keys["district_police"]):  # 和平区, 蓟州区
+        h = auth(scoped)
+        assert listed(client, scoped)["total"] == 0
+        assert client.get(f"/mismatches/{case_id}", headers=h).status_code == 404
+        r = client.post(f"/mismatches/{case_id}/decide", headers=h,
+                        json={"decision": "confirm", "reason": "not this key's to decide"})
+        assert r.status_code == 404
+    city = listed(client, keys["police"])
+    assert [c["id"] for c in city["items"]] == [case_id]
