@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -65,6 +66,32 @@ HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_lar
               415: "unsupported_media_type", 401: "unauthenticated", 403: "forbidden"}
 
 
+
+
+class ErrorBody(BaseModel):
+    """The JSON body of every error response."""
+
+    code: str
+    message: str
+    details: list[dict] | dict | None = None
+
+
+# Error statuses any operation may answer (documented on every route, one body for all).
+ERROR_STATUSES = {
+    400: "Malformed request (bad JSON, unreadable file or image)",
+    401: "No valid API key",
+    403: "The key's role or district may not do this",
+    404: "No such resource (or not visible to this key)",
+    409: "Conflicts with the current state",
+    413: "Body or upload too large",
+    415: "Unsupported media type",
+    422: "Invalid request (field-level details)",
+    429: "Too many attempts; retry after the Retry-After header",
+}
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorBody, "description": text} for status, text in ERROR_STATUSES.items()}
+
+
 def status_for(exc: GuardidError) -> int:
     """Return the HTTP status for a domain error (422 when nothing more specific applies)."""
     for cls in type(exc).__mro__:
@@ -119,7 +146,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        # Keep the framework's headers: a 405 names the allowed methods in Allow (RFC 9110).
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+                            headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pydantic import BaseModel, Field
 
 from inspection.models import CheckMode, Outcome
+from registry.fieldtypes import UtcOutput
 from registry.schemas import Strict
 
 
@@ -49,7 +48,7 @@ class CheckOut(BaseModel):
     thresholds: dict[str, float]
     candidates: list[Candidate] = []
     violation_ids: list[int] = []
-    at: dt.datetime
+    at: UtcOutput
 
 
 class TokenOut(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from matching.imageio import decode
 from registry import audit
 from registry.audit import Actor
 from registry.crypto import Vault
@@ -49,23 +50,31 @@ def derive(db_session: Session, actor: Actor, *, check_id: int, failed: list[str
 
 
 def _org_district(db_session: Session, org_id: int | None, guard_id: int | None) -> str | None:
-    """Return the district of the organisation or guard a record is about."""
-    if org_id is not None:
-        org = db_session.get(Organisation, org_id)
-        if org is None:
-            raise NotFound(f"organisation {org_id} not found")
-        return org.district
+    """Return the district of the organisation or guard a record is about (both must exist)."""
+    district = None
     if guard_id is not None:
         guard = db_session.get(Guard, guard_id)
         if guard is None:
             raise NotFound(f"guard {guard_id} not found")
-        return guard.district
-    return None
+        district = guard.district
+    if org_id is not None:
+        org = db_session.get(Organisation, org_id)
+        if org is None:
+            raise NotFound(f"organisation {org_id} not found")
+        district = org.district
+    return district
+
+
+def check_evidence(evidence: bytes, *, max_bytes: int, max_pixels: int) -> None:
+    """Refuse evidence that is not a decodable photo within the image limits (ImageError)."""
+    decode(evidence, max_bytes=max_bytes, max_pixels=max_pixels, mode="gray")
 
 
 def record(*, db_session: Session, vault: Vault, actor: Actor, data: ViolationIn,
-           evidence: bytes | None) -> Violation:
+           evidence: bytes | None, max_bytes: int, max_pixels: int) -> Violation:
     """Record a violation an inspector found, with an encrypted evidence photo."""
+    if evidence is not None:
+        check_evidence(evidence, max_bytes=max_bytes, max_pixels=max_pixels)
     district = _org_district(db_session, data.organisation_id, data.guard_id) or data.district
     if district is None:
         raise Conflict("a violation needs an organisation, a guard or a district")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from fastapi import APIRouter
@@ -11,6 +10,7 @@ from sqlalchemy import select
 
 from api.deps import Auditor, Limit, Offset, SessionDep
 from registry import audit
+from registry.fieldtypes import UtcOutput
 from registry.models import AuditEntry
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -20,7 +20,7 @@ class AuditEntryOut(BaseModel):
     """One audit entry."""
 
     seq: int
-    at: dt.datetime
+    at: UtcOutput
     actor: str
     role: str
     action: str

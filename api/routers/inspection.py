@@ -15,6 +15,7 @@ from inspection import service
 from inspection.models import Outcome, SpotCheck
 from inspection.schemas import CheckContext, CheckOut
 from registry.exceptions import NotFound
+from registry.fieldtypes import DbId
 from registry.models import Role
 from registry.scope import check_district, effective_district
 
@@ -85,7 +86,7 @@ def _check_out(row: SpotCheck) -> dict:
 @router.get("/inspections")
 def list_checks(session: SessionDep, actor: CheckReader, offset: Offset = 0, limit: Limit = 50,
                 district: str | None = None, outcome: Outcome | None = None,
-                guard_id: int | None = None):
+                guard_id: DbId | None = None):
     """Return recorded checks, newest first, in the caller's district."""
     query = select(SpotCheck)
     district = effective_district(actor, district)
@@ -101,7 +102,7 @@ def list_checks(session: SessionDep, actor: CheckReader, offset: Offset = 0, lim
 
 
 @router.get("/inspections/{check_id}")
-def get_check(check_id: int, session: SessionDep, actor: CheckReader):
+def get_check(check_id: DbId, session: SessionDep, actor: CheckReader):
     """Return one recorded check."""
     row = session.get(SpotCheck, check_id)
     if row is None:
