@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from enrollment.exceptions import (
     IdempotencyMismatch,
@@ -92,6 +93,10 @@ ERROR_RESPONSES: dict[int | str, dict] = {
     status: {"model": ErrorBody, "description": text} for status, text in ERROR_STATUSES.items()}
 
 
+# Methods an Allow header may name.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def status_for(exc: GuardidError) -> int:
     """Return the HTTP status for a domain error (422 when nothing more specific applies)."""
     for cls in type(exc).__mro__:
@@ -106,6 +111,19 @@ def error_body(code: str, message: str, details: object = None) -> dict:
     if details is not None:
         body["details"] = details
     return body
+
+
+def allowed_methods(request: Request) -> str:
+    """Return the Allow header for a 405: every method some route on the request's path takes.
+
+    Starlette names only the methods of the first route whose path matched, and /guards has
+    a GET and a POST route, so each method is tried against the whole route table.
+    """
+    routes = request.app.router.routes
+    allowed = [m for m in HTTP_METHODS
+               if any(r.matches({**request.scope, "method": m})[0] == Match.FULL
+                      for r in routes)]
+    return ", ".join(allowed)
 
 
 def install(app: FastAPI) -> None:
@@ -144,11 +162,13 @@ def install(app: FastAPI) -> None:
             status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        # Keep the framework's headers: a 405 names the allowed methods in Allow (RFC 9110).
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
-                            headers=exc.headers)
+                            headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
