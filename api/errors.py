@@ -33,7 +33,7 @@ from registry.exceptions import (
     Unauthenticated,
     ValidationFailed,
 )
-from reporting.exceptions import UnknownColumn
+from reporting.exceptions import DayNotEnded, UnknownColumn
 
 log = logging.getLogger("guardid.api")
 
@@ -61,6 +61,7 @@ STATUS: dict[type[GuardidError], int] = {
     NoDocument: 422,
     PdfFontMissing: 503,
     UnknownColumn: 404,
+    DayNotEnded: 409,
 }
 # Status codes of the framework's own errors, with the code we send for each.
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",

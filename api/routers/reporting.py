@@ -15,11 +15,13 @@ from enrollment.archive_pdf import find_font
 from registry import audit
 from registry.models import Role
 from reporting import dashboard, exports, service
+from reporting.state import last_ended_day
 
 router = APIRouter(tags=["reporting"])
 Police = role_dep(Role.admin, Role.police)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Day = Query(default=None, description="report date (default: today, UTC)")
+EndedDay = Query(default=None, description="a day that has ended (default: yesterday, UTC)")
 
 
 def _day(day: dt.date | None) -> dt.date:
@@ -87,10 +89,10 @@ def freeze(session: SessionDep, runtime: RuntimeDep, actor: Police,
 
 @router.post("/reports/coverage/snapshot")
 def snapshot(session: SessionDep, runtime: RuntimeDep, actor: Police,
-             date: dt.date | None = Day, district: str | None = None):
-    """Freeze the day's coverage (idempotent); the trend reads these."""
+             date: dt.date | None = EndedDay, district: str | None = None):
+    """Freeze an ended day's coverage (idempotent); the trend reads these."""
     return service.snapshot_day(db_session=session, settings=runtime.settings, actor=actor,
-                                day=_day(date), district=district)
+                                day=date or last_ended_day(), district=district)
 
 
 @router.get("/reports/trend")
