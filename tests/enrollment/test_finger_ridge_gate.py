@@ -54,3 +54,14 @@ def test_real_prints_keep_passing_and_face_photos_do_not(datasets):
     assert refused == []
     accepted = [p.name for p in faces if "finger_no_ridges" not in _codes(engine, p)]
     assert accepted == []
+
+
+def test_a_large_photo_is_judged_not_crashed():
+    """A 900 px photo samples > 2,048 ridge blocks (more rows than one cv2.remap takes) and
+    yields tens of thousands of minutia candidates (a full distance matrix took gigabytes)."""
+    import cv2
+    from skimage import data
+
+    gray = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY), (900, 900))
+    result = FingerprintEngine().analyze(gray)
+    assert "finger_no_ridges" in {r["code"] for r in judge(result, min_quality=0)}
