@@ -62,3 +62,34 @@ class TokenIn(Strict):
     """A token to verify online."""
 
     token: str = Field(max_length=2048)
+
+
+class StoredCheckOut(BaseModel):
+    """A recorded spot check as it was stored."""
+
+    check_id: int
+    mode: CheckMode
+    outcome: Outcome
+    failed_checks: list[str]
+    guard_id: int | None
+    certificate_number: str | None
+    inspector: str | None
+    at: UtcOutput
+    district: str | None
+    site: str | None
+    latitude: float | None
+    longitude: float | None
+    face_quality: float | None
+    finger_quality: float | None
+    face_score: float | None
+    finger_score: float | None
+    fused_evidence: float | None
+    thresholds: dict[str, float]
+    candidates: list[dict]
+
+
+class CheckPage(BaseModel):
+    """Recorded spot checks, newest first, and how many match the filters."""
+
+    total: int
+    items: list[StoredCheckOut]

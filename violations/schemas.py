@@ -102,3 +102,10 @@ class RectificationOut(BaseModel):
         out = cls.model_validate(row)
         out.column = RECTIFICATION_COLUMN[row.action]
         return out
+
+
+class ViolationPage(BaseModel):
+    """Violations, newest first, and how many match the filters."""
+
+    total: int
+    items: list[ViolationOut]

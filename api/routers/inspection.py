@@ -13,7 +13,7 @@ from api.uploads import read_upload
 from inspection import identify as identify_service
 from inspection import service
 from inspection.models import Outcome, SpotCheck
-from inspection.schemas import CheckContext, CheckOut
+from inspection.schemas import CheckContext, CheckOut, CheckPage, StoredCheckOut
 from registry.exceptions import NotFound
 from registry.fieldtypes import DbId
 from registry.models import Role
@@ -83,7 +83,7 @@ def _check_out(row: SpotCheck) -> dict:
             "candidates": json.loads(row.candidates)}
 
 
-@router.get("/inspections")
+@router.get("/inspections", response_model=CheckPage)
 def list_checks(session: SessionDep, actor: CheckReader, offset: Offset = 0, limit: Limit = 50,
                 district: str | None = None, outcome: Outcome | None = None,
                 guard_id: DbId | None = None):
@@ -101,7 +101,7 @@ def list_checks(session: SessionDep, actor: CheckReader, offset: Offset = 0, lim
     return {"total": total, "items": [_check_out(r) for r in rows]}
 
 
-@router.get("/inspections/{check_id}")
+@router.get("/inspections/{check_id}", response_model=StoredCheckOut)
 def get_check(check_id: DbId, session: SessionDep, actor: CheckReader):
     """Return one recorded check."""
     row = session.get(SpotCheck, check_id)

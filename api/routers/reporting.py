@@ -9,6 +9,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 
 from api.deps import RuntimeDep, SessionDep, role_dep
 from enrollment.archive_pdf import find_font
@@ -79,7 +80,16 @@ def cell(column: int, session: SessionDep, runtime: RuntimeDep, actor: Police,
                                 day=_day(date), district=district, column=column)
 
 
-@router.post("/reports/campaign/freeze")
+class FrozenOut(BaseModel):
+    """A frozen report: its day, unit, content hash, and whether this call froze it."""
+
+    as_of: dt.date
+    unit: str
+    sha256: str
+    new: bool
+
+
+@router.post("/reports/campaign/freeze", response_model=FrozenOut)
 def freeze(session: SessionDep, runtime: RuntimeDep, actor: Police,
            date: dt.date | None = Day, district: str | None = None):
     """Freeze the weekly table for the last freeze weekday on or before the date."""
@@ -87,7 +97,7 @@ def freeze(session: SessionDep, runtime: RuntimeDep, actor: Police,
                                day=_day(date), district=district)
 
 
-@router.post("/reports/coverage/snapshot")
+@router.post("/reports/coverage/snapshot", response_model=FrozenOut)
 def snapshot(session: SessionDep, runtime: RuntimeDep, actor: Police,
              date: dt.date | None = EndedDay, district: str | None = None):
     """Freeze an ended day's coverage (idempotent); the trend reads these."""

@@ -19,6 +19,7 @@ from violations.schemas import (
     ViolationDecisionIn,
     ViolationIn,
     ViolationOut,
+    ViolationPage,
 )
 
 router = APIRouter(tags=["violations"])
@@ -46,7 +47,7 @@ def record(session: SessionDep, vault: VaultDep, runtime: RuntimeDep, actor: Rec
     return ViolationOut.of(row)
 
 
-@router.get("/violations")
+@router.get("/violations", response_model=ViolationPage)
 def list_violations(session: SessionDep, actor: Reader, offset: Offset = 0, limit: Limit = 50,
                     district: str | None = None, category: ViolationCategory | None = None,
                     status: ViolationStatus | None = None):
