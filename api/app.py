@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import logging.config
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from api import errors
-from api.middleware import AccessLogMiddleware, BodyLimitMiddleware, JsonFormatter, Metrics
+from api.middleware import (
+    AccessLogMiddleware,
+    BodyLimitMiddleware,
+    Metrics,
+    SecurityHeadersMiddleware,
+    UnhandledErrorMiddleware,
+)
 from api.routers import (
     audit,
     certificates,
@@ -26,6 +32,7 @@ from api.routers import (
     violations,
 )
 from api.runtime import Runtime, build_runtime
+from registry.audit_trail import Sealer
 from registry.settings import Settings, get_settings
 
 # ecert before certificates: its fixed paths (/certificates/keys ...) must win over
@@ -35,14 +42,29 @@ ROUTERS = (health.router, organisations.router, guards.router, ecert.router,
            violations.router, exams.router, reporting.router, pages.router)
 
 
+# Loggers that get the one JSON handler; uvicorn's access log is off (AccessLogMiddleware
+# logs each request by route template, never with its query string or the client address).
+LOGGERS = ("guardid", "uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def log_config(level: str) -> dict:
+    """Return the logging configuration (dictConfig): every logger writes JSON lines to stderr."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "api.middleware.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
+                                "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
+        "loggers": {name: {"handlers": ["stderr"], "propagate": False,
+                           "level": level if name == "guardid" else "WARNING"}
+                    for name in LOGGERS},
+    }
+
+
 def configure_logging(level: str) -> None:
-    """Send guardid's logs to stderr as JSON lines."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("guardid")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    """Send every log record (guardid's, uvicorn's, libraries') to stderr as JSON lines."""
+    logging.config.dictConfig(log_config(level))
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -56,9 +78,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if own:
             # Off the request path: models and the gallery are ready before traffic arrives.
             await asyncio.to_thread(app.state.runtime.warm_up)
+        # Requests only insert audit entries; this thread chains them and checkpoints the head.
+        sealer = Sealer.for_settings(app.state.runtime.audit_trail, settings).start()
         try:
             yield
         finally:
+            await asyncio.to_thread(sealer.stop)
             if own:
                 app.state.runtime.close()
 
@@ -72,5 +97,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(router, responses=errors.ERROR_RESPONSES)
     app.add_middleware(BodyLimitMiddleware, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes)
+    # outside the body limit, whose own exception (a streamed body over the limit) is a 413
+    app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(AccessLogMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every response, 413s included
     return app

@@ -59,7 +59,9 @@ def _token(request: Request) -> str | None:
 def authenticate(request: Request, session: SessionDep) -> Actor:
     """Return the caller's Actor; every endpoint except liveness depends on this."""
     client = request.client.host if request.client else None
-    actor = apikeys.authenticate(db_session=session, token=_token(request), client=client)
+    runtime = get_runtime(request)
+    actor = apikeys.authenticate(db_session=session, token=_token(request), client=client,
+                                 policy=runtime.settings.auth_throttle())
     request.state.actor = actor
     # End the read transaction now: on SQLite every transaction holds the write lock, and the
     # route may spend a while on CPU work (face or finger extraction) before it writes.
@@ -77,7 +79,7 @@ def require_role(*roles: Role) -> Callable[..., Actor]:
             audit.record(session, actor, "auth.denied",
                          detail={"route": request.scope.get("route").path
                                  if request.scope.get("route") else request.url.path,
-                                 "method": request.method})
+                                 "method": request.method}, district=actor.district)
             session.commit()
             raise Forbidden(f"role {actor.role} may not use this endpoint")
         return actor

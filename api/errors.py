@@ -22,6 +22,7 @@ from enrollment.exceptions import (
 from inspection.exceptions import CertificateTokenError, NoDocument, NoProbe
 from matching.exceptions import GuardidError, ImageError, QualityError, TemplateError
 from registry.exceptions import (
+    AuthThrottled,
     ConfigurationError,
     Conflict,
     CryptoError,
@@ -40,6 +41,7 @@ log = logging.getLogger("guardid.api")
 # Most specific class first wins (looked up along each error's MRO).
 STATUS: dict[type[GuardidError], int] = {
     Unauthenticated: 401,
+    AuthThrottled: 429,
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
@@ -66,8 +68,6 @@ STATUS: dict[type[GuardidError], int] = {
 # Status codes of the framework's own errors, with the code we send for each.
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
               415: "unsupported_media_type", 401: "unauthenticated", 403: "forbidden"}
-
-
 
 
 class ErrorBody(BaseModel):
@@ -135,7 +135,9 @@ def install(app: FastAPI) -> None:
         status = status_for(exc)
         if status >= 500:
             log.error("domain error %s: %s", exc.code, exc.message)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+        if isinstance(exc, AuthThrottled):
+            headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse(exc.to_dict(), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -171,8 +173,6 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
                             headers=headers or None)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error: %s", type(exc).__name__)
-        return JSONResponse(error_body("internal_error", "an unexpected error occurred"),
-                            status_code=500)
+    # Unexpected exceptions are answered (500) and logged once by
+    # api.middleware.UnhandledErrorMiddleware, not here: Starlette re-raises after an
+    # Exception handler, and the server then logged every traceback a second time.

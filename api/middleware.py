@@ -1,10 +1,12 @@
-"""ASGI middleware: request body limits, structured access logs, Prometheus metrics."""
+"""ASGI middleware: request body limits, structured access logs, Prometheus metrics, the one
+handler of unexpected errors, and the JSON log format."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
+import traceback
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -12,6 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import error_body
 
 access_log = logging.getLogger("guardid.access")
+error_log = logging.getLogger("guardid.api")
+# Between the tracebacks of an exception and the one it came from (oldest first, as Python).
+CHAIN_SEPARATOR = "The above exception led to the following exception:"
 
 
 class BodyTooLarge(Exception):
@@ -115,8 +120,97 @@ class AccessLogMiddleware:
             }))
 
 
+# Sent with every response: most carry personal data (records, images, archives, exports), and
+# no response of this API is meant to be cached, sniffed into another type, or to tell the
+# next site where the user came from.
+SECURITY_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"))
+_SECURITY_NAMES = {name for name, _ in SECURITY_HEADERS}
+
+
+class SecurityHeadersMiddleware:
+    """Give every HTTP response no-store, nosniff and no-referrer (replacing a route's own)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", [])
+                        if k.lower() not in _SECURITY_NAMES]
+                message = {**message, "headers": kept + list(SECURITY_HEADERS)}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class UnhandledErrorMiddleware:
+    """Answer an unexpected exception with one 500 JSON body and log it exactly once.
+
+    Starlette's own error handler re-raises after answering, so the server logged every
+    traceback a second time in plain text; here the exception ends with its one log record.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:  # noqa: BLE001 - the last line: answered 500, logged once
+            route = getattr(scope.get("route"), "path", "unmatched")
+            error_log.error(json.dumps({"event": "unhandled_error", "route": route,
+                                        "method": scope["method"],
+                                        "error": type(exc).__name__}), exc_info=exc)
+            if not started:
+                body = json.dumps(error_body("internal_error",
+                                             "an unexpected error occurred")).encode()
+                await send({"type": "http.response.start", "status": 500,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """Return the traceback of ``exc`` and its causes: frames and exception types only.
+
+    Exception messages are left out, because they can carry personal data: a database's
+    error text may quote the failing row, a parser's the value it choked on. For a SQL error
+    the statement is kept; its values are bound parameters, hidden by the engine.
+    """
+    chain: list[BaseException] = []
+    while exc is not None and all(exc is not seen for seen in chain):
+        chain.append(exc)
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    parts = []
+    for e in reversed(chain):
+        frames = "".join(traceback.StackSummary.extract(
+            traceback.walk_tb(e.__traceback__), capture_locals=False).format())
+        kind = f"{type(e).__module__}.{type(e).__qualname__}"
+        statement = getattr(e, "statement", None)
+        sql = f"\n  SQL: {statement}" if isinstance(statement, str) else ""
+        parts.append(f"Traceback (most recent call last):\n{frames}{kind}{sql}")
+    return f"\n\n{CHAIN_SEPARATOR}\n\n".join(parts)
+
+
 class JsonFormatter(logging.Formatter):
-    """Format log records as one JSON object per line."""
+    """Format log records as one JSON object per line (every logger, uvicorn's included)."""
 
     def format(self, record: logging.LogRecord) -> str:
         """Return the record as JSON (messages already in JSON are embedded as objects)."""
@@ -125,8 +219,10 @@ class JsonFormatter(logging.Formatter):
             payload = json.loads(msg) if msg.startswith("{") else {"message": msg}
         except ValueError:
             payload = {"message": msg}
+        if not isinstance(payload, dict):
+            payload = {"message": msg}
         payload.update({"level": record.levelname, "logger": record.name,
                         "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S")})
-        if record.exc_info:
-            payload["exc"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            payload["exc"] = safe_traceback(record.exc_info[1])
         return json.dumps(payload, ensure_ascii=False)

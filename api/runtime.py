@@ -9,9 +9,12 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from registry import audit
+from registry.audit_trail import AuditTrail
 from registry.crypto import Keyring, Vault
 from registry.db import make_engine, make_session_factory
 from registry.exceptions import ConfigurationError
+from registry.files import private_dir
 from registry.settings import Settings
 
 
@@ -24,6 +27,15 @@ class Runtime:
     sessions: sessionmaker[Session]
     vault: Vault
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Every session carries the audit chain key: `audit.record` authenticates its entries.
+        self.sessions.configure(info={audit.SESSION_KEY_INFO: self.vault.keyring.audit_key})
+
+    @cached_property
+    def audit_trail(self) -> AuditTrail:
+        """Sealing, checkpoints and verification of the audit chain (keys from the keyring)."""
+        return AuditTrail.build(self.settings, self.sessions, self.vault.keyring)
 
     @cached_property
     def face_engine(self) -> Any:
@@ -130,6 +142,7 @@ def build_runtime(settings: Settings) -> Runtime:
     """Open the database and the keyring; refuse unsafe configuration in production."""
     if settings.is_production and settings.uses_default_database:
         raise ConfigurationError("production needs an explicit GUARDID_DATABASE_URL")
+    private_dir(settings.var_dir)
     keyring = Keyring.open(settings.keyring_file, create=not settings.is_production)
     engine = make_engine(settings.database_url)
     return Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine),

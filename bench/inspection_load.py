@@ -7,7 +7,9 @@ Sets up a private database (SQLite by default, or --database-url), seeds a synth
 gallery, enrols real people from the shared sample photos through the API, then runs
 ``--clients`` threads (the load generator: httpx, one connection per client) posting
 real photos to /inspections/verify (1:1) and /inspections/identify (1:N), then synthetic
-fingerprint impressions to /inspections/verify. Prints JSON.
+fingerprint impressions to /inspections/verify. Prints JSON, ending with the audit trail
+after the load (`guardid audit verify`: every check's entry sealed into the keyed chain, none
+left unsealed, how long the verification took).
 """
 
 from __future__ import annotations
@@ -189,6 +191,16 @@ def load(url: str, key: str, jobs: list[tuple[str, dict, dict]], clients: int,
                                    "load_generator": round(client / len(jobs) * 1000, 1)}}
 
 
+def audit_summary(env: dict) -> dict:
+    """Seal and verify the audit chain the load wrote (a CLI process beside the server)."""
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "audit", "verify", "--json"],
+                          cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True)
+    report = json.loads(proc.stdout)
+    return {"ok": report["ok"], "entries": report["checked"], "unsealed": report["unsealed"],
+            "problems": report["problem_count"], "verify_s": round(time.perf_counter() - t, 1)}
+
+
 def main() -> None:
     """Set up, serve, load, print."""
     ap = argparse.ArgumentParser()
@@ -248,6 +260,7 @@ def main() -> None:
                                           args.clients, server.pid),
                "verify_1to1_finger": load(url, keys["inspector"], finger_jobs, args.clients,
                                           server.pid)}
+        out["audit"] = audit_summary(env)
         print(json.dumps(out, ensure_ascii=False))
     finally:
         server.terminate()

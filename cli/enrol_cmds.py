@@ -4,7 +4,6 @@ through the station's gate and de-duplication, with a progress bar, resumable.""
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import tempfile
@@ -14,6 +13,7 @@ from pathlib import Path
 from rich.progress import Progress
 
 from cli.context import CLI_ACTOR, runtime
+from reporting.cells import csv_text
 
 # A zip is unpacked only within these limits (a hostile archive is refused, not unpacked).
 MAX_ARCHIVE_MEMBERS = 200_000
@@ -92,9 +92,7 @@ def _import(args: argparse.Namespace) -> int:
 
 def _write_report(path: Path, items: list[dict]) -> None:
     """Write the per-item report."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["row", "id_number_masked", "status", "guard_id", "detail"])
-        for i in items:
-            w.writerow([i["row"], i["id_number_masked"], i["status"], i["guard_id"] or "",
-                        "; ".join(i["detail"])])
+    rows = [["row", "id_number_masked", "status", "guard_id", "detail"]]
+    rows += [[i["row"], i["id_number_masked"], i["status"], i["guard_id"] or "",
+              "; ".join(i["detail"])] for i in items]
+    path.write_text(csv_text(rows), encoding="utf-8", newline="")

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from cli import (
+    audit_cmds,
     cert_cmds,
     enrol_cmds,
     face_cmds,
@@ -15,9 +16,10 @@ from cli import (
     station_cmds,
 )
 from matching.exceptions import GuardidError
+from registry.files import restrict_umask
 
-COMMANDS = [registry_cmds, face_cmds, finger_cmds, cert_cmds, enrol_cmds, station_cmds,
-            report_cmds]
+COMMANDS = [registry_cmds, audit_cmds, face_cmds, finger_cmds, cert_cmds, enrol_cmds,
+            station_cmds, report_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; domain errors print their code and message and exit 2."""
+    restrict_umask()  # keys, databases, reports: whatever the CLI writes is owner-only
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -1,11 +1,12 @@
-"""CLI: serve, migrate, demo data, API keys, master-key rotation, audit verification, db ping."""
+"""CLI: serve, migrate, demo data, API keys, master-key rotation, db ping."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import MutableMapping
 
-from cli.context import CLI_ACTOR, emit, fail, runtime
+from api.runtime import Runtime
+from cli.context import CLI_ACTOR, fail, runtime
 from registry import apikeys, audit, migrate
 from registry.crypto import Keyring, Vault
 from registry.models import Role
@@ -21,7 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "pool of GUARDID_COMPUTE_PROCESSES processes (default: one per core)")
     p.set_defaults(func=_serve)
 
-    sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=_migrate)
+    mg = sub.add_parser("migrate", help="upgrade the database schema, re-seal an old audit "
+                        "chain with the chain key, then canonicalise stored identifiers and "
+                        "report duplicates")
+    mg.add_argument("--strict", action="store_true",
+                    help="exit 1 when duplicate or invalid identifiers need a decision")
+    mg.set_defaults(func=_migrate)
 
     demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_cmd", required=True)
     demo.add_parser("load", help="load the demo world (idempotent)").set_defaults(func=_demo)
@@ -43,11 +49,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     keys.add_parser("rotate-data-key", help="new data key for future writes").set_defaults(
         func=_rotate_dek)
 
-    a = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_cmd", required=True)
-    v = a.add_parser("verify", help="verify the audit hash chain")
-    v.add_argument("--json", action="store_true")
-    v.set_defaults(func=_audit_verify)
-
     db = sub.add_parser("db", help="database utilities").add_subparsers(dest="db_cmd",
                                                                           required=True)
     pg = db.add_parser("ping", help="exit 0 when the database answers")
@@ -61,12 +62,14 @@ def _serve(args: argparse.Namespace) -> int:
     serve_environment(os.environ, workers=args.workers, cores=os.cpu_count() or 1)
     import uvicorn
 
-    from api.app import configure_logging
+    from api.app import configure_logging, log_config
     from registry.settings import get_settings
 
-    configure_logging(get_settings().log_level)
+    level = get_settings().log_level
+    configure_logging(level)
+    # uvicorn applies the same configuration in each worker process it starts
     uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                log_level="warning")
+                log_config=log_config(level), access_log=False)
     return 0
 
 
@@ -87,11 +90,43 @@ def serve_environment(env: MutableMapping[str, str], *, workers: int, cores: int
     env.setdefault("OMP_NUM_THREADS", threads)
 
 
-def _migrate(_: argparse.Namespace) -> int:
+def _migrate(args: argparse.Namespace) -> int:
+    from registry import identifiers
+
     rt = runtime()
     migrate.upgrade(rt.engine)
     print(f"database at revision {migrate.current_revision(rt.engine)}")
-    return 0
+    # Post-upgrade steps need the keyring, so they run here and not inside a migration; the
+    # audit keys come first, since the identifier step writes audit entries.
+    audit_status = _adopt_audit_chain(rt)
+    with rt.sessions() as session:
+        report = identifiers.canonicalise_stored(db_session=session, vault=rt.vault,
+                                                 actor=CLI_ACTOR)
+    print("\n".join(report.lines()))
+    # Not fatal by default: `guardid migrate && guardid serve` must not keep the city's
+    # service down over a pair only a person can decide; each pair is in the audit log.
+    strict_fail = args.strict and (report.duplicates or report.invalid)
+    return 1 if strict_fail or audit_status else 0
+
+
+def _adopt_audit_chain(rt: Runtime) -> int:
+    """Add the audit keys to the keyring if absent; verify and re-seal an old plain chain."""
+    from cli.audit_cmds import describe
+
+    ring = rt.vault.keyring
+    if ring.ensure_audit_keys():
+        ring.save()
+        rt.__post_init__()  # sessions made from now on carry the new chain key
+        print("audit chain key and checkpoint key added to the keyring")
+    report = rt.audit_trail.adopt_legacy()
+    if not report.checked:
+        return 0
+    print(f"audit: {report.checked} entries of the plain SHA-256 chain re-sealed with the key")
+    if report.ok:
+        return 0
+    print("the old chain was already broken before the upgrade (recorded in the entry "
+          "audit.legacy_adopted):\n" + describe(report).split("\n", 1)[1])
+    return 1
 
 
 def _demo(_: argparse.Namespace) -> int:
@@ -169,19 +204,6 @@ def _rotate_dek(_: argparse.Namespace) -> int:
         session.commit()
     print(f"data key {row.id} active")
     return 0
-
-
-def _audit_verify(args: argparse.Namespace) -> int:
-    rt = runtime()
-    with rt.sessions() as session:
-        report = audit.verify(session)
-        seq, digest = audit.head(session)
-    text = (f"audit chain OK: {report.checked} entries, head {seq} {digest}" if report.ok else
-            "audit chain BROKEN:\n" + "\n".join(f"  seq {p['seq']}: {p['problem']}: "
-                                                f"{p['message']}" for p in report.problems))
-    emit({"ok": report.ok, "checked": report.checked, "head_seq": seq, "head_hash": digest,
-          "problems": report.problems}, as_json=args.json, text=text)
-    return 0 if report.ok else 1
 
 
 def _db_ping(args: argparse.Namespace) -> int:

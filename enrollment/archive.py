@@ -16,7 +16,7 @@ from enrollment.models import (
     ReviewCase,
 )
 from inspection.models import SpotCheck
-from registry import audit, guards
+from registry import audit, guards, policy
 from registry.audit import Actor
 from registry.crypto import Vault
 from registry.models import Certificate, CertificateEvent, GuardEvent
@@ -27,15 +27,37 @@ def _rows(db_session: Session, query) -> list:  # noqa: ANN001
     return list(db_session.scalars(query))
 
 
+def _review_cases(db_session: Session, actor: Actor, guard_id: int) -> list[dict]:
+    """Return the review cases about the guard, naming only guards within the caller's reach."""
+    out = []
+    for c in _rows(db_session, select(ReviewCase).order_by(ReviewCase.id)):
+        found = json.loads(c.candidates)
+        if c.guard_id != guard_id and all(x["guard_id"] != guard_id for x in found):
+            continue
+        known = policy.guard_districts(db_session, [c.guard_id, *(x["guard_id"] for x in found)])
+        out.append({"id": c.id, "status": c.status.value,
+                    "subject": c.guard_id if policy.visible(actor, known.get(c.guard_id)) else None,
+                    "candidates": [x for x in found
+                                   if policy.visible(actor, known.get(x["guard_id"]))],
+                    "resolved_at": c.resolved_at,
+                    "suspected_identity_fraud": c.status.value == "same_person"})
+    return out
+
+
 def build(*, db_session: Session, vault: Vault, actor: Actor, guard_id: int) -> dict[str, Any]:
-    """Return the guard's archive as one JSON-ready document; the read is audited."""
+    """Return the guard's archive as one JSON-ready document; the read is audited.
+
+    Records filed in another district (its checks, violations, its guards in a review case)
+    are left out for a scoped reader.
+    """
     guard = guards.get(db_session=db_session, actor=actor, guard_id=guard_id)
     certs = _rows(db_session, select(Certificate).where(Certificate.guard_id == guard_id))
+    checks = policy.scope_query(actor, select(SpotCheck).where(SpotCheck.guard_id == guard_id),
+                                SpotCheck.district)
+    found = policy.scope_query(actor, select(Violation).where(Violation.guard_id == guard_id),
+                               Violation.district)
     sessions = _rows(db_session, select(EnrollmentSession).where(
         EnrollmentSession.guard_id == guard_id).order_by(EnrollmentSession.id))
-    reviews = [c for c in _rows(db_session, select(ReviewCase).order_by(ReviewCase.id))
-               if c.guard_id == guard_id
-               or any(x["guard_id"] == guard_id for x in json.loads(c.candidates))]
     doc = {
         "identity": guards.to_out(db_session, vault, guard).model_dump(mode="json"),
         "history": [{"at": e.at, "field": e.kind, "value": e.value, "by": e.actor}
@@ -65,23 +87,18 @@ def build(*, db_session: Session, vault: Vault, actor: Actor, guard_id: int) -> 
                                       for c in _rows(db_session, select(Capture).where(
                                           Capture.session_id == s.id).order_by(Capture.id))]}
                         for s in sessions],
-        "review_cases": [{"id": c.id, "status": c.status.value, "subject": c.guard_id,
-                          "candidates": json.loads(c.candidates), "resolved_at": c.resolved_at,
-                          "suspected_identity_fraud": c.status.value == "same_person"}
-                         for c in reviews],
+        "review_cases": _review_cases(db_session, actor, guard_id),
         "spot_checks": [{"id": c.id, "at": c.at, "mode": c.mode.value, "site": c.site,
                          "outcome": c.outcome.value, "failed": json.loads(c.failed_checks),
                          "face_score": c.face_score, "finger_score": c.finger_score,
                          "inspector": c.inspector}
-                        for c in _rows(db_session, select(SpotCheck).where(
-                            SpotCheck.guard_id == guard_id).order_by(SpotCheck.id))],
+                        for c in _rows(db_session, checks.order_by(SpotCheck.id))],
         "violations": [{"id": v.id, "category": v.category.value,
                         "column": VIOLATION_COLUMN[v.category], "status": v.status.value,
                         "found_at": v.found_at, "site": v.site, "source": v.source.value}
-                       for v in _rows(db_session, select(Violation).where(
-                           Violation.guard_id == guard_id).order_by(Violation.id))],
+                       for v in _rows(db_session, found.order_by(Violation.id))],
     }
     audit.record(db_session, actor, "guard.archive_read", resource_type="guard",
-                 resource_id=guard_id)
+                 resource_id=guard_id, district=guard.district)
     db_session.commit()
     return json.loads(json.dumps(doc, default=str, ensure_ascii=False))

@@ -13,22 +13,22 @@ from sqlalchemy.orm import Session
 from enrollment.gallery import FaceGallery
 from enrollment.models import ExamCandidate, ExamCheck, ExamResult, ExamSession
 from inspection.probes import face_probe, score
-from registry import audit, guards
+from registry import audit, guards, policy
 from registry.audit import Actor
 from registry.crypto import Vault
 from registry.exceptions import Conflict, NotFound
-from registry.scope import check_district
 
 
 def create(*, db_session: Session, actor: Actor, name: str, site: str, district: str,
            exam_date: dt.date) -> ExamSession:
     """Create an exam session."""
-    check_district(actor, district, what="district")
+    policy.require_writable(actor, district)
     row = ExamSession(name=name, site=site, district=district, exam_date=exam_date,
                       created_by=actor.key_id)
     db_session.add(row)
     db_session.flush()
-    audit.record(db_session, actor, "exam.create", resource_type="exam", resource_id=row.id)
+    audit.record(db_session, actor, "exam.create", resource_type="exam", resource_id=row.id,
+                 district=district)
     db_session.commit()
     return row
 
@@ -38,14 +38,14 @@ def get(db_session: Session, actor: Actor, exam_id: int) -> ExamSession:
     row = db_session.get(ExamSession, exam_id)
     if row is None:
         raise NotFound(f"exam {exam_id} not found")
-    check_district(actor, row.district, what=f"exam {exam_id}")
+    policy.require_visible(actor, row.district, missing=f"exam {exam_id} not found")
     return row
 
 
 def register(*, db_session: Session, actor: Actor, exam_id: int,
              guard_ids: list[int]) -> list[int]:
     """Register guards as candidates (idempotent); return the exam's candidate ids."""
-    get(db_session, actor, exam_id)
+    exam = get(db_session, actor, exam_id)
     have = set(db_session.scalars(select(ExamCandidate.guard_id).where(
         ExamCandidate.exam_id == exam_id)))
     for gid in sorted(set(guard_ids) - have):
@@ -56,7 +56,7 @@ def register(*, db_session: Session, actor: Actor, exam_id: int,
     except IntegrityError as exc:  # a concurrent registration of the same guard
         raise Conflict("a candidate was registered concurrently; retry") from exc
     audit.record(db_session, actor, "exam.register", resource_type="exam", resource_id=exam_id,
-                 detail={"guards": sorted(set(guard_ids) - have)})
+                 detail={"guards": sorted(set(guard_ids) - have)}, district=exam.district)
     db_session.commit()
     return sorted(have | set(guard_ids))
 
@@ -87,7 +87,9 @@ def check(*, db_session: Session, vault: Vault, actor: Actor, engine, gallery: F
     db_session.add(row)
     db_session.flush()
     audit.record(db_session, actor, "exam.check", resource_type="guard", resource_id=guard_id,
-                 detail={"exam": exam.id, "result": result.value, "others": others})
+                 detail={"exam": exam.id, "result": result.value, "others": others},
+                 district=policy.entry_district(exam.district, *policy.guard_districts(
+                     db_session, [guard_id, *(o["guard_id"] for o in others)]).values()))
     db_session.commit()
     return row
 
@@ -105,10 +107,25 @@ def summary(*, db_session: Session, actor: Actor, exam_id: int) -> dict:
         c = checks.get(gid)
         candidates.append({"guard_id": gid, "result": c.result.value if c else "unchecked",
                            "face_score": c.face_score if c else None,
-                           "others": json.loads(c.others) if c else [],
+                           "others": visible_others(db_session, actor, c.others) if c else [],
                            "checked_at": c.at if c else None})
     counts: dict[str, int] = {}
     for c in candidates:
         counts[c["result"]] = counts.get(c["result"], 0) + 1
+    audit.record(db_session, actor, "exam.read", resource_type="exam", resource_id=exam.id,
+                 district=exam.district)
+    db_session.commit()
     return {"id": exam.id, "name": exam.name, "site": exam.site, "district": exam.district,
             "exam_date": exam.exam_date, "counts": counts, "candidates": candidates}
+
+
+def visible_others(db_session: Session, actor: Actor, others: str) -> list[dict]:
+    """Return a door check's 1:N hits; another district's guard shows only as 'elsewhere'.
+
+    The stand-in search is city-wide; a scoped reader learns that someone enrolled
+    elsewhere matched, never who or how closely.
+    """
+    found = json.loads(others)
+    known = policy.guard_districts(db_session, [o["guard_id"] for o in found])
+    return [o if policy.visible(actor, known.get(o["guard_id"])) else {"elsewhere": True}
+            for o in found]

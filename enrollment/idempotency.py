@@ -15,7 +15,7 @@ from enrollment.models import IdempotencyRecord
 
 @dataclass(frozen=True)
 class IdempotencyKey:
-    """A client's key for one request, bound to who sent it and what it asked."""
+    """A client's key for one request, bound to who sent it (the API key id) and what it asked."""
 
     key: str
     actor: str

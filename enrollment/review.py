@@ -9,15 +9,27 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from enrollment import dedup
+from enrollment.dedup import Galleries
 from enrollment.fingers import FINGER_IMAGE_PURPOSE
-from enrollment.models import Biometric, Capture, Modality, ReviewCase
-from enrollment.service import FACE_IMAGE_PURPOSE
-from registry import audit
+from enrollment.models import (
+    Biometric,
+    Capture,
+    EnrollmentSession,
+    Modality,
+    ReviewCase,
+    ReviewStatus,
+    SessionStatus,
+)
+from enrollment.service import FACE_IMAGE_PURPOSE, _store, case_districts
+from registry import audit, policy
 from registry.audit import Actor
 from registry.crypto import Vault
-from registry.exceptions import NotFound
+from registry.exceptions import Conflict, NotFound
+from registry.models import utcnow
 
 # File signatures of the image formats stations send, for the response's media type.
 _SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -42,9 +54,7 @@ def evidence(case: ReviewCase) -> list[dict]:
 def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind: str,
           item_id: int) -> tuple[bytes, str]:
     """Return one image of a case's evidence (decrypted) and its media type; audited."""
-    case = db_session.get(ReviewCase, case_id)
-    if case is None:
-        raise NotFound(f"review case {case_id} not found")
+    case = get_case(db_session, actor, case_id)
     named = {(kind_, int(url.rsplit("/", 1)[1])) for p in evidence(case)
              for kind_, url in (("capture", p["new"]), ("biometric", p["enrolled"]))}
     if (kind, item_id) not in named:
@@ -55,8 +65,58 @@ def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind
     purpose = FACE_IMAGE_PURPOSE if row.modality == Modality.face else FINGER_IMAGE_PURPOSE
     data = vault.decrypt(db_session, row.image_enc, purpose=purpose)
     audit.record(db_session, actor, "enrollment.review_image_viewed", resource_type="guard",
-                 resource_id=case.guard_id, detail={"case": case.id, kind: item_id})
+                 resource_id=case.guard_id, detail={"case": case.id, kind: item_id},
+                 district=policy.entry_district(*case_districts(db_session, case)))
     db_session.commit()
     media = next((m for sig, m in _SIGNATURES if data.startswith(sig)),
                  "application/octet-stream")
     return data, media
+
+
+def list_cases(*, db_session: Session, actor: Actor, status: ReviewStatus) -> list[ReviewCase]:
+    """Return the cases of ``status`` within the caller's reach; the read (scores) is audited."""
+    rows = db_session.scalars(select(ReviewCase).where(ReviewCase.status == status)
+                              .order_by(ReviewCase.id)).all()
+    mine = [c for c in rows if policy.visible_all(actor, case_districts(db_session, c))]
+    audit.record(db_session, actor, "enrollment.review_list", resource_type="review_case",
+                 detail={"status": status.value, "cases": [c.id for c in mine]},
+                 district=actor.district)
+    db_session.commit()
+    return mine
+
+
+def get_case(db_session: Session, actor: Actor, case_id: int) -> ReviewCase:
+    """Return a review case all of whose guards are within the caller's reach.
+
+    A case spanning districts is for a city-level (unscoped) reviewer only.
+    """
+    case = db_session.get(ReviewCase, case_id)
+    if case is None or not policy.visible_all(actor, case_districts(db_session, case)):
+        raise NotFound(f"review case {case_id} not found")
+    return case
+
+
+def resolve_review(*, db_session: Session, vault: Vault, actor: Actor, galleries: Galleries,
+                   case_id: int, same_person: bool, note: str | None) -> ReviewCase:
+    """Decide a review: different people (enrol) or the same person (block, flag fraud)."""
+    case = get_case(db_session, actor, case_id)
+    if case.status != ReviewStatus.open:
+        raise Conflict(f"review case {case_id} is already {case.status.value}")
+    row = db_session.get(EnrollmentSession, case.session_id)
+    case.resolved_by, case.resolved_at, case.note = actor.key_id, utcnow(), note
+    if same_person:
+        case.status = ReviewStatus.same_person
+        row.status, row.closed_at = SessionStatus.blocked, utcnow()
+    else:
+        case.status = ReviewStatus.different_people
+        _store(db_session, actor, row, dedup.best_face(db_session, row.id),
+               dedup.best_fingers(db_session, row.id))
+    audit.record(db_session, actor, "enrollment.review_resolved", resource_type="guard",
+                 resource_id=case.guard_id, detail={"case": case.id,
+                                                    "outcome": case.status.value,
+                                                    "candidates": json.loads(case.candidates)},
+                 district=policy.entry_district(*case_districts(db_session, case)))
+    db_session.commit()
+    galleries.face.catch_up(db_session, vault)
+    galleries.finger.catch_up(db_session, vault)
+    return case

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import NoReturn
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -22,17 +23,16 @@ from enrollment.models import (
     FingerException,
     Modality,
     ReviewCase,
-    ReviewStatus,
     SessionStatus,
     TemplateChange,
 )
 from enrollment.schemas import CaptureOut, CommitOut, SessionIn, SessionOut
 from matching.face import FaceEngine
 from matching.imageio import decode
-from registry import audit, guards
+from registry import audit, guards, policy
 from registry.audit import Actor
 from registry.crypto import Vault
-from registry.exceptions import Conflict, NotFound
+from registry.exceptions import Conflict, NotFound, RegisteredElsewhere
 from registry.models import Guard, utcnow
 
 FACE_IMAGE_PURPOSE = "biometric.face.image"
@@ -47,12 +47,27 @@ def _session(db_session: Session, actor: Actor, session_id: int, *,
              open_only: bool = True) -> EnrollmentSession:
     """Return the session, checking the caller's district; optionally only while open."""
     row = db_session.get(EnrollmentSession, session_id)
-    if row is None:
+    if row is None or not policy.visible(actor, _district(db_session, row.guard_id)):
         raise NotFound(f"enrollment session {session_id} not found")
-    guards.get(db_session=db_session, actor=actor, guard_id=row.guard_id)
     if open_only and row.status != SessionStatus.open:
         raise SessionClosed(f"session {session_id} is {row.status.value}")
     return row
+
+
+def _district(db_session: Session, guard_id: int) -> str | None:
+    """Return the district of a guard (the home of its sessions, captures and exceptions)."""
+    return policy.guard_districts(db_session, [guard_id]).get(guard_id)
+
+
+def read(*, db_session: Session, actor: Actor, session_id: int) -> SessionOut:
+    """Return a session with its captures' verdicts; the read is audited."""
+    row = _session(db_session, actor, session_id, open_only=False)
+    out = to_out(db_session, row)
+    audit.record(db_session, actor, "enrollment.read", resource_type="guard",
+                 resource_id=row.guard_id, detail={"session": row.id},
+                 district=_district(db_session, row.guard_id))
+    db_session.commit()
+    return out
 
 
 def to_out(db_session: Session, row: EnrollmentSession) -> SessionOut:
@@ -83,20 +98,42 @@ def open_session(*, db_session: Session, vault: Vault, actor: Actor, data: Sessi
         try:
             guard_id = guards.create(db_session=db_session, vault=vault, actor=actor,
                                      data=data.guard, commit=False).id
+        except RegisteredElsewhere as exc:  # refused without naming the holder
+            _refer(db_session, actor, exc)
         except Conflict:
             db_session.rollback()
-            hashed = guards.id_hash(vault, data.guard.id_number)
-            guard_id = db_session.scalar(select(Guard.id).where(Guard.id_hash == hashed))
+            guard_id = _holder(db_session, vault, actor, data.guard.id_number)
     guards.get(db_session=db_session, actor=actor, guard_id=guard_id)
     row = EnrollmentSession(guard_id=guard_id, station=actor.key_id)
     db_session.add(row)
     db_session.flush()
     audit.record(db_session, actor, "enrollment.open", resource_type="guard",
-                 resource_id=guard_id, detail={"session": row.id})
+                 resource_id=guard_id, detail={"session": row.id},
+                 district=_district(db_session, guard_id))
     out = to_out(db_session, row)
     idempotency.remember(db_session, idem, 201, out.model_dump(mode="json"))
     db_session.commit()
     return out
+
+
+def _refer(db_session: Session, actor: Actor, exc: RegisteredElsewhere) -> NoReturn:
+    """Commit the city-level referral of ``exc`` on its own, then raise it."""
+    db_session.rollback()
+    guards.refer(db_session, actor, exc)
+    db_session.commit()
+    raise exc
+
+
+def _holder(db_session: Session, vault: Vault, actor: Actor, id_number: str) -> int:
+    """Return the guard a concurrent registration created; refer it when in another district."""
+    hashed = guards.id_hash(vault, id_number)
+    holder = db_session.execute(select(Guard.id, Guard.district)
+                                .where(Guard.id_hash == hashed)).one()
+    if actor.district is not None and holder.district != actor.district:
+        _refer(db_session, actor, RegisteredElsewhere(
+            "this ID number cannot be registered from this district; the case was referred to "
+            "the city level", holder_id=holder.id, district=actor.district))
+    return holder.id
 
 
 def submit_face(*, db_session: Session, vault: Vault, actor: Actor, engine: FaceEngine,
@@ -123,7 +160,8 @@ def submit_face(*, db_session: Session, vault: Vault, actor: Actor, engine: Face
     db_session.add(capture)
     db_session.flush()
     audit.record(db_session, actor, "enrollment.face", resource_type="guard",
-                 resource_id=row.guard_id, detail={"session": row.id, "passed": capture.passed})
+                 resource_id=row.guard_id, detail={"session": row.id, "passed": capture.passed},
+                 district=_district(db_session, row.guard_id))
     out = _capture_out(capture)
     idempotency.remember(db_session, idem, 201, out.model_dump(mode="json"))
     db_session.commit()
@@ -140,7 +178,8 @@ def request_finger_exception(*, db_session: Session, actor: Actor, session_id: i
     db_session.add(exc)
     db_session.flush()
     audit.record(db_session, actor, "enrollment.finger_exception", resource_type="guard",
-                 resource_id=row.guard_id, detail={"position": position, "reason": reason_code})
+                 resource_id=row.guard_id, detail={"position": position, "reason": reason_code},
+                 district=_district(db_session, row.guard_id))
     db_session.commit()
     return exc
 
@@ -149,16 +188,16 @@ def decide_finger_exception(*, db_session: Session, actor: Actor, exception_id: 
                             approve: bool) -> FingerException:
     """Approve or reject a pending finger exception."""
     exc = db_session.get(FingerException, exception_id)
-    if exc is None:
+    if exc is None or not policy.visible(actor, _district(db_session, exc.guard_id)):
         raise NotFound(f"finger exception {exception_id} not found")
-    guards.get(db_session=db_session, actor=actor, guard_id=exc.guard_id)
     if exc.status != ExceptionStatus.pending:
         raise Conflict(f"finger exception {exception_id} is already {exc.status.value}")
     exc.status = ExceptionStatus.approved if approve else ExceptionStatus.rejected
     exc.decided_by, exc.decided_at = actor.key_id, utcnow()
     audit.record(db_session, actor, "enrollment.finger_exception_decided",
                  resource_type="guard", resource_id=exc.guard_id,
-                 detail={"exception": exc.id, "status": exc.status.value})
+                 detail={"exception": exc.id, "status": exc.status.value},
+                 district=_district(db_session, exc.guard_id))
     db_session.commit()
     return exc
 
@@ -188,9 +227,12 @@ def commit(*, db_session: Session, vault: Vault, actor: Actor, galleries: Galler
         row.status = SessionStatus.review
         db_session.flush()
         audit.record(db_session, actor, "enrollment.duplicate_suspected", resource_type="guard",
-                     resource_id=row.guard_id, detail={"case": case.id, "candidates": found})
+                     resource_id=row.guard_id, detail={"case": case.id, "candidates": found},
+                     district=policy.entry_district(*case_districts(db_session, case)))
+        # The search is city-wide; the answer names only candidates the caller may see.
         out = CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status,
-                        review_case_id=case.id, candidates=found)
+                        review_case_id=case.id, candidates=visible_candidates(
+                            db_session, actor, found))
     else:
         _store(db_session, actor, row, face, fingers)
         out = CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status)
@@ -236,31 +278,18 @@ def _store(db_session: Session, actor: Actor, row: EnrollmentSession, face: Capt
     audit.record(db_session, actor, "enrollment.commit", resource_type="guard",
                  resource_id=row.guard_id, detail={"session": row.id, "stored": stored,
                                                    "fingers": sorted(fingers),
-                                                   "superseded": replaced})
+                                                   "superseded": replaced},
+                 district=_district(db_session, row.guard_id))
 
 
-def resolve_review(*, db_session: Session, vault: Vault, actor: Actor, galleries: Galleries,
-                   case_id: int, same_person: bool, note: str | None) -> ReviewCase:
-    """Decide a review: different people (enrol) or the same person (block, flag fraud)."""
-    case = db_session.get(ReviewCase, case_id)
-    if case is None:
-        raise NotFound(f"review case {case_id} not found")
-    if case.status != ReviewStatus.open:
-        raise Conflict(f"review case {case_id} is already {case.status.value}")
-    row = db_session.get(EnrollmentSession, case.session_id)
-    case.resolved_by, case.resolved_at, case.note = actor.key_id, utcnow(), note
-    if same_person:
-        case.status = ReviewStatus.same_person
-        row.status, row.closed_at = SessionStatus.blocked, utcnow()
-    else:
-        case.status = ReviewStatus.different_people
-        _store(db_session, actor, row, dedup.best_face(db_session, row.id),
-               dedup.best_fingers(db_session, row.id))
-    audit.record(db_session, actor, "enrollment.review_resolved", resource_type="guard",
-                 resource_id=case.guard_id, detail={"case": case.id,
-                                                    "outcome": case.status.value,
-                                                    "candidates": json.loads(case.candidates)})
-    db_session.commit()
-    galleries.face.catch_up(db_session, vault)
-    galleries.finger.catch_up(db_session, vault)
-    return case
+def case_districts(db_session: Session, case: ReviewCase) -> list[str | None]:
+    """Return the district of every guard a review case involves (subject and candidates)."""
+    ids = [case.guard_id, *(c["guard_id"] for c in json.loads(case.candidates))]
+    known = policy.guard_districts(db_session, ids)
+    return [known.get(g) for g in ids]
+
+
+def visible_candidates(db_session: Session, actor: Actor, found: list[dict]) -> list[dict]:
+    """Return the de-duplication candidates the caller may see (own district, or all)."""
+    known = policy.guard_districts(db_session, [c["guard_id"] for c in found])
+    return [c for c in found if policy.visible(actor, known.get(c["guard_id"]))]

@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from inspection.exceptions import CertificateTokenError
+from registry import canonical as identifiers
+from registry.exceptions import InvalidCertificateNumber
 
 PREFIX = "GC1"
 # Longest token accepted: a QR code of version 10 holds ~270 bytes in byte mode; refusing
@@ -101,7 +103,8 @@ def verify(token: str, public_keys: dict[str, bytes], revoked: dict[str, str] | 
         Ed25519PublicKey.from_public_bytes(raw).verify(signature, head.encode())
     except (InvalidSignature, ValueError):
         return VerifiedToken(False, "bad_signature", payload)
-    status = (revoked or {}).get(str(payload["cn"]))
+    status = {number_key(k): v for k, v in (revoked or {}).items()}.get(
+        number_key(str(payload["cn"])))
     if status in ("revoked", "suspended"):
         return VerifiedToken(False, status, payload)
     if (now if now is not None else time.time()) >= float(payload["exp"]):
@@ -122,12 +125,20 @@ def verify_revocation_list(doc: dict, public_keys: dict[str, bytes]) -> bool:
     return True
 
 
+def number_key(number: str) -> str:
+    """Return the canonical certificate number (tokens signed before it was canonical match)."""
+    try:
+        return identifiers.certificate_number(number)
+    except InvalidCertificateNumber:
+        return number
+
+
 def apply_revocations(state: dict[str, str], doc: dict) -> dict[str, str]:
     """Return ``state`` (number -> status) updated with a verified list's entries, in order."""
-    out = dict(state)
+    out = {number_key(k): v for k, v in state.items()}
     for entry in doc.get("entries", []):
         if entry["status"] == "valid":
-            out.pop(entry["number"], None)
+            out.pop(number_key(entry["number"]), None)
         else:
-            out[entry["number"]] = entry["status"]
+            out[number_key(entry["number"])] = entry["status"]
     return out

@@ -21,16 +21,21 @@ class CheckContext(Strict):
 
 
 class Candidate(BaseModel):
-    """A guard a 1:N identification found, with the evidence for each modality."""
+    """A guard a 1:N identification found, with the evidence for each modality.
 
-    guard_id: int
-    name_masked: str
+    A guard of another district than the inspector's shows only ``elsewhere`` and the
+    certificate status (docs/security-policy.md).
+    """
+
+    guard_id: int | None
+    name_masked: str | None
     certificate_number: str | None
     certificate_status: str | None
     employer: str | None
     face_score: float | None
     finger_score: float | None
-    evidence: float
+    evidence: float | None
+    elsewhere: bool = False
 
 
 class CheckOut(BaseModel):

@@ -13,15 +13,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspection import certkeys, ecert
+from inspection import certkeys, ecert, records
 from inspection.exceptions import NoDocument, NoProbe
 from inspection.models import CheckMode, Outcome, SpotCheck
 from inspection.probes import LocalProbes, Probe, enrolled_modalities, score
 from inspection.schemas import CheckContext, CheckOut
 from matching.fusion import fmr_of_name, fuse
-from registry import audit
+from registry import audit, canonical, policy
 from registry.audit import Actor
+from registry.canonical import CERT_MAX_LEN
 from registry.crypto import Vault
+from registry.exceptions import InvalidCertificateNumber
 from registry.models import (
     BackgroundCheck,
     Certificate,
@@ -34,7 +36,6 @@ from registry.models import (
     OrgType,
     utcnow,
 )
-from registry.scope import check_district
 from registry.settings import Settings
 from violations import service as violations
 
@@ -109,11 +110,14 @@ def _document(db_session: Session, vault: Vault, ctx: CheckContext
         keys = {k["kid"]: ecert.b64d(k["public_key"])
                 for k in certkeys.published_keys(db_session)}
         result = ecert.verify(ctx.token, keys)
-        number = str(result.payload["cn"])
         bad = result.reason in ("bad_signature", "unknown_key", "expired")
+        try:
+            number = canonical.certificate_number(str(result.payload["cn"]))
+        except InvalidCertificateNumber:  # a forged token is still recorded as a failed check
+            number, bad = str(result.payload["cn"])[:CERT_MAX_LEN], True
         return number, [Outcome.certificate_invalid] if bad else []
     if ctx.certificate_number:
-        return ctx.certificate_number.strip(), []
+        return canonical.certificate_number(ctx.certificate_number), []
     raise NoDocument("send a certificate number or a scanned e-certificate token")
 
 
@@ -143,7 +147,11 @@ def _status_failures(cert: Certificate, guard: Guard, org: Organisation | None,
 
 def verify(*, db_session: Session, vault: Vault, actor: Actor, settings: Settings,
            matchers: Matchers, ctx: CheckContext, images: Images) -> CheckOut:
-    """Check a guard on duty 1:1 against the presented certificate; record the check."""
+    """Check a guard on duty 1:1 against the presented certificate; record the check.
+
+    The certificate is looked up city-wide: a guard of another district on duty here
+    verifies here (the check is filed here, the answer redacted to minimal disclosure).
+    """
     probes = _probes(matchers, settings, ctx, images)
     number, failed = _document(db_session, vault, ctx)
     cert = db_session.scalar(select(Certificate).where(Certificate.number == number))
@@ -153,7 +161,6 @@ def verify(*, db_session: Session, vault: Vault, actor: Actor, settings: Setting
     if cert is None:
         failed.append(Outcome.no_certificate)
     else:
-        check_district(actor, guard.district, what=f"certificate {number}")
         org = db_session.get(Organisation, guard.employer_id) if guard.employer_id else None
         failed += _status_failures(cert, guard, org, ctx.site)
         have = enrolled_modalities(db_session, guard.id)
@@ -180,7 +187,8 @@ def _record(db_session: Session, vault: Vault, actor: Actor, mode: CheckMode,
     failed = sorted(set(failed), key=SEVERITY.index)
     outcome = outcome or (failed[0] if failed else Outcome.match)
     quality = {p.modality: p.quality for p in probes}
-    district = guard.district if guard else actor.district
+    # Filed where it happened: the inspector key's district (city level: the guard's).
+    district = actor.district or (guard.district if guard else None)
     keep = failed and (images.face or images.finger)
     row = SpotCheck(
         mode=mode, inspector=actor.key_id, at=utcnow(), district=district, site=ctx.site,
@@ -200,10 +208,11 @@ def _record(db_session: Session, vault: Vault, actor: Actor, mode: CheckMode,
     audit.record(db_session, actor, f"inspection.{mode.value}", resource_type="guard",
                  resource_id=guard.id if guard else None,
                  detail={"check": row.id, "outcome": outcome.value,
-                         "violations": [v.id for v in derived]})
+                         "violations": [v.id for v in derived]},
+                 district=policy.entry_district(district, guard.district if guard else district))
     db_session.commit()
-    return CheckOut(check_id=row.id, mode=mode, outcome=outcome, failed_checks=failed,
-                    guard_id=row.guard_id, certificate_number=number,
-                    face_score=row.face_score, finger_score=row.finger_score,
-                    fused_evidence=fused, thresholds=applied, candidates=candidates or [],
-                    violation_ids=[v.id for v in derived], at=row.at)
+    return CheckOut(**records.redact(db_session, actor, dict(
+        check_id=row.id, mode=mode, outcome=outcome, failed_checks=failed,
+        guard_id=row.guard_id, certificate_number=number, face_score=row.face_score,
+        finger_score=row.finger_score, fused_evidence=fused, thresholds=applied,
+        candidates=candidates or [], violation_ids=[v.id for v in derived], at=row.at)))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry import throttle
 from registry.audit import Actor
 from registry.exceptions import NotFound, Unauthenticated
 from registry.models import ApiKey, Role, utcnow
@@ -42,18 +43,28 @@ def create(*, db_session: Session, role: Role, name: str, district: str | None =
     return NewKey(key_id=key_id, token=f"{PREFIX}_{key_id}_{secret}", role=role, district=district)
 
 
-def authenticate(*, db_session: Session, token: str | None, client: str | None) -> Actor:
-    """Return the Actor for ``token``; raise Unauthenticated when it is unknown or revoked."""
+def authenticate(*, db_session: Session, token: str | None, client: str | None,
+                 policy: throttle.Policy | None = None) -> Actor:
+    """Return the Actor for ``token``; raise Unauthenticated when it is unknown or revoked.
+
+    Failures are counted (and bounded-audited) per key id and client address, and committed;
+    a locked key id or address gets AuthThrottled before its secret is looked at.
+    """
     if not token:
         raise Unauthenticated("an API key is required (Authorization: Bearer <key>)")
     parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != PREFIX:
-        raise Unauthenticated("malformed API key")
-    row = db_session.get(ApiKey, parts[1])
+    key_id = parts[1] if len(parts) == 3 and parts[0] == PREFIX else None
+    throttle.check(db_session, key_id=key_id, client=client)
+    row = db_session.get(ApiKey, key_id) if key_id else None
     if row is None or row.revoked_at is not None or not hmac.compare_digest(
         row.secret_hash, _hash(parts[2])
     ):
-        raise Unauthenticated("unknown or revoked API key")
+        # Unknown key ids count against the address only (no row for made-up ids).
+        throttle.record_failure(db_session, policy or throttle.Policy(),
+                                key_id=row.id if row is not None else None, client=client)
+        db_session.commit()
+        raise Unauthenticated("malformed API key" if key_id is None
+                              else "unknown or revoked API key")
     return Actor(key_id=row.id, role=row.role.value, client=client, district=row.district)
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import audit, guards
+from registry import audit, canonical, guards, policy
 from registry.audit import Actor
 from registry.exceptions import Conflict, InvalidTransition, NotFound
 from registry.models import (
@@ -17,7 +17,6 @@ from registry.models import (
     utcnow,
 )
 from registry.schemas import CertificateIn
-from registry.scope import check_district, effective_district
 
 # Which status each action leads to, and from which statuses it is allowed.
 # Revocation is final: a revoked certificate is replaced by a new one, never reinstated.
@@ -31,28 +30,31 @@ TRANSITIONS: dict[str, tuple[CertificateStatus, frozenset[CertificateStatus]]] =
 
 def issue(*, db_session: Session, actor: Actor, data: CertificateIn) -> Certificate:
     """Issue a certificate to a guard and return it."""
-    guards.get(db_session=db_session, actor=actor, guard_id=data.guard_id)
-    cert = Certificate(number=data.number, guard_id=data.guard_id, issue_date=data.issue_date,
+    number = canonical.certificate_number(data.number)
+    guard = guards.get(db_session=db_session, actor=actor, guard_id=data.guard_id)
+    cert = Certificate(number=number, guard_id=data.guard_id, issue_date=data.issue_date,
                        status=CertificateStatus.valid, status_at=utcnow())
     db_session.add(cert)
     try:
         db_session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"certificate {data.number} already exists") from exc
+        raise Conflict(f"certificate {number} already exists") from exc
     db_session.add(CertificateEvent(certificate_id=cert.id, event="issued", actor=actor.key_id))
     audit.record(db_session, actor, "certificate.issue", resource_type="certificate",
-                 resource_id=cert.number, detail={"guard_id": cert.guard_id})
+                 resource_id=cert.number, detail={"guard_id": cert.guard_id},
+                 district=guard.district)
     db_session.commit()
     return cert
 
 
 def get(*, db_session: Session, actor: Actor, number: str) -> Certificate:
     """Return the certificate ``number``; raise NotFound when absent or out of scope."""
+    number = canonical.certificate_number(number)
     cert = db_session.scalar(select(Certificate).where(Certificate.number == number))
     if cert is None:
         raise NotFound(f"certificate {number} not found")
     guard = db_session.get(Guard, cert.guard_id)
-    check_district(actor, guard.district, what=f"certificate {number}")
+    policy.require_visible(actor, guard.district, missing=f"certificate {number} not found")
     return cert
 
 
@@ -74,7 +76,8 @@ def change_status(*, db_session: Session, actor: Actor, number: str, action: str
     db_session.add(CertificateEvent(certificate_id=cert.id, event=action, reason=reason,
                                     actor=actor.key_id))
     audit.record(db_session, actor, f"certificate.{action}", resource_type="certificate",
-                 resource_id=number, detail={"reason": reason})
+                 resource_id=number, detail={"reason": reason},
+                 district=db_session.get(Guard, cert.guard_id).district)
     db_session.commit()
     return cert
 
@@ -83,10 +86,8 @@ def list_page(*, db_session: Session, actor: Actor, status: CertificateStatus | 
               guard_id: int | None = None, district: str | None = None, offset: int = 0,
               limit: int = 50) -> tuple[list[Certificate], int]:
     """Return one page of certificates matching the filters, and the total."""
-    query = select(Certificate).join(Guard, Guard.id == Certificate.guard_id)
-    district = effective_district(actor, district)
-    if district:
-        query = query.where(Guard.district == district)
+    query = policy.scope_query(actor, select(Certificate).join(
+        Guard, Guard.id == Certificate.guard_id), Guard.district, district)
     if status:
         query = query.where(Certificate.status == status)
     if guard_id is not None:

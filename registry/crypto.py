@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -38,20 +40,33 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+def _optional_b64(text: str | None) -> bytes | None:
+    return None if text is None else base64.b64decode(text)
+
+
 @dataclass
 class Keyring:
-    """Master keys by id, the active one, and the stable key for searchable hashes."""
+    """Master keys by id, the active one, the stable key for searchable hashes, and the audit
+    keys: the HMAC key of the audit chain and the Ed25519 seed that signs its checkpoints.
+
+    The audit keys are not master keys: rotating the master key leaves them as they are, so
+    the chain and its checkpoints verify across rotations.
+    """
 
     active: str
     keys: dict[str, bytes]
     index_key: bytes
     path: Path | None = None
+    audit_key: bytes | None = None
+    checkpoint_seed: bytes | None = None
 
     @classmethod
     def generate(cls, path: Path | None = None) -> Keyring:
-        """Return a new keyring with one random master key."""
-        return cls(active="k1", keys={"k1": AESGCM.generate_key(256)},
+        """Return a new keyring with one random master key and fresh audit keys."""
+        ring = cls(active="k1", keys={"k1": AESGCM.generate_key(256)},
                    index_key=secrets.token_bytes(KEY_BYTES), path=path)
+        ring.ensure_audit_keys()
+        return ring
 
     @classmethod
     def load(cls, path: Path) -> Keyring:
@@ -60,10 +75,14 @@ class Keyring:
             raw = json.loads(Path(path).read_text())
             keys = {k: base64.b64decode(v) for k, v in raw["keys"].items()}
             ring = cls(active=raw["active"], keys=keys,
-                       index_key=base64.b64decode(raw["index_key"]), path=Path(path))
+                       index_key=base64.b64decode(raw["index_key"]), path=Path(path),
+                       audit_key=_optional_b64(raw.get("audit_key")),
+                       checkpoint_seed=_optional_b64(raw.get("checkpoint_seed")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigurationError(f"cannot read keyring {path}: {exc}") from exc
-        if ring.active not in ring.keys or any(len(k) != KEY_BYTES for k in keys.values()):
+        audit = [k for k in (ring.audit_key, ring.checkpoint_seed) if k is not None]
+        if ring.active not in ring.keys or any(
+                len(k) != KEY_BYTES for k in [*keys.values(), *audit]):
             raise ConfigurationError(f"keyring {path} is inconsistent")
         return ring
 
@@ -71,7 +90,10 @@ class Keyring:
     def open(cls, path: Path, *, create: bool) -> Keyring:
         """Load the keyring at ``path``; create it (mode 0600) when absent and ``create``."""
         if Path(path).exists():
-            return cls.load(path)
+            ring = cls.load(path)
+            if create and ring.ensure_audit_keys():  # a development keyring from before them
+                ring.save()
+            return ring
         if not create:
             raise ConfigurationError(
                 f"no keyring at {path}: set GUARDID_KEYRING_FILE to the master-key file "
@@ -86,8 +108,12 @@ class Keyring:
         if self.path is None:
             raise ConfigurationError("keyring has no path")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({"version": 1, "active": self.active, "index_key": _b64(self.index_key),
-                           "keys": {k: _b64(v) for k, v in self.keys.items()}}, indent=1)
+        raw = {"version": 1, "active": self.active, "index_key": _b64(self.index_key),
+               "keys": {k: _b64(v) for k, v in self.keys.items()}}
+        if self.audit_key is not None and self.checkpoint_seed is not None:
+            raw |= {"audit_key": _b64(self.audit_key),
+                    "checkpoint_seed": _b64(self.checkpoint_seed)}
+        body = json.dumps(raw, indent=1)
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
@@ -103,6 +129,37 @@ class Keyring:
         self.keys[kid] = AESGCM.generate_key(256)
         self.active = kid
         return kid
+
+    def ensure_audit_keys(self) -> bool:
+        """Generate the audit chain key and checkpoint seed if absent; True when it did."""
+        if self.audit_key is not None and self.checkpoint_seed is not None:
+            return False
+        self.audit_key = self.audit_key or secrets.token_bytes(KEY_BYTES)
+        self.checkpoint_seed = self.checkpoint_seed or secrets.token_bytes(KEY_BYTES)
+        return True
+
+    def chain_key(self) -> bytes:
+        """Return the audit chain's HMAC key; raise ConfigurationError when it is missing."""
+        if self.audit_key is None:
+            raise ConfigurationError(
+                f"keyring {self.path} has no audit chain key: run `guardid migrate`")
+        return self.audit_key
+
+    def checkpoint_signer(self) -> Ed25519PrivateKey:
+        """Return the Ed25519 key that signs audit checkpoints."""
+        if self.checkpoint_seed is None:
+            raise ConfigurationError(
+                f"keyring {self.path} has no checkpoint key: run `guardid migrate`")
+        return Ed25519PrivateKey.from_private_bytes(self.checkpoint_seed)
+
+    def checkpoint_public_key(self) -> Ed25519PublicKey:
+        """Return the public key a witness uses to verify audit checkpoints."""
+        return self.checkpoint_signer().public_key()
+
+    def checkpoint_public_pem(self) -> str:
+        """Return the checkpoint public key as PEM (SubjectPublicKeyInfo), for export."""
+        return self.checkpoint_public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
     def keyed_hash(self, value: str, *, purpose: str) -> str:
         """Return a hex HMAC-SHA256 of ``value`` for equality search without plaintext."""

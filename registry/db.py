@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from registry.files import private_sqlite
+
 # Execution option marking a connection whose transactions only read.
 READ_ONLY_OPTION = "guardid_read_only"
 # How long a SQLite writer waits for the write lock before giving up (ms).
@@ -23,17 +25,23 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Return an engine for ``url``; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE."""
+    """Return an engine for ``url``; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE.
+
+    SQL parameters (names, districts, sites) never reach a log or an exception message; a
+    SQLite file is created owner-only (its -wal and -shm inherit that mode).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite(Path(parsed.database))
         engine = create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+            url, echo=echo, hide_parameters=True,
+            connect_args={"check_same_thread": False, "timeout": 30},
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True,
+                         pool_size=10, max_overflow=10)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -39,6 +39,29 @@ class InvalidIdNumber(ValidationFailed):
         self.reason = reason
 
 
+class InvalidCertificateNumber(ValidationFailed):
+    """A certificate number has characters or a length no certificate number has."""
+
+    code = "invalid_certificate_number"
+
+
+class InvalidLicenceNumber(ValidationFailed):
+    """A licence (or filing) number carries invisible characters or is too long."""
+
+    code = "invalid_licence_number"
+
+
+class RegisteredElsewhere(Conflict):
+    """The ID number is held by a guard outside the caller's district (who and where untold)."""
+
+    code = "id_number_registered_elsewhere"
+
+    def __init__(self, message: str, *, holder_id: int, district: str):
+        super().__init__(message)
+        # For the city-level referral only; never part of the response body.
+        self.holder_id, self.district = holder_id, district
+
+
 class InvalidTransition(RegistryError):
     """A status change that the lifecycle does not allow (e.g. reinstating a revoked cert)."""
 
@@ -79,3 +102,13 @@ class PayloadTooLarge(RegistryError):
     """An uploaded file is over its size limit."""
 
     code = "payload_too_large"
+
+
+class AuthThrottled(RegistryError):
+    """Too many failed authentications for this key id or client address: wait and retry."""
+
+    code = "too_many_auth_failures"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message, details={"retry_after_s": retry_after})
+        self.retry_after = retry_after

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import audit, idnumber
+from registry import audit, idnumber, policy
 from registry.audit import Actor
 from registry.crypto import Vault
-from registry.exceptions import Conflict, NotFound, ValidationFailed
+from registry.exceptions import Conflict, NotFound, RegisteredElsewhere, ValidationFailed
 from registry.models import (
     Certificate,
     CertificateStatus,
@@ -22,11 +22,13 @@ from registry.models import (
     Organisation,
 )
 from registry.schemas import GuardIn, GuardOut, GuardPatch
-from registry.scope import check_district, effective_district
 
 ID_PURPOSE = "guard.id_number"
 # Fields whose changes are kept as dated history (coverage "as of" a past date needs them).
 HISTORY_FIELDS = ("duty_status", "employer_id", "post_site", "district")
+# Audit action of a registration refused because another district holds the ID number;
+# unscoped auditors list these (GET /audit?action=guard.registration_referred).
+REFERRAL_ACTION = "guard.registration_referred"
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,11 @@ def _history(db_session: Session, guard: Guard, fields: dict, actor: Actor) -> N
                                       value=None if value is None else str(value)))
 
 
-def _employer(db_session: Session, employer_id: int | None) -> Organisation | None:
+def _employer(db_session: Session, actor: Actor, employer_id: int | None) -> Organisation | None:
     if employer_id is None:
         return None
     org = db_session.get(Organisation, employer_id)
-    if org is None:
+    if org is None or not policy.visible(actor, org.district):  # elsewhere reads as absent
         raise ValidationFailed(f"employer {employer_id} does not exist", code="unknown_employer")
     return org
 
@@ -66,14 +68,16 @@ def create(*, db_session: Session, vault: Vault, actor: Actor, data: GuardIn,
            commit: bool = True) -> Guard:
     """Register a guard; raise Conflict when the ID number is already registered."""
     parsed = idnumber.parse(data.id_number)
-    employer = _employer(db_session, data.employer_id)
+    employer = _employer(db_session, actor, data.employer_id)
     district = data.district or (employer.district if employer else None)
     if not district:
         raise ValidationFailed("a guard needs a district or an employer", code="district_required")
-    check_district(actor, district, what="district")
+    policy.require_writable(actor, district)
     hashed = vault.keyring.keyed_hash(parsed.value, purpose=ID_PURPOSE)
-    if db_session.scalar(select(Guard.id).where(Guard.id_hash == hashed)) is not None:
-        raise Conflict("a guard with this ID number is already registered")
+    holder = db_session.execute(select(Guard.id, Guard.district)
+                                .where(Guard.id_hash == hashed)).first()
+    if holder is not None:
+        _refuse_registered(db_session, actor, holder.id, holder.district, district, commit)
     fields = data.model_dump(exclude={"id_number"})
     fields["district"] = district
     guard = Guard(**fields, id_hash=hashed,
@@ -86,10 +90,31 @@ def create(*, db_session: Session, vault: Vault, actor: Actor, data: GuardIn,
     except IntegrityError as exc:  # lost a race with a concurrent registration
         raise Conflict("a guard with this ID number is already registered") from exc
     _history(db_session, guard, fields, actor)
-    audit.record(db_session, actor, "guard.create", resource_type="guard", resource_id=guard.id)
+    audit.record(db_session, actor, "guard.create", resource_type="guard", resource_id=guard.id,
+                 district=guard.district)
     if commit:
         db_session.commit()
     return guard
+
+
+def _refuse_registered(db_session: Session, actor: Actor, holder_id: int, holder_district: str,
+                       district: str, commit: bool) -> None:
+    """Raise Conflict, or RegisteredElsewhere (referred when ``commit``) across districts."""
+    if actor.district is None or holder_district == actor.district:
+        raise Conflict("a guard with this ID number is already registered")
+    exc = RegisteredElsewhere(
+        "this ID number cannot be registered from this district; the case was referred to "
+        "the city level", holder_id=holder_id, district=district)
+    if commit:
+        refer(db_session, actor, exc)
+        db_session.commit()
+    raise exc
+
+
+def refer(db_session: Session, actor: Actor, exc: RegisteredElsewhere) -> None:
+    """Record (uncommitted) a city-level referral: a district registering another's guard."""
+    audit.record(db_session, actor, REFERRAL_ACTION, resource_type="guard",
+                 resource_id=exc.holder_id, detail={"requested_district": exc.district})
 
 
 def get(*, db_session: Session, actor: Actor, guard_id: int) -> Guard:
@@ -97,7 +122,7 @@ def get(*, db_session: Session, actor: Actor, guard_id: int) -> Guard:
     guard = db_session.get(Guard, guard_id)
     if guard is None:
         raise NotFound(f"guard {guard_id} not found")
-    check_district(actor, guard.district, what=f"guard {guard_id}")
+    policy.require_visible(actor, guard.district, missing=f"guard {guard_id} not found")
     return guard
 
 
@@ -114,8 +139,10 @@ def to_out(db_session: Session, vault: Vault, guard: Guard) -> GuardOut:
 
 def read(*, db_session: Session, vault: Vault, actor: Actor, guard_id: int) -> GuardOut:
     """Return one guard for display, recording the read of personal data."""
-    out = to_out(db_session, vault, get(db_session=db_session, actor=actor, guard_id=guard_id))
-    audit.record(db_session, actor, "guard.read", resource_type="guard", resource_id=guard_id)
+    guard = get(db_session=db_session, actor=actor, guard_id=guard_id)
+    out = to_out(db_session, vault, guard)
+    audit.record(db_session, actor, "guard.read", resource_type="guard", resource_id=guard_id,
+                 district=guard.district)
     db_session.commit()
     return out
 
@@ -123,10 +150,8 @@ def read(*, db_session: Session, vault: Vault, actor: Actor, guard_id: int) -> G
 def list_page(*, db_session: Session, vault: Vault, actor: Actor, filters: GuardFilters,
               offset: int = 0, limit: int = 50) -> tuple[list[GuardOut], int]:
     """Return one page of guards matching ``filters`` and the total; the read is audited."""
-    query = select(Guard)
-    district = effective_district(actor, filters.district)
-    if district:
-        query = query.where(Guard.district == district)
+    district = policy.district_filter(actor, filters.district)
+    query = policy.scope_query(actor, select(Guard), Guard.district, filters.district)
     if filters.employer_id is not None:
         query = query.where(Guard.employer_id == filters.employer_id)
     if filters.duty_status:
@@ -141,7 +166,8 @@ def list_page(*, db_session: Session, vault: Vault, actor: Actor, filters: Guard
     items = [to_out(db_session, vault, g) for g in rows]
     audit.record(db_session, actor, "guard.list", resource_type="guard",
                  detail={"count": len(items), "ids": [g.id for g in items],
-                         "by_id_number": bool(filters.id_number)})
+                         "by_id_number": bool(filters.id_number)},
+                 district=policy.entry_district(*(g.district for g in items)) or district)
     db_session.commit()
     return items, int(total)
 
@@ -152,15 +178,17 @@ def update(*, db_session: Session, vault: Vault, actor: Actor, guard_id: int,
     guard = get(db_session=db_session, actor=actor, guard_id=guard_id)
     changes = patch.model_dump(exclude_unset=True)
     if "employer_id" in changes:
-        _employer(db_session, changes["employer_id"])
+        _employer(db_session, actor, changes["employer_id"])
     if "district" in changes:
-        check_district(actor, changes["district"] or "", what="district")
+        policy.require_writable(actor, changes["district"] or "")
+    was = guard.district
     changed = {k: v for k, v in changes.items() if getattr(guard, k) != v}
     for key, value in changed.items():
         setattr(guard, key, value)
     db_session.flush()
     _history(db_session, guard, changed, actor)
     audit.record(db_session, actor, "guard.update", resource_type="guard", resource_id=guard.id,
-                 detail={"fields": sorted(changed)})
+                 detail={"fields": sorted(changed)},
+                 district=policy.entry_district(was, guard.district))
     db_session.commit()
     return to_out(db_session, vault, guard)

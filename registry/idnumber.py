@@ -6,12 +6,14 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from registry import canonical
 from registry.exceptions import InvalidIdNumber
 
 # ISO 7064 MOD 11-2 weights for the first 17 digits, and the check character per remainder.
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+# ASCII only: ``\d`` would also take Arabic-Indic or Devanagari digits, a second spelling.
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 _EARLIEST_BIRTH = dt.date(1900, 1, 1)
 
 
@@ -36,8 +38,11 @@ def check_character(first17: str) -> str:
 
 
 def parse(raw: str, *, today: dt.date | None = None) -> IdNumber:
-    """Validate ``raw`` and return an :class:`IdNumber`; raise InvalidIdNumber with a reason."""
-    value = (raw or "").strip().upper()
+    """Validate ``raw`` in its canonical form (``registry.canonical``) and return it parsed.
+
+    Raise InvalidIdNumber with a reason.
+    """
+    value = canonical.id_number(raw)
     if len(value) != 18:
         raise InvalidIdNumber(f"an ID number has 18 characters, got {len(value)}", reason="length")
     if not _SHAPE.match(value):

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matching.exceptions import GuardidError
-from registry import guards, organisations
+from registry import canonical, guards, organisations
 from registry.audit import Actor
 from registry.crypto import Vault
-from registry.exceptions import ImportFileError, ValidationFailed
+from registry.exceptions import ImportFileError, RegisteredElsewhere, ValidationFailed
 from registry.models import Organisation
 from registry.schemas import GuardIn, ImportReport, ImportRowError, OrganisationIn
 
@@ -130,7 +130,7 @@ def import_guards(*, db_session: Session, vault: Vault, actor: Actor, content: b
     rows = read_rows(content, max_rows=max_rows)
 
     def build(row: dict[str, Any]) -> dict[str, Any]:
-        licence = row.pop("employer_licence_no", None)
+        licence = canonical.licence_number(row.pop("employer_licence_no", None))
         if licence and "employer_id" not in row:
             org_id = db_session.scalar(
                 select(Organisation.id).where(Organisation.licence_no == licence))
@@ -140,6 +140,18 @@ def import_guards(*, db_session: Session, vault: Vault, actor: Actor, content: b
             row["employer_id"] = org_id
         return row
 
-    return _import(db_session, rows, GuardIn, build,
-                   lambda d: guards.create(db_session=db_session, vault=vault, actor=actor,
-                                           data=d, commit=False))
+    referred: list[RegisteredElsewhere] = []
+
+    def create(data: GuardIn) -> Any:
+        try:
+            return guards.create(db_session=db_session, vault=vault, actor=actor, data=data,
+                                 commit=False)
+        except RegisteredElsewhere as exc:  # the row's savepoint is undone; the referral stays
+            referred.append(exc)
+            raise
+
+    report = _import(db_session, rows, GuardIn, build, create)
+    for exc in referred:
+        guards.refer(db_session, actor, exc)
+    db_session.commit()
+    return report

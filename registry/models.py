@@ -203,10 +203,16 @@ class ApiKey(Base):
 
 
 class AuditEntry(Base):
-    """One append-only audit record, hash-chained to the one before it."""
+    """One append-only audit record; sealed into the keyed hash chain shortly after commit.
+
+    ``id`` is the insertion order and ``mac`` authenticates the entry as written by guardid;
+    ``seq`` (the chain position), ``prev_hash``, ``hash`` and ``alg`` stay NULL until the
+    sealer (registry/audit.py) chains the entry.
+    """
 
     __tablename__ = "audit_log"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime)
     actor: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(32))
@@ -214,9 +220,13 @@ class AuditEntry(Base):
     resource_type: Mapped[str | None] = mapped_column(String(32))
     resource_id: Mapped[str | None] = mapped_column(String(64))
     client: Mapped[str | None] = mapped_column(String(64))
+    # The district the entry is about (NULL: city level); a scoped auditor reads only its own.
+    district: Mapped[str | None] = mapped_column(String(64), index=True)
     detail: Mapped[str] = mapped_column(Text, default="{}")
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+    alg: Mapped[str | None] = mapped_column(String(16))
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class DataKey(Base):
@@ -228,3 +238,15 @@ class DataKey(Base):
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuthFailure(Base):
+    """Failed authentications of one API key id or one client address in the current window
+    (registry/throttle.py); shared by every replica, so a lock holds across them and restarts."""
+
+    __tablename__ = "auth_failures"
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # key | address
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime)
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -112,6 +112,24 @@ class Settings(BaseSettings):
     # processes compute; `guardid serve` sets 1 with compute processes, else cores // workers.
     compute_threads: int | None = Field(default=None, ge=1, le=256)
 
+    # Audit trail (registry/audit.py): requests insert entries unsealed; a sealer thread in
+    # each server process chains them every ``audit_seal_interval_s`` (the window in which a
+    # committed entry has no chain position yet), and writes a signed checkpoint of the head
+    # to ``audit_checkpoint_dir`` (default var/audit/checkpoints) every
+    # ``audit_checkpoint_interval_s`` or after ``audit_checkpoint_every`` new entries,
+    # whichever comes first (entries after the last checkpoint can be cut undetected).
+    audit_seal_interval_s: float = Field(default=1.0, gt=0, le=60)
+    audit_checkpoint_interval_s: float = Field(default=60.0, gt=0, le=86_400)
+    audit_checkpoint_every: int = Field(default=1000, ge=1)
+    audit_checkpoint_dir: Path | None = None
+
+    # Brute-force throttle (registry/throttle.py): failed authentications allowed per API key
+    # id and per client address within the window; at the limit the key id or address is
+    # refused (429, Retry-After) for one window, even with a valid secret.
+    auth_key_failure_limit: int = Field(default=10, ge=1, le=10_000)
+    auth_address_failure_limit: int = Field(default=100, ge=1, le=1_000_000)
+    auth_failure_window_s: int = Field(default=900, ge=1, le=86_400)
+
     log_level: str = "INFO"
     page_size_max: int = 500
 
@@ -124,6 +142,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.var_dir / 'guardid.db').as_posix()}"
         if self.keyring_file is None:
             self.keyring_file = self.var_dir / "keyring.json"
+        if self.audit_checkpoint_dir is None:
+            self.audit_checkpoint_dir = self.var_dir / "audit" / "checkpoints"
         return self
 
     @property
@@ -140,6 +160,14 @@ class Settings(BaseSettings):
         return replace(FaceParams(), min_inter_eye_px=self.face_min_inter_eye_px,
                        min_sharpness=self.face_min_sharpness,
                        max_roll_deg=self.face_max_roll_deg, max_yaw_deg=self.face_max_yaw_deg)
+
+    def auth_throttle(self):  # noqa: ANN201 (registry.throttle imports the models)
+        """Return the brute-force throttle policy these settings select."""
+        from registry.throttle import Policy
+
+        return Policy(key_limit=self.auth_key_failure_limit,
+                      address_limit=self.auth_address_failure_limit,
+                      window=dt.timedelta(seconds=self.auth_failure_window_s))
 
     @property
     def is_production(self) -> bool:

@@ -3,8 +3,6 @@ units), and a PDF coverage report with its charts."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -12,6 +10,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from reporting.campaign import COLUMNS, GROUPS
+from reporting.cells import csv_bytes, xlsx_bytes
 
 TITLE = "保安服务市场清理整顿专项行动统计表"
 
@@ -24,11 +23,10 @@ def _header(n: int) -> str:
 
 def campaign_csv(t: dict) -> bytes:
     """Return the table as CSV: one header row (column headers with units), one data row."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["填报单位", "统计截止"] + [_header(n) for n in range(1, 24)])
-    w.writerow([t["unit"], t["period"]["to"]] + [t["cells"][str(n)] for n in range(1, 24)])
-    return buf.getvalue().encode("utf-8-sig")
+    return csv_bytes([
+        ["填报单位", "统计截止"] + [_header(n) for n in range(1, 24)],
+        [t["unit"], t["period"]["to"]] + [t["cells"][str(n)] for n in range(1, 24)],
+    ])
 
 
 def campaign_xlsx(t: dict) -> bytes:
@@ -60,26 +58,22 @@ def campaign_xlsx(t: dict) -> bytes:
     for row in (3, 4):
         for col in range(1, 25):
             ws.cell(row=row, column=col).font = Font(bold=True)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return xlsx_bytes(wb)
 
 
 def coverage_csv(c: dict) -> bytes:
     """Return coverage as CSV: one row per district, then the missing list."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["辖区 district", "在岗保安员 on duty", "已采集人像 face", "已采集指纹 fingerprints",
-                "均已采集 both", "采集率 rate"])
+    rows: list[list] = [["辖区 district", "在岗保安员 on duty", "已采集人像 face",
+                         "已采集指纹 fingerprints", "均已采集 both", "采集率 rate"]]
     for name, f in [*c["by_district"].items(), ("合计 total", c["total"])]:
-        w.writerow([name, f["on_duty"], f["face"], f["fingerprints"], f["both"], f["rate"]])
-    w.writerow([])
-    w.writerow(["未采集 missing: guard id", "name", "district", "employer", "missing",
-                "on duty since"])
+        rows.append([name, f["on_duty"], f["face"], f["fingerprints"], f["both"], f["rate"]])
+    rows.append([])
+    rows.append(["未采集 missing: guard id", "name", "district", "employer", "missing",
+                 "on duty since"])
     for m in c["missing"]:
-        w.writerow([m["guard_id"], m["name"], m["district"], m["employer"],
-                    "+".join(m["missing"]), m["on_duty_since"]])
-    return buf.getvalue().encode("utf-8-sig")
+        rows.append([m["guard_id"], m["name"], m["district"], m["employer"],
+                     "+".join(m["missing"]), m["on_duty_since"]])
+    return csv_bytes(rows)
 
 
 def coverage_pdf(c: dict, font: tuple[str, int]) -> bytes:

@@ -8,7 +8,7 @@ import json
 from sqlalchemy.orm import Session
 
 from registry.audit import Actor
-from registry.scope import effective_district
+from registry.policy import district_filter
 from registry.settings import Settings
 from reporting import campaign, coverage, snapshots, state
 from reporting.exceptions import DayNotEnded, UnknownColumn
@@ -21,7 +21,7 @@ def policy(settings: Settings) -> coverage.Policy:
 
 def unit_of(actor: Actor, district: str | None) -> str | None:
     """Return the reporting unit a caller may see (their district when the key is scoped)."""
-    return effective_district(actor, district)
+    return district_filter(actor, district)
 
 
 def coverage_report(*, db_session: Session, settings: Settings, actor: Actor, day: dt.date,

@@ -52,7 +52,8 @@ def freeze(db_session: Session, actor: Actor, *, kind: str, unit: str, day: dt.d
         db_session.rollback()
         return get(db_session, kind, unit, day), False
     audit.record(db_session, actor, "report.freeze", resource_type="report",
-                 resource_id=f"{kind}:{unit}:{day}", detail={"sha256": row.sha256})
+                 resource_id=f"{kind}:{unit}:{day}", detail={"sha256": row.sha256},
+                 district=None if unit == "*" else unit)
     db_session.commit()
     return row, True
 

@@ -62,3 +62,36 @@ def test_production_refuses_the_implicit_database(env, tmp_path):
     env.update({"GUARDID_ENV": "production", "GUARDID_VAR_DIR": str(tmp_path / "var")})
     proc = run(["migrate"], env, check=False)
     assert proc.returncode == 2 and "GUARDID_DATABASE_URL" in proc.stderr
+
+
+def test_audit_checkpoint_for_a_witness_catches_a_cut_tail(env, session, tmp_path):
+    """A witness keeps `guardid audit checkpoint`; deleting the newest entries is then found,
+    and a checkpoint altered on its way back is refused."""
+    import json
+
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    from sqlalchemy import delete
+
+    from registry import audit
+    from registry.checkpoints import parse
+
+    for i in range(4):
+        audit.record(session, audit.Actor("k1", "admin"), "guard.read", resource_id=i)
+    session.commit()
+    witness = tmp_path / "witness.json"
+    out = run(["audit", "checkpoint", "--out", str(witness), "--json"], env).stdout
+    cp = parse(out)
+    assert cp.seq == 4 and parse(witness.read_text()) == cp
+    assert oct(witness.stat().st_mode & 0o777) == "0o600"
+    pem = run(["audit", "public-key"], env).stdout
+    assert cp.signature_ok(load_pem_public_key(pem.encode()))
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**json.loads(out), "hash": "0" * 64}))
+    session.execute(delete(AuditEntry).where(AuditEntry.seq >= 3))
+    session.commit()
+    for store in (Path(env["GUARDID_VAR_DIR"]) / "audit" / "checkpoints").glob("*.json"):
+        store.unlink()  # the attacker also removed the local copies: the witness still has one
+    bad = run(["audit", "verify", "--checkpoint", str(witness), "--checkpoint", str(forged)],
+              env, check=False)
+    assert bad.returncode == 1
+    assert "seq 4: truncated" in bad.stdout and "seq 4: bad_checkpoint" in bad.stdout

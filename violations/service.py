@@ -6,12 +6,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matching.imageio import decode
-from registry import audit
+from registry import audit, policy
 from registry.audit import Actor
 from registry.crypto import Vault
 from registry.exceptions import Conflict, NotFound
-from registry.models import Guard, Organisation, utcnow
-from registry.scope import check_district, effective_district
+from registry.models import Guard, utcnow
 from violations.models import (
     Rectification,
     Violation,
@@ -19,7 +18,7 @@ from violations.models import (
     ViolationSource,
     ViolationStatus,
 )
-from violations.schemas import RectificationIn, ViolationDecisionIn, ViolationIn
+from violations.schemas import RectificationIn, ViolationDecisionIn, ViolationIn, ViolationOut
 
 EVIDENCE_PURPOSE = "violation.evidence"
 # Spot-check failures that make the person one "not meeting the legal conditions" (column 15).
@@ -49,19 +48,25 @@ def derive(db_session: Session, actor: Actor, *, check_id: int, failed: list[str
     return out
 
 
-def _org_district(db_session: Session, org_id: int | None, guard_id: int | None) -> str | None:
-    """Return the district of the organisation or guard a record is about (both must exist)."""
-    district = None
-    if guard_id is not None:
-        guard = db_session.get(Guard, guard_id)
-        if guard is None:
-            raise NotFound(f"guard {guard_id} not found")
-        district = guard.district
+def _subject_district(db_session: Session, actor: Actor, org_id: int | None,
+                      guard_id: int | None, named: str | None) -> str:
+    """Return the district a record is filed in; every referenced record must be in reach.
+
+    An organisation or guard of another district reads as absent (same error, same message).
+    """
+    districts = []
     if org_id is not None:
-        org = db_session.get(Organisation, org_id)
-        if org is None:
+        if not policy.visible_org(db_session, actor, org_id):
             raise NotFound(f"organisation {org_id} not found")
-        district = org.district
+        districts.append(policy.org_district(db_session, org_id))
+    if guard_id is not None:
+        if not policy.visible_guard(db_session, actor, guard_id):
+            raise NotFound(f"guard {guard_id} not found")
+        districts.append(policy.guard_districts(db_session, [guard_id])[guard_id])
+    district = districts[0] if districts else named
+    if district is None:
+        raise Conflict("a record needs an organisation, a guard or a district")
+    policy.require_writable(actor, district)
     return district
 
 
@@ -75,10 +80,8 @@ def record(*, db_session: Session, vault: Vault, actor: Actor, data: ViolationIn
     """Record a violation an inspector found, with an encrypted evidence photo."""
     if evidence is not None:
         check_evidence(evidence, max_bytes=max_bytes, max_pixels=max_pixels)
-    district = _org_district(db_session, data.organisation_id, data.guard_id) or data.district
-    if district is None:
-        raise Conflict("a violation needs an organisation, a guard or a district")
-    check_district(actor, district, what="the organisation or guard")
+    district = _subject_district(db_session, actor, data.organisation_id, data.guard_id,
+                                 data.district)
     row = Violation(category=data.category, source=ViolationSource.manual, district=district,
                     organisation_id=data.organisation_id, guard_id=data.guard_id,
                     persons=data.persons, site=data.site, note=data.note,
@@ -88,7 +91,8 @@ def record(*, db_session: Session, vault: Vault, actor: Actor, data: ViolationIn
     db_session.add(row)
     db_session.flush()
     audit.record(db_session, actor, "violation.record", resource_type="violation",
-                 resource_id=row.id, detail={"category": row.category.value})
+                 resource_id=row.id, detail={"category": row.category.value},
+                 district=district)
     db_session.commit()
     return row
 
@@ -103,7 +107,8 @@ def decide(*, db_session: Session, actor: Actor, violation_id: int,
     if data.note:
         row.note = f"{row.note or ''}\n{data.note}".strip()
     audit.record(db_session, actor, "violation.decide", resource_type="violation",
-                 resource_id=row.id, detail={"status": row.status.value})
+                 resource_id=row.id, detail={"status": row.status.value},
+                 district=row.district)
     db_session.commit()
     return row
 
@@ -111,10 +116,33 @@ def decide(*, db_session: Session, actor: Actor, violation_id: int,
 def get(*, db_session: Session, actor: Actor, violation_id: int) -> Violation:
     """Return one violation in the caller's scope."""
     row = db_session.get(Violation, violation_id)
-    if row is None:
+    if row is None or not policy.visible(actor, row.district):
         raise NotFound(f"violation {violation_id} not found")
-    check_district(actor, row.district, what=f"violation {violation_id}")
     return row
+
+
+def read(*, db_session: Session, actor: Actor, violation_id: int) -> ViolationOut:
+    """Return one violation for display; the read is audited."""
+    row = get(db_session=db_session, actor=actor, violation_id=violation_id)
+    out = view(db_session, actor, row)
+    audit.record(db_session, actor, "violation.read", resource_type="violation",
+                 resource_id=row.id, district=row.district)
+    db_session.commit()
+    return out
+
+
+def view(db_session: Session, actor: Actor, row: Violation) -> ViolationOut:
+    """Return the API view; another district's guard or organisation is not named.
+
+    (A check here of a guard from elsewhere derives a violation filed here.)
+    """
+    out = ViolationOut.of(row)
+    if out.guard_id is not None and not policy.visible_guard(db_session, actor, out.guard_id):
+        out.guard_id = None
+    if out.organisation_id is not None and not policy.visible_org(db_session, actor,
+                                                                   out.organisation_id):
+        out.organisation_id = None
+    return out
 
 
 def evidence(*, db_session: Session, vault: Vault, actor: Actor, violation_id: int) -> bytes:
@@ -123,7 +151,7 @@ def evidence(*, db_session: Session, vault: Vault, actor: Actor, violation_id: i
     if row.evidence_enc is None:
         raise NotFound(f"violation {violation_id} has no evidence photo")
     audit.record(db_session, actor, "violation.evidence_read", resource_type="violation",
-                 resource_id=row.id)
+                 resource_id=row.id, district=row.district)
     db_session.commit()
     return vault.decrypt(db_session, row.evidence_enc, purpose=EVIDENCE_PURPOSE)
 
@@ -132,10 +160,7 @@ def list_page(*, db_session: Session, actor: Actor, district: str | None = None,
               category: ViolationCategory | None = None, status: ViolationStatus | None = None,
               offset: int = 0, limit: int = 50) -> tuple[list[Violation], int]:
     """Return one page of violations in scope, newest first, and the total."""
-    query = select(Violation)
-    district = effective_district(actor, district)
-    if district:
-        query = query.where(Violation.district == district)
+    query = policy.scope_query(actor, select(Violation), Violation.district, district)
     if category:
         query = query.where(Violation.category == category)
     if status:
@@ -147,10 +172,8 @@ def list_page(*, db_session: Session, actor: Actor, district: str | None = None,
 
 def rectify(*, db_session: Session, actor: Actor, data: RectificationIn) -> Rectification:
     """Record an enforcement or rectification action (columns 17-22)."""
-    district = _org_district(db_session, data.organisation_id, data.guard_id) or data.district
-    if district is None:
-        raise Conflict("a rectification needs an organisation, a guard or a district")
-    check_district(actor, district, what="the organisation or guard")
+    district = _subject_district(db_session, actor, data.organisation_id, data.guard_id,
+                                 data.district)
     if data.violation_id is not None:
         get(db_session=db_session, actor=actor, violation_id=data.violation_id)
     row = Rectification(action=data.action, district=district,
@@ -160,6 +183,7 @@ def rectify(*, db_session: Session, actor: Actor, data: RectificationIn) -> Rect
     db_session.add(row)
     db_session.flush()
     audit.record(db_session, actor, "rectification.record", resource_type="rectification",
-                 resource_id=row.id, detail={"action": row.action.value, "count": row.count})
+                 resource_id=row.id, detail={"action": row.action.value, "count": row.count},
+                 district=district)
     db_session.commit()
     return row

@@ -1,4 +1,4 @@
-"""The audit log: read it and verify its hash chain (auditors only)."""
+"""The audit log: read it and verify its keyed hash chain and checkpoints (auditors only)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from api.deps import Auditor, Limit, Offset, SessionDep
-from registry import audit
+from api.deps import Auditor, Limit, Offset, RuntimeDep, SessionDep
+from registry import audit, policy
 from registry.fieldtypes import UtcOutput
 from registry.models import AuditEntry
 
@@ -17,9 +17,10 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 
 
 class AuditEntryOut(BaseModel):
-    """One audit entry."""
+    """One audit entry; ``seq`` and ``hash`` are null until it is sealed (about a second)."""
 
-    seq: int
+    id: int
+    seq: int | None
     at: UtcOutput
     actor: str
     role: str
@@ -27,8 +28,9 @@ class AuditEntryOut(BaseModel):
     resource_type: str | None
     resource_id: str | None
     client: str | None
+    district: str | None
     detail: dict
-    hash: str
+    hash: str | None
 
 
 class VerifyOut(BaseModel):
@@ -38,6 +40,8 @@ class VerifyOut(BaseModel):
     checked: int
     head_seq: int
     head_hash: str
+    unsealed: int
+    problem_count: int
     problems: list[dict]
 
 
@@ -45,27 +49,31 @@ class VerifyOut(BaseModel):
 def list_audit(session: SessionDep, actor: Auditor, action: str | None = None,
                resource_type: str | None = None, resource_id: str | None = None,
                offset: Offset = 0, limit: Limit = 100):
-    """Return audit entries, newest first."""
-    query = select(AuditEntry)
+    """Return audit entries, newest first in the order they were written (a scoped auditor:
+    only those about its district)."""
+    query = policy.scope_query(actor, select(AuditEntry), AuditEntry.district)
     if action:
         query = query.where(AuditEntry.action == action)
     if resource_type:
         query = query.where(AuditEntry.resource_type == resource_type)
     if resource_id:
         query = query.where(AuditEntry.resource_id == resource_id)
-    rows = session.scalars(query.order_by(AuditEntry.seq.desc()).offset(offset).limit(limit)).all()
-    out = [AuditEntryOut(seq=r.seq, at=r.at, actor=r.actor, role=r.role, action=r.action,
+    rows = session.scalars(query.order_by(AuditEntry.id.desc()).offset(offset).limit(limit)).all()
+    out = [AuditEntryOut(id=r.id, seq=r.seq, at=r.at, actor=r.actor, role=r.role, action=r.action,
                          resource_type=r.resource_type, resource_id=r.resource_id,
-                         client=r.client, detail=json.loads(r.detail), hash=r.hash) for r in rows]
-    audit.record(session, actor, "audit.read", detail={"count": len(out)})
+                         client=r.client, district=r.district, detail=json.loads(r.detail),
+                         hash=r.hash) for r in rows]
+    audit.record(session, actor, "audit.read", detail={"count": len(out)},
+                 district=actor.district)
     session.commit()
     return out
 
 
 @router.get("/verify", response_model=VerifyOut)
-def verify_audit(session: SessionDep, actor: Auditor):
-    """Verify the whole chain; any altered or deleted entry is listed."""
-    report = audit.verify(session)
-    seq, digest = audit.head(session)
-    return VerifyOut(ok=report.ok, checked=report.checked, head_seq=seq, head_hash=digest,
-                     problems=report.problems)
+def verify_audit(runtime: RuntimeDep, actor: Auditor):
+    """Seal, then verify the whole chain against the stored signed checkpoints; every altered,
+    deleted or re-hashed entry and every cut-off tail a checkpoint covers is listed."""
+    report = runtime.audit_trail.verify()
+    return VerifyOut(ok=report.ok, checked=report.checked, head_seq=report.head_seq,
+                     head_hash=report.head_hash, unsealed=report.unsealed,
+                     problem_count=report.problem_count, problems=report.problems)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
 
 from api.deps import Admin, RuntimeDep, SessionDep, VaultDep, role_dep
 from api.uploads import read_upload
@@ -33,14 +31,17 @@ Station = role_dep(Role.admin, Role.station)
 ArchiveReader = role_dep(Role.admin, Role.station, Role.inspector, Role.police)
 
 
-async def idem_key(request: Request,
+async def idem_key(request: Request, actor: Station,
                    idempotency_key: Annotated[str | None, Header(max_length=100)] = None
                    ) -> IdempotencyKey | None:
-    """Return the request's Idempotency-Key bound to its caller, method, path and body."""
+    """Return the request's Idempotency-Key bound to its caller, method, path and body.
+
+    The caller is the authenticated key id (however the key was sent: Bearer or X-Api-Key),
+    the same ``Station`` dependency the route resolves, so FastAPI authenticates once.
+    """
     if not idempotency_key:
         return None
-    caller = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()[:16]
-    return IdempotencyKey.of(idempotency_key, caller, request.method, request.url.path,
+    return IdempotencyKey.of(idempotency_key, actor.key_id, request.method, request.url.path,
                              await _body(request))
 
 
@@ -80,9 +81,8 @@ def open_session(body: SessionIn, session: SessionDep, vault: VaultDep, actor: S
 
 @router.get("/enrollments/{session_id}", response_model=SessionOut)
 def get_session(session_id: DbId, session: SessionDep, actor: Station):
-    """Return a session with every capture's verdict."""
-    return service.to_out(session, service._session(session, actor, session_id,
-                                                     open_only=False))
+    """Return a session with every capture's verdict (the read is audited)."""
+    return service.read(db_session=session, actor=actor, session_id=session_id)
 
 
 @router.post("/enrollments/{session_id}/face", status_code=201, response_model=CaptureOut)
@@ -177,10 +177,9 @@ def _review_out(case: ReviewCase) -> ReviewOut:
 
 @router.get("/reviews", response_model=list[ReviewOut])
 def list_reviews(session: SessionDep, actor: Admin, status: ReviewStatus = ReviewStatus.open):
-    """List review cases (open by default)."""
-    rows = session.scalars(select(ReviewCase).where(ReviewCase.status == status)
-                           .order_by(ReviewCase.id)).all()
-    return [_review_out(c) for c in rows]
+    """List review cases (open by default) in the caller's reach; the read is audited."""
+    return [_review_out(c) for c in review.list_cases(db_session=session, actor=actor,
+                                                      status=status)]
 
 
 @router.get("/reviews/{case_id}/images/{kind}/{item_id}")
@@ -196,7 +195,7 @@ def review_image(case_id: DbId, kind: Literal["capture", "biometric"], item_id: 
 def resolve_review(case_id: DbId, body: ReviewResolveIn, session: SessionDep, vault: VaultDep,
                    runtime: RuntimeDep, actor: Admin):
     """Resolve a possible duplicate: different people (enrol) or same person (block)."""
-    case = service.resolve_review(db_session=session, vault=vault, actor=actor,
+    case = review.resolve_review(db_session=session, vault=vault, actor=actor,
                                   galleries=runtime.galleries, case_id=case_id,
                                   same_person=body.outcome == "same_person", note=body.note)
     return _review_out(case)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Form, UploadFile
@@ -86,7 +85,8 @@ def door_check(exam_id: DbId, guard_id: Annotated[DbId, Form()], face: UploadFil
                       duplicate_threshold=runtime.duplicate_threshold,
                       max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels)
     return {"id": row.id, "guard_id": row.guard_id, "result": row.result.value,
-            "face_score": row.face_score, "others": json.loads(row.others)}
+            "face_score": row.face_score,
+            "others": exams.visible_others(session, actor, row.others)}
 
 
 @router.get("/exams/{exam_id}")

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Form, UploadFile
-from sqlalchemy import func, select
 
 from api.deps import Limit, Offset, RuntimeDep, SessionDep, VaultDep, role_dep
 from api.uploads import read_upload
 from inspection import identify as identify_service
-from inspection import service
-from inspection.models import Outcome, SpotCheck
+from inspection import records, service
+from inspection.models import Outcome
 from inspection.schemas import CheckContext, CheckOut, CheckPage, StoredCheckOut
-from registry.exceptions import NotFound
 from registry.fieldtypes import DbId
 from registry.models import Role
-from registry.scope import check_district, effective_district
 
 router = APIRouter(tags=["inspection"])
 Inspector = role_dep(Role.admin, Role.inspector)
@@ -70,42 +66,18 @@ def identify(session: SessionDep, vault: VaultDep, runtime: RuntimeDep, actor: I
                                      ctx=ctx, images=_images(runtime, face, finger))
 
 
-def _check_out(row: SpotCheck) -> dict:
-    """Return the stored view of a check."""
-    return {"check_id": row.id, "mode": row.mode, "outcome": row.outcome,
-            "failed_checks": json.loads(row.failed_checks), "guard_id": row.guard_id,
-            "certificate_number": row.certificate_number, "inspector": row.inspector,
-            "at": row.at, "district": row.district, "site": row.site,
-            "latitude": row.latitude, "longitude": row.longitude,
-            "face_quality": row.face_quality, "finger_quality": row.finger_quality,
-            "face_score": row.face_score, "finger_score": row.finger_score,
-            "fused_evidence": row.fused_score, "thresholds": json.loads(row.thresholds),
-            "candidates": json.loads(row.candidates)}
-
-
 @router.get("/inspections", response_model=CheckPage)
 def list_checks(session: SessionDep, actor: CheckReader, offset: Offset = 0, limit: Limit = 50,
                 district: str | None = None, outcome: Outcome | None = None,
                 guard_id: DbId | None = None):
-    """Return recorded checks, newest first, in the caller's district."""
-    query = select(SpotCheck)
-    district = effective_district(actor, district)
-    if district:
-        query = query.where(SpotCheck.district == district)
-    if outcome:
-        query = query.where(SpotCheck.outcome == outcome)
-    if guard_id is not None:
-        query = query.where(SpotCheck.guard_id == guard_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(query.order_by(SpotCheck.id.desc()).offset(offset).limit(limit))
-    return {"total": total, "items": [_check_out(r) for r in rows]}
+    """Return recorded checks, newest first, in the caller's district (the read is audited)."""
+    items, total = records.list_page(db_session=session, actor=actor, district=district,
+                                     outcome=outcome, guard_id=guard_id, offset=offset,
+                                     limit=limit)
+    return {"total": total, "items": items}
 
 
 @router.get("/inspections/{check_id}", response_model=StoredCheckOut)
 def get_check(check_id: DbId, session: SessionDep, actor: CheckReader):
-    """Return one recorded check."""
-    row = session.get(SpotCheck, check_id)
-    if row is None:
-        raise NotFound(f"check {check_id} not found")
-    check_district(actor, row.district or "", what=f"check {check_id}")
-    return _check_out(row)
+    """Return one recorded check (the read is audited)."""
+    return records.get(db_session=session, actor=actor, check_id=check_id)

@@ -30,8 +30,9 @@ def _day(day: dt.date | None) -> dt.date:
 
 
 def _audited(session, actor, what: str, day: dt.date, district: str | None) -> None:  # noqa: ANN001
+    unit = service.unit_of(actor, district)
     audit.record(session, actor, f"report.{what}", resource_type="report",
-                 resource_id=district or "*", detail={"date": day.isoformat()})
+                 resource_id=unit or "*", detail={"date": day.isoformat()}, district=unit)
     session.commit()
 
 

@@ -44,7 +44,7 @@ def record(session: SessionDep, vault: VaultDep, runtime: RuntimeDep, actor: Rec
     row = service.record(db_session=session, vault=vault, actor=actor, data=data,
                          evidence=photo, max_bytes=limits.max_upload_bytes,
                          max_pixels=limits.max_image_pixels)
-    return ViolationOut.of(row)
+    return service.view(session, actor, row)
 
 
 @router.get("/violations", response_model=ViolationPage)
@@ -55,14 +55,13 @@ def list_violations(session: SessionDep, actor: Reader, offset: Offset = 0, limi
     rows, total = service.list_page(db_session=session, actor=actor, district=district,
                                     category=category, status=status, offset=offset,
                                     limit=limit)
-    return {"total": total, "items": [ViolationOut.of(r) for r in rows]}
+    return {"total": total, "items": [service.view(session, actor, r) for r in rows]}
 
 
 @router.get("/violations/{violation_id}", response_model=ViolationOut)
 def get_violation(violation_id: DbId, session: SessionDep, actor: Reader):
-    """Return one violation."""
-    return ViolationOut.of(service.get(db_session=session, actor=actor,
-                                       violation_id=violation_id))
+    """Return one violation (the read is audited)."""
+    return service.read(db_session=session, actor=actor, violation_id=violation_id)
 
 
 @router.get("/violations/{violation_id}/evidence")
@@ -76,8 +75,8 @@ def get_evidence(violation_id: DbId, session: SessionDep, vault: VaultDep, actor
 @router.post("/violations/{violation_id}/decide", response_model=ViolationOut)
 def decide(violation_id: DbId, body: ViolationDecisionIn, session: SessionDep, actor: Reviewer):
     """Confirm or dismiss an open violation (e.g. a suspected impersonation)."""
-    return ViolationOut.of(service.decide(db_session=session, actor=actor,
-                                          violation_id=violation_id, data=body))
+    return service.view(session, actor, service.decide(db_session=session, actor=actor,
+                                                       violation_id=violation_id, data=body))
 
 
 @router.post("/rectifications", status_code=201, response_model=RectificationOut)

@@ -80,7 +80,7 @@ def test_scoped_inspector_cannot_record_elsewhere(client, keys, runtime):
         s.commit()
     r = client.post("/violations", headers=auth(key),
                     data={"category": "uniform", "district": "蓟州区"})
-    assert r.status_code == 404
+    assert r.status_code == 403  # names a district, not a record: refused, nothing revealed
     g = make_guard(client, keys, 601, make_org(client, keys, licence_no="TJ-L-9"), photo=None)
     r = client.post("/inspections/verify", headers=auth(key),
                     data={"certificate_number": g.number},

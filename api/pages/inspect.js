@@ -1,0 +1,123 @@
+"use strict";
+const $ = (id) => document.getElementById(id);
+const OUTCOMES = {
+  match: "通过：人证一致", no_match: "不一致：疑似冒用", not_enrolled: "未采集生物特征",
+  no_certificate: "无证或证号不存在", certificate_suspended: "证件已暂停",
+  certificate_revoked: "证件已吊销", certificate_invalid: "电子证无效",
+  background_check_failed: "背景审查未通过", employer_unlicensed: "用人单位无资质",
+  employer_unfiled: "自招单位未备案", employer_blacklisted: "用人单位在黑名单",
+  not_on_duty_here: "未登记在此岗位", identified: "已识别", unknown_person: "未识别",
+};
+$("apikey").value = sessionStorage.getItem("guardid.key") || "";
+$("apikey").addEventListener("change", () => sessionStorage.setItem("guardid.key", $("apikey").value));
+const headers = () => ({ Authorization: "Bearer " + $("apikey").value.trim() });
+
+function b64u(text) {
+  const s = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4));
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+function canonical(v) {  // the same compact, key-sorted JSON the server signs
+  if (Array.isArray(v)) return "[" + v.map(canonical).join(",") + "]";
+  if (v && typeof v === "object")
+    return "{" + Object.keys(v).sort().map((k) => JSON.stringify(k) + ":" + canonical(v[k])).join(",") + "}";
+  return JSON.stringify(v);
+}
+async function edVerify(pub, sig, bytes) {
+  const key = await crypto.subtle.importKey("raw", b64u(pub), { name: "Ed25519" }, false, ["verify"]);
+  return crypto.subtle.verify({ name: "Ed25519" }, key, sig, bytes);
+}
+async function getJSON(path) {
+  const r = await fetch(path, { headers: headers() });
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.code + ": " + body.message);
+  return body;
+}
+$("sync").addEventListener("click", async () => {
+  try {
+    const keys = (await getJSON("/certificates/keys")).keys;
+    const pubs = Object.fromEntries(keys.map((k) => [k.kid, k.public_key]));
+    const state = JSON.parse(localStorage.getItem("guardid.revocations") || '{"until":0,"status":{}}');
+    for (;;) {
+      const page = await getJSON("/certificates/revocations?since=" + state.until);
+      const { signature, ...body } = page;
+      if (!pubs[page.kid] || !(await edVerify(pubs[page.kid], b64u(signature),
+                                              new TextEncoder().encode(canonical(body)))))
+        throw new Error("revocation list signature does not verify");
+      for (const e of page.entries) {
+        if (e.status === "valid") delete state.status[e.number]; else state.status[e.number] = e.status;
+      }
+      state.until = page.until;
+      if (page.complete) break;
+    }
+    localStorage.setItem("guardid.keys", JSON.stringify(pubs));
+    localStorage.setItem("guardid.revocations", JSON.stringify(state));
+    $("sync-status").textContent = "已同步 synced: " + keys.length + " keys, " +
+      Object.keys(state.status).length + " not valid";
+  } catch (e) { $("sync-status").textContent = "同步失败 sync failed: " + e.message; }
+});
+async function offlineVerify(token) {
+  const pubs = JSON.parse(localStorage.getItem("guardid.keys") || "{}");
+  const status = JSON.parse(localStorage.getItem("guardid.revocations") || '{"status":{}}').status;
+  const parts = token.trim().split(".");
+  if (parts.length !== 3 || parts[0] !== "GC1") return { valid: false, reason: "malformed" };
+  const payload = JSON.parse(new TextDecoder().decode(b64u(parts[1])));
+  if (!pubs[payload.kid]) return { valid: false, reason: "unknown_key", payload };
+  const ok = await edVerify(pubs[payload.kid], b64u(parts[2]),
+                            new TextEncoder().encode(parts[0] + "." + parts[1]));
+  if (!ok) return { valid: false, reason: "bad_signature", payload };
+  if (status[payload.cn]) return { valid: false, reason: status[payload.cn], payload };
+  if (Date.now() / 1000 >= payload.exp) return { valid: false, reason: "expired", payload };
+  return { valid: true, reason: "ok", payload };
+}
+$("qr").addEventListener("change", async () => {
+  const file = $("qr").files[0];
+  if (!file) return;
+  if (!("BarcodeDetector" in window)) {
+    $("offline-result").textContent = "此浏览器不能扫码，请粘贴内容 (no QR scanning here: paste the token)";
+    return;
+  }
+  const codes = await new BarcodeDetector({ formats: ["qr_code"] }).detect(await createImageBitmap(file));
+  if (codes.length) $("token").value = codes[0].rawValue;
+});
+$("offline").addEventListener("click", async () => {
+  const r = await offlineVerify($("token").value);
+  const el = $("offline-result");
+  el.className = r.valid ? "ok" : "bad";
+  el.dataset.reason = r.reason;
+  el.textContent = (r.valid ? "有效 VALID" : "无效 INVALID (" + r.reason + ")") +
+    (r.payload ? " · " + r.payload.cn + " " + r.payload.nm + " " + (r.payload.emp || "") : "");
+  if (r.payload && !$("number").value) $("number").value = r.payload.cn;
+});
+$("verify").addEventListener("click", async () => {
+  const form = new FormData();
+  if ($("token").value.trim()) form.append("token", $("token").value.trim());
+  else if ($("number").value.trim()) form.append("certificate_number", $("number").value.trim());
+  if ($("site").value.trim()) form.append("site", $("site").value.trim());
+  if ($("face").files[0]) form.append("face", $("face").files[0]);
+  if ($("finger").files[0]) form.append("finger", $("finger").files[0]);
+  const el = $("result");
+  el.textContent = "核验中 checking…";
+  el.className = "";
+  delete el.dataset.outcome;
+  const r = await fetch("/inspections/verify", { method: "POST", headers: headers(), body: form });
+  const body = await r.json();
+  if (!r.ok) {
+    el.className = "bad";
+    el.dataset.outcome = "error:" + body.code;
+    el.textContent = "请求被拒绝 refused: " + body.message;
+    return;
+  }
+  el.className = body.outcome === "match" ? "ok" : "bad";
+  el.dataset.outcome = body.outcome;
+  const scores = [["人脸 face", body.face_score], ["指纹 finger", body.finger_score]]
+    .filter(([, s]) => s !== null).map(([n, s]) => n + " " + s.toFixed(3)).join(" · ");
+  el.innerHTML = "";
+  const strong = document.createElement("strong");
+  strong.textContent = OUTCOMES[body.outcome] || body.outcome;
+  el.append(strong, document.createElement("br"),
+            "证号 " + (body.certificate_number || "—") + (scores ? " · " + scores : ""));
+  if (body.failed_checks.length > 1) {
+    el.append(document.createElement("br"), "其他问题: " + body.failed_checks.slice(1)
+      .map((c) => OUTCOMES[c] || c).join("，"));
+  }
+});
