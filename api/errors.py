@@ -7,8 +7,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from enrollment.exceptions import (
     IdempotencyMismatch,
@@ -32,7 +34,7 @@ from registry.exceptions import (
     Unauthenticated,
     ValidationFailed,
 )
-from reporting.exceptions import UnknownColumn
+from reporting.exceptions import DayNotEnded, UnknownColumn
 
 log = logging.getLogger("guardid.api")
 
@@ -62,10 +64,39 @@ STATUS: dict[type[GuardidError], int] = {
     RecaptureRefused: 409,
     PdfFontMissing: 503,
     UnknownColumn: 404,
+    DayNotEnded: 409,
 }
 # Status codes of the framework's own errors, with the code we send for each.
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
               415: "unsupported_media_type", 401: "unauthenticated", 403: "forbidden"}
+
+
+class ErrorBody(BaseModel):
+    """The JSON body of every error response."""
+
+    code: str
+    message: str
+    details: list[dict] | dict | None = None
+
+
+# Error statuses any operation may answer (documented on every route, one body for all).
+ERROR_STATUSES = {
+    400: "Malformed request (bad JSON, unreadable file or image)",
+    401: "No valid API key",
+    403: "The key's role or district may not do this",
+    404: "No such resource (or not visible to this key)",
+    409: "Conflicts with the current state",
+    413: "Body or upload too large",
+    415: "Unsupported media type",
+    422: "Invalid request (field-level details)",
+    429: "Too many attempts; retry after the Retry-After header",
+}
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorBody, "description": text} for status, text in ERROR_STATUSES.items()}
+
+
+# Methods an Allow header may name.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def status_for(exc: GuardidError) -> int:
@@ -82,6 +113,19 @@ def error_body(code: str, message: str, details: object = None) -> dict:
     if details is not None:
         body["details"] = details
     return body
+
+
+def allowed_methods(request: Request) -> str:
+    """Return the Allow header for a 405: every method some route on the request's path takes.
+
+    Starlette names only the methods of the first route whose path matched, and /guards has
+    a GET and a POST route, so each method is tried against the whole route table.
+    """
+    routes = request.app.router.routes
+    allowed = [m for m in HTTP_METHODS
+               if any(r.matches({**request.scope, "method": m})[0] == Match.FULL
+                      for r in routes)]
+    return ", ".join(allowed)
 
 
 def install(app: FastAPI) -> None:
@@ -122,9 +166,13 @@ def install(app: FastAPI) -> None:
             status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+                            headers=headers or None)
 
     # Unexpected exceptions are answered (500) and logged once by
     # api.middleware.UnhandledErrorMiddleware, not here: Starlette re-raises after an

@@ -15,11 +15,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the report commands."""
     rep = sub.add_parser("report", help="frozen reports (run from cron)").add_subparsers(
         dest="report_cmd", required=True)
-    for name, helptext in (("freeze", "freeze the weekly campaign table (last freeze day)"),
-                           ("snapshot", "freeze today's coverage (for the trend)")):
+    for name, helptext in (
+            ("freeze", "freeze the weekly campaign table (last freeze day; default: today)"),
+            ("snapshot", "freeze the coverage of a day that has ended (default: yesterday)")):
         p = rep.add_parser(name, help=helptext)
-        p.add_argument("--date", type=dt.date.fromisoformat,
-                       default=dt.datetime.now(dt.UTC).date())
+        p.add_argument("--date", type=dt.date.fromisoformat, help="a day (UTC)")
         p.add_argument("--unit", help="a district (default: the whole city)")
         p.set_defaults(func=_run, what=name)
     p = rep.add_parser("rebuild", help="rebuild the dated guard state (guard_spans) from history")
@@ -28,12 +28,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from reporting import service
+    from reporting.state import last_ended_day
 
     rt = runtime()
     call = service.freeze_week if args.what == "freeze" else service.snapshot_day
+    # A daily snapshot is of a day that has ended; the weekly freeze takes the last freeze
+    # weekday on or before its date.
+    default = dt.datetime.now(dt.UTC).date() if args.what == "freeze" else last_ended_day()
     with rt.sessions() as session:
-        out = call(db_session=session, settings=rt.settings, actor=CLI_ACTOR, day=args.date,
-                   district=args.unit)
+        out = call(db_session=session, settings=rt.settings, actor=CLI_ACTOR,
+                   day=args.date or default, district=args.unit)
     rt.close()
     print(json.dumps(out, ensure_ascii=False))
     return 0

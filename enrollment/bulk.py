@@ -29,6 +29,7 @@ from matching.exceptions import GuardidError
 from registry.audit import Actor
 from registry.crypto import Vault
 from registry.idnumber import mask
+from registry.importer import checked_csv
 from registry.schemas import GuardIn
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -60,7 +61,7 @@ class ItemResult:
 def read_rows(csv_path: Path) -> Iterator[tuple[int, dict[str, str], str]]:
     """Yield (row number, fields, stable row key) from the mapping CSV."""
     with csv_path.open(newline="", encoding="utf-8-sig") as fh:
-        for number, row in enumerate(csv.DictReader(fh), start=2):
+        for number, row in enumerate(checked_csv(csv.DictReader(fh)), start=2):
             clean = {k.strip(): (v or "").strip() for k, v in row.items() if k}
             key = hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()[:24]
             yield number, clean, key

@@ -15,6 +15,7 @@ from enrollment.models import Capture, Modality
 from enrollment.schemas import CaptureOut
 from matching.exceptions import ImageError
 from matching.finger import FingerAnalysis, FingerprintEngine, decode_fingerprint
+from matching.finger.params import FingerParams
 from registry import audit, policy
 from registry.audit import Actor
 from registry.crypto import Vault
@@ -23,8 +24,12 @@ FINGER_IMAGE_PURPOSE = "biometric.finger.image"
 MAX_ATTEMPTS = 3
 # Fewer minutiae than this cannot be matched reliably (MCC needs neighbours around each).
 MIN_MINUTIAE = 12
+# The ridge-evidence limits of the extraction (matching/finger/params.py).
+RIDGES = FingerParams()
 ADVICE = {
     "no_fingerprint_area": "no finger on the reader: place the finger flat on the glass",
+    "finger_no_ridges": "no ridge pattern found: this is not a fingerprint image; place the "
+                        "finger on the reader",
     "finger_low_quality": "the print is unclear: clean the glass, dry or moisten the finger "
                           "and press evenly",
     "finger_few_minutiae": "too little of the finger was captured: roll it slightly and "
@@ -42,6 +47,11 @@ def judge(result: FingerAnalysis | None, *, min_quality: float) -> list[dict]:
     if result is None:
         return [_reason("no_fingerprint_area", 0, 1)]
     reasons = []
+    share, blocks = result.features["ridges"], result.features["ridge_blocks"]
+    if share < RIDGES.min_ridge_share:
+        reasons.append(_reason("finger_no_ridges", share, RIDGES.min_ridge_share))
+    elif blocks < RIDGES.min_ridge_blocks:
+        reasons.append(_reason("finger_no_ridges", blocks, RIDGES.min_ridge_blocks))
     if result.template.quality < min_quality:
         reasons.append(_reason("finger_low_quality", result.template.quality, min_quality))
     if len(result.template.minutiae) < MIN_MINUTIAE:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from enrollment.models import ExceptionStatus, Modality, ReviewStatus, SessionStatus
+from registry.fieldtypes import DbId, UtcOutput
 from registry.schemas import GuardIn, Strict
 
 
 class SessionIn(Strict):
     """Open a session for an existing guard, or register the guard from the ID document."""
 
-    guard_id: int | None = None
+    guard_id: DbId | None = None
     guard: GuardIn | None = None
 
     @model_validator(mode="after")
@@ -50,8 +50,8 @@ class SessionOut(BaseModel):
     guard_id: int
     status: SessionStatus
     station: str
-    opened_at: dt.datetime
-    closed_at: dt.datetime | None
+    opened_at: UtcOutput
+    closed_at: UtcOutput | None
     captures: list[CaptureOut]
 
 
@@ -82,7 +82,7 @@ class FingerExceptionOut(BaseModel):
     reason: str | None
     status: ExceptionStatus
     decided_by: str | None
-    decided_at: dt.datetime | None
+    decided_at: UtcOutput | None
 
 
 class ReviewResolveIn(Strict):
@@ -100,9 +100,9 @@ class ReviewOut(BaseModel):
     guard_id: int
     status: ReviewStatus
     candidates: list[dict[str, Any]]
-    opened_at: dt.datetime
+    opened_at: UtcOutput
     resolved_by: str | None
-    resolved_at: dt.datetime | None
+    resolved_at: UtcOutput | None
     note: str | None
     # Image pairs to compare (new capture vs the candidate's enrolled biometric it matched):
     # guard_id, modality, position, score, and the URLs of both images.

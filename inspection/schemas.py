@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from inspection.models import CheckMode, MismatchStatus, Outcome
+from registry.fieldtypes import UtcOutput
 from registry.schemas import Strict
 
 
@@ -57,7 +57,7 @@ class CheckOut(BaseModel):
     thresholds: dict[str, float]
     candidates: list[Candidate] = []
     violation_ids: list[int] = []
-    at: dt.datetime
+    at: UtcOutput
     # A biometric no-match: the case its attempts belong to, and what the inspector does next.
     mismatch_case_id: int | None = None
     mismatch_status: MismatchStatus | None = None
@@ -98,11 +98,51 @@ class MismatchOut(BaseModel):
     status: MismatchStatus
     attempts: int
     max_attempts: int
-    opened_at: dt.datetime
-    due_at: dt.datetime | None
+    opened_at: UtcOutput
+    due_at: UtcOutput | None
     decided_by: str | None
-    decided_at: dt.datetime | None
+    decided_at: UtcOutput | None
     reason: str | None
     violation_id: int | None
     probes: list[dict]
     enrolled: list[dict]
+
+
+class MismatchPage(BaseModel):
+    """Mismatch cases, oldest first, and how many match the filters."""
+
+    total: int
+    items: list[MismatchOut]
+
+
+class StoredCheckOut(BaseModel):
+    """A recorded spot check as it was stored."""
+
+    check_id: int
+    mode: CheckMode
+    outcome: Outcome
+    failed_checks: list[str]
+    guard_id: int | None
+    certificate_number: str | None
+    inspector: str | None
+    at: UtcOutput
+    district: str | None
+    site: str | None
+    latitude: float | None
+    longitude: float | None
+    face_quality: float | None
+    finger_quality: float | None
+    face_score: float | None
+    finger_score: float | None
+    fused_evidence: float | None
+    thresholds: dict[str, float]
+    candidates: list[dict]
+    mismatch_case_id: int | None = None
+    attempt: int | None = None
+
+
+class CheckPage(BaseModel):
+    """Recorded spot checks, newest first, and how many match the filters."""
+
+    total: int
+    items: list[StoredCheckOut]

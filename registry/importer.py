@@ -39,7 +39,7 @@ def read_rows(content: bytes, *, max_rows: int) -> list[dict[str, str]]:
     if content[:4] == b"PK\x03\x04":
         rows = list(_xlsx_rows(content))
     else:
-        rows = list(csv.reader(io.StringIO(_decode(content))))
+        rows = list(checked_csv(csv.reader(io.StringIO(_decode(content)))))
     if not rows:
         raise ImportFileError("the file has no header row")
     header = [HEADER_ALIASES.get(h.strip(), h.strip().lower()) for h in rows[0]]
@@ -49,6 +49,26 @@ def read_rows(content: bytes, *, max_rows: int) -> list[dict[str, str]]:
                               code="import_too_large")
     return [{h: (r[i] if i < len(r) else "").strip() for i, h in enumerate(header) if h}
             for r in body]
+
+
+def checked_csv(reader: Any) -> Iterator[Any]:
+    """Yield a csv reader's rows; a malformed file is an ImportFileError naming the line.
+
+    Python's csv module refuses a field longer than ``csv.field_size_limit()`` (131,072
+    characters): no field of a registry or mapping file is near that, so the file is refused
+    whole rather than read with a raised limit.
+    """
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            code = "csv_field_too_long" if "field limit" in str(exc) else "csv_malformed"
+            raise ImportFileError(f"the CSV cannot be read near line {reader.line_num}: {exc}",
+                                  code=code) from exc
+        yield row
 
 
 def _decode(content: bytes) -> str:

@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from registry.fieldtypes import DbId, District, UtcOutput
 from registry.models import (
     BackgroundCheck,
     CertificateStatus,
@@ -42,7 +43,7 @@ class OrganisationIn(Strict):
     org_type: OrgType
     licence_no: str | None = Field(default=None, max_length=64)
     licence_status: LicenceStatus
-    district: str = Field(min_length=1, max_length=64)
+    district: District
     credit_grade: str | None = Field(default=None, max_length=8)
     list_status: ListStatus = ListStatus.none
     list_reason: str | None = Field(default=None, max_length=500)
@@ -50,13 +51,13 @@ class OrganisationIn(Strict):
 
 
 class OrganisationPatch(Strict):
-    """Changes to an organisation; absent fields stay as they are."""
+    """Changes to an organisation; absent fields stay as they are, required ones are not null."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str = Field(default=None, min_length=1, max_length=200)
     licence_no: str | None = Field(default=None, max_length=64)
-    licence_status: LicenceStatus | None = None
+    licence_status: LicenceStatus = None
     credit_grade: str | None = Field(default=None, max_length=8)
-    list_status: ListStatus | None = None
+    list_status: ListStatus = None
     list_reason: str | None = Field(default=None, max_length=500)
     list_date: dt.date | None = None
 
@@ -82,8 +83,8 @@ class GuardIn(Strict):
 
     name: str = Field(min_length=1, max_length=100)
     id_number: str = Field(min_length=1, max_length=32)
-    employer_id: int | None = None
-    district: str | None = Field(default=None, max_length=64)
+    employer_id: DbId | None = None
+    district: District | None = None
     post_site: str | None = Field(default=None, max_length=200)
     duty_status: DutyStatus = DutyStatus.off_duty
     background_check: BackgroundCheck = BackgroundCheck.pending
@@ -91,15 +92,18 @@ class GuardIn(Strict):
 
 
 class GuardPatch(Strict):
-    """Changes to a guard; the ID number never changes (a new person is a new guard)."""
+    """Changes to a guard; the ID number never changes (a new person is a new guard).
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    employer_id: int | None = None
-    district: str | None = Field(default=None, max_length=64)
+    Absent fields stay as they are; the columns that need a value refuse an explicit null.
+    """
+
+    name: str = Field(default=None, min_length=1, max_length=100)
+    employer_id: DbId | None = None
+    district: District = None
     post_site: str | None = Field(default=None, max_length=200)
-    duty_status: DutyStatus | None = None
-    background_check: BackgroundCheck | None = None
-    skill_level: int | None = Field(default=None, ge=1, le=5)
+    duty_status: DutyStatus = None
+    background_check: BackgroundCheck = None
+    skill_level: int = Field(default=None, ge=1, le=5)
 
 
 class GuardOut(BaseModel):
@@ -123,7 +127,7 @@ class CertificateIn(Strict):
 
     # Held to its canonical form (ASCII letters, digits, hyphens) by registry.canonical.
     number: str = Field(min_length=4, max_length=64)
-    guard_id: int
+    guard_id: DbId
     issue_date: dt.date
 
 
@@ -139,18 +143,18 @@ class CertificateOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     number: str
-    guard_id: int
+    guard_id: DbId
     issue_date: dt.date
     status: CertificateStatus
     status_reason: str | None
-    status_at: dt.datetime
+    status_at: UtcOutput
 
 
 class CertificateEventOut(BaseModel):
     """One event in a certificate's history."""
 
     model_config = ConfigDict(from_attributes=True)
-    at: dt.datetime
+    at: UtcOutput
     event: str
     reason: str | None
     actor: str | None

@@ -15,3 +15,9 @@ class UnknownColumn(ReportingError):
     """A campaign-table column that does not exist (1-23)."""
 
     code = "unknown_column"
+
+
+class DayNotEnded(ReportingError):
+    """A daily snapshot asked for a day that has not ended yet (its figures still change)."""
+
+    code = "day_not_ended"

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from registry.audit import Actor
 from registry.policy import district_filter
 from registry.settings import Settings
-from reporting import campaign, coverage, snapshots
-from reporting.exceptions import UnknownColumn
+from reporting import campaign, coverage, snapshots, state
+from reporting.exceptions import DayNotEnded, UnknownColumn
 
 
 def policy(settings: Settings) -> coverage.Policy:
@@ -72,7 +72,14 @@ def freeze_week(*, db_session: Session, settings: Settings, actor: Actor, day: d
 
 def snapshot_day(*, db_session: Session, settings: Settings, actor: Actor, day: dt.date,
                  district: str | None) -> dict:
-    """Freeze the day's coverage (the trend line reads these)."""
+    """Freeze an ended day's coverage (the trend line reads these); today is refused.
+
+    A snapshot is kept forever as exact bytes, so it may only describe a day whose figures no
+    longer change: a day still running (or to come) raises DayNotEnded.
+    """
+    if day > state.last_ended_day():
+        raise DayNotEnded(f"{day.isoformat()} has not ended (UTC); the latest day that can be "
+                          f"frozen is {state.last_ended_day().isoformat()}")
     unit = unit_of(actor, district)
     row, new = snapshots.freeze(
         db_session, actor, kind=snapshots.DAILY, unit=unit or "*", day=day,

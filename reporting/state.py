@@ -18,6 +18,12 @@ from sqlalchemy.orm import Session
 from registry.models import Guard, Organisation
 
 
+def last_ended_day(now: dt.datetime | None = None) -> dt.date:
+    """Return the latest day (UTC, as reports count days) that has fully ended."""
+    now = now or dt.datetime.now(dt.UTC)
+    return now.date() - dt.timedelta(days=1)
+
+
 def end_of(day: dt.date) -> dt.datetime:
     """Return the last instant of ``day`` (naive UTC, as stored)."""
     return dt.datetime.combine(day, dt.time.max)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from registry.fieldtypes import AwareInput, DbId, District, UtcOutput
 from registry.schemas import Strict
 from violations.models import (
     RECTIFICATION_COLUMN,
@@ -22,13 +22,13 @@ class ViolationIn(Strict):
     """A violation an inspector found (form fields beside an optional evidence photo)."""
 
     category: ViolationCategory
-    organisation_id: int | None = None
-    guard_id: int | None = None
-    district: str | None = Field(default=None, max_length=64)
+    organisation_id: DbId | None = None
+    guard_id: DbId | None = None
+    district: District | None = None
     persons: int = Field(default=1, ge=1, le=10_000)
     site: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
-    found_at: dt.datetime | None = None
+    found_at: AwareInput | None = None
 
 
 class ViolationDecisionIn(Strict):
@@ -55,7 +55,7 @@ class ViolationOut(BaseModel):
     site: str | None
     note: str | None
     has_evidence: bool = False
-    found_at: dt.datetime
+    found_at: UtcOutput
     recorded_by: str
 
     @classmethod
@@ -71,13 +71,13 @@ class RectificationIn(Strict):
     """An enforcement or rectification action."""
 
     action: RectificationAction
-    organisation_id: int | None = None
-    guard_id: int | None = None
-    violation_id: int | None = None
-    district: str | None = Field(default=None, max_length=64)
+    organisation_id: DbId | None = None
+    guard_id: DbId | None = None
+    violation_id: DbId | None = None
+    district: District | None = None
     count: int = Field(default=1, ge=1, le=100_000)
     note: str | None = Field(default=None, max_length=2000)
-    at: dt.datetime | None = None
+    at: AwareInput | None = None
 
 
 class RectificationOut(BaseModel):
@@ -93,7 +93,7 @@ class RectificationOut(BaseModel):
     violation_id: int | None
     count: int
     note: str | None
-    at: dt.datetime
+    at: UtcOutput
     recorded_by: str
 
     @classmethod
@@ -102,3 +102,10 @@ class RectificationOut(BaseModel):
         out = cls.model_validate(row)
         out.column = RECTIFICATION_COLUMN[row.action]
         return out
+
+
+class ViolationPage(BaseModel):
+    """Violations, newest first, and how many match the filters."""
+
+    total: int
+    items: list[ViolationOut]

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from matching.imageio import decode
 from registry import audit, policy
 from registry.audit import Actor
 from registry.crypto import Vault
@@ -87,9 +88,16 @@ def _subject_district(db_session: Session, actor: Actor, org_id: int | None,
     return district
 
 
+def check_evidence(evidence: bytes, *, max_bytes: int, max_pixels: int) -> None:
+    """Refuse evidence that is not a decodable photo within the image limits (ImageError)."""
+    decode(evidence, max_bytes=max_bytes, max_pixels=max_pixels, mode="gray")
+
+
 def record(*, db_session: Session, vault: Vault, actor: Actor, data: ViolationIn,
-           evidence: bytes | None) -> Violation:
+           evidence: bytes | None, max_bytes: int, max_pixels: int) -> Violation:
     """Record a violation an inspector found, with an encrypted evidence photo."""
+    if evidence is not None:
+        check_evidence(evidence, max_bytes=max_bytes, max_pixels=max_pixels)
     district = _subject_district(db_session, actor, data.organisation_id, data.guard_id,
                                  data.district)
     row = Violation(category=data.category, source=ViolationSource.manual, district=district,

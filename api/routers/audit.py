@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from fastapi import APIRouter
@@ -11,6 +10,7 @@ from sqlalchemy import select
 
 from api.deps import Auditor, Limit, Offset, RuntimeDep, SessionDep
 from registry import audit, policy
+from registry.fieldtypes import UtcOutput
 from registry.models import AuditEntry
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -21,7 +21,7 @@ class AuditEntryOut(BaseModel):
 
     id: int
     seq: int | None
-    at: dt.datetime
+    at: UtcOutput
     actor: str
     role: str
     action: str

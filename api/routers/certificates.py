@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from api.deps import Admin, Limit, Offset, RegistryReader, SessionDep, role_dep
 from registry import certificates
+from registry.fieldtypes import DbId
 from registry.models import CertificateStatus, Role
 from registry.schemas import (
     CertificateEventOut,
@@ -30,7 +31,7 @@ def issue_certificate(body: CertificateIn, session: SessionDep, actor: Admin):
 
 @router.get("", response_model=Page[CertificateOut])
 def list_certificates(session: SessionDep, actor: RegistryReader,
-                      status: CertificateStatus | None = None, guard_id: int | None = None,
+                      status: CertificateStatus | None = None, guard_id: DbId | None = None,
                       district: str | None = None, offset: Offset = 0, limit: Limit = 50):
     """List certificates by status, guard or district."""
     items, total = certificates.list_page(db_session=session, actor=actor, status=status,

@@ -9,12 +9,13 @@ import io
 from typing import Literal
 
 import segno
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import Admin, RuntimeDep, SessionDep, VaultDep, role_dep
 from inspection import certkeys
 from inspection.schemas import TokenIn, TokenOut
+from registry.fieldtypes import DbCount
 from registry.models import Role
 
 router = APIRouter(tags=["e-certificate"])
@@ -39,7 +40,7 @@ def rotate_key(session: SessionDep, vault: VaultDep, actor: Admin):
 
 @router.get("/certificates/revocations")
 def revocations(session: SessionDep, vault: VaultDep, runtime: RuntimeDep, actor: Reader,
-                since: int = Query(default=0, ge=0)):
+                since: DbCount = 0):
     """Return the signed list of certificate status changes after event ``since``."""
     return certkeys.revocation_list(db_session=session, vault=vault,
                                     settings=runtime.settings, since=since)

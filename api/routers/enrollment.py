@@ -24,6 +24,7 @@ from enrollment.schemas import (
     SessionIn,
     SessionOut,
 )
+from registry.fieldtypes import DbId
 from registry.models import Role
 
 router = APIRouter(tags=["enrollment"])
@@ -80,13 +81,13 @@ def open_session(body: SessionIn, session: SessionDep, vault: VaultDep, actor: S
 
 
 @router.get("/enrollments/{session_id}", response_model=SessionOut)
-def get_session(session_id: int, session: SessionDep, actor: Station):
+def get_session(session_id: DbId, session: SessionDep, actor: Station):
     """Return a session with every capture's verdict (the read is audited)."""
     return service.read(db_session=session, actor=actor, session_id=session_id)
 
 
 @router.post("/enrollments/{session_id}/face", status_code=201, response_model=CaptureOut)
-def submit_face(session_id: int, file: UploadFile, session: SessionDep, vault: VaultDep,
+def submit_face(session_id: DbId, file: UploadFile, session: SessionDep, vault: VaultDep,
                 runtime: RuntimeDep, actor: Station, idem: IdemDep):
     """Submit a face photo; the quality verdict comes back at once (recapture on failure)."""
     replay = _replayed(session, idem)
@@ -101,7 +102,7 @@ def submit_face(session_id: int, file: UploadFile, session: SessionDep, vault: V
 
 
 @router.post("/enrollments/{session_id}/abandon", response_model=SessionOut)
-def abandon_session(session_id: int, session: SessionDep, actor: Station,
+def abandon_session(session_id: DbId, session: SessionDep, actor: Station,
                     body: AbandonIn | None = None):
     """Close an open session without enrolling (e.g. after the server refused its commit)."""
     return service.abandon(db_session=session, actor=actor, session_id=session_id,
@@ -126,7 +127,7 @@ def face_quality(file: UploadFile, runtime: RuntimeDep, actor: Station):
 
 @router.post("/enrollments/{session_id}/fingers/{position}", status_code=201,
              response_model=CaptureOut)
-def submit_finger(session_id: int, position: Annotated[int, Path(ge=1, le=10)],
+def submit_finger(session_id: DbId, position: Annotated[int, Path(ge=1, le=10)],
                   file: UploadFile, session: SessionDep, vault: VaultDep, runtime: RuntimeDep,
                   actor: Station, idem: IdemDep):
     """Submit one impression of finger ``position`` (ISO 1-10); the verdict comes back at once."""
@@ -144,7 +145,7 @@ def submit_finger(session_id: int, position: Annotated[int, Path(ge=1, le=10)],
 
 @router.post("/enrollments/{session_id}/fingers/{position}/exception", status_code=201,
              response_model=FingerExceptionOut)
-def finger_exception(session_id: int, position: Annotated[int, Path(ge=1, le=10)],
+def finger_exception(session_id: DbId, position: Annotated[int, Path(ge=1, le=10)],
                      body: FingerExceptionIn, session: SessionDep, actor: Station):
     """Record a finger (ISO position 1-10) that cannot be captured; a supervisor decides."""
     exc = service.request_finger_exception(db_session=session, actor=actor,
@@ -154,7 +155,7 @@ def finger_exception(session_id: int, position: Annotated[int, Path(ge=1, le=10)
 
 
 @router.post("/finger-exceptions/{exception_id}/{decision}", response_model=FingerExceptionOut)
-def decide_exception(exception_id: int, decision: Literal["approve", "reject"],
+def decide_exception(exception_id: DbId, decision: Literal["approve", "reject"],
                      session: SessionDep, actor: Admin):
     """A supervisor approves or rejects a finger exception."""
     exc = service.decide_finger_exception(db_session=session, actor=actor,
@@ -164,7 +165,7 @@ def decide_exception(exception_id: int, decision: Literal["approve", "reject"],
 
 
 @router.post("/enrollments/{session_id}/commit", response_model=CommitOut)
-def commit(session_id: int, session: SessionDep, vault: VaultDep, runtime: RuntimeDep,
+def commit(session_id: DbId, session: SessionDep, vault: VaultDep, runtime: RuntimeDep,
            actor: Station, idem: IdemDep):
     """Commit: 1:N de-duplication, then one transaction (or a review case on a hit)."""
     replay = _replayed(session, idem)
@@ -191,7 +192,7 @@ def list_reviews(session: SessionDep, actor: Admin, status: ReviewStatus = Revie
 
 
 @router.get("/reviews/{case_id}/images/{kind}/{item_id}")
-def review_image(case_id: int, kind: Literal["capture", "biometric"], item_id: int,
+def review_image(case_id: DbId, kind: Literal["capture", "biometric"], item_id: DbId,
                  session: SessionDep, vault: VaultDep, actor: Admin) -> Response:
     """One image of a review case's evidence (the reviewer compares them side by side)."""
     data, media = review.image(db_session=session, vault=vault, actor=actor, case_id=case_id,
@@ -200,7 +201,7 @@ def review_image(case_id: int, kind: Literal["capture", "biometric"], item_id: i
 
 
 @router.post("/reviews/{case_id}/resolve", response_model=ReviewOut)
-def resolve_review(case_id: int, body: ReviewResolveIn, session: SessionDep, vault: VaultDep,
+def resolve_review(case_id: DbId, body: ReviewResolveIn, session: SessionDep, vault: VaultDep,
                    runtime: RuntimeDep, actor: Admin):
     """Resolve a possible duplicate: different people (enrol) or same person (block)."""
     case = review.resolve_review(db_session=session, vault=vault, actor=actor,
@@ -210,7 +211,7 @@ def resolve_review(case_id: int, body: ReviewResolveIn, session: SessionDep, vau
 
 
 @router.get("/guards/{guard_id}/archive.pdf")
-def guard_archive_pdf(guard_id: int, session: SessionDep, vault: VaultDep, runtime: RuntimeDep,
+def guard_archive_pdf(guard_id: DbId, session: SessionDep, vault: VaultDep, runtime: RuntimeDep,
                       actor: ArchiveReader):
     """The guard's electronic practice archive as a printable PDF."""
     doc = archive.build(db_session=session, vault=vault, actor=actor, guard_id=guard_id)
@@ -220,7 +221,7 @@ def guard_archive_pdf(guard_id: int, session: SessionDep, vault: VaultDep, runti
 
 
 @router.get("/guards/{guard_id}/archive")
-def guard_archive(guard_id: int, session: SessionDep, vault: VaultDep, actor: ArchiveReader):
+def guard_archive(guard_id: DbId, session: SessionDep, vault: VaultDep, actor: ArchiveReader):
     """The guard's electronic practice archive (电子档案) as one JSON document."""
     return archive.build(db_session=session, vault=vault, actor=actor, guard_id=guard_id)
 

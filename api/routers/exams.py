@@ -6,11 +6,12 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Form, UploadFile
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from api.deps import Admin, RuntimeDep, SessionDep, VaultDep, role_dep
 from api.uploads import read_upload
 from enrollment import exams
+from registry.fieldtypes import DbId, District
 from registry.models import Role
 from registry.schemas import Strict
 
@@ -24,17 +25,39 @@ class ExamIn(Strict):
 
     name: str = Field(min_length=1, max_length=200)
     site: str = Field(min_length=1, max_length=200)
-    district: str = Field(min_length=1, max_length=64)
+    district: District
     exam_date: dt.date
 
 
 class CandidatesIn(Strict):
     """Guards to register for an exam."""
 
-    guard_ids: list[int] = Field(min_length=1, max_length=5000)
+    guard_ids: list[DbId] = Field(min_length=1, max_length=5000)
 
 
-@router.post("/exams", status_code=201)
+class ExamCreated(BaseModel):
+    """The id of a new exam session."""
+
+    id: int
+
+
+class CandidatesOut(BaseModel):
+    """Every candidate of an exam."""
+
+    guard_ids: list[int]
+
+
+class DoorCheckOut(BaseModel):
+    """The result of one door check."""
+
+    id: int
+    guard_id: int
+    result: str
+    face_score: float | None
+    others: list[dict]
+
+
+@router.post("/exams", status_code=201, response_model=ExamCreated)
 def create_exam(body: ExamIn, session: SessionDep, actor: Admin):
     """Create an exam session."""
     row = exams.create(db_session=session, actor=actor, name=body.name, site=body.site,
@@ -42,15 +65,15 @@ def create_exam(body: ExamIn, session: SessionDep, actor: Admin):
     return {"id": row.id}
 
 
-@router.post("/exams/{exam_id}/candidates")
-def register(exam_id: int, body: CandidatesIn, session: SessionDep, actor: Station):
+@router.post("/exams/{exam_id}/candidates", response_model=CandidatesOut)
+def register(exam_id: DbId, body: CandidatesIn, session: SessionDep, actor: Station):
     """Register guards as candidates of an exam (idempotent)."""
     return {"guard_ids": exams.register(db_session=session, actor=actor, exam_id=exam_id,
                                         guard_ids=body.guard_ids)}
 
 
-@router.post("/exams/{exam_id}/checks", status_code=201)
-def door_check(exam_id: int, guard_id: Annotated[int, Form()], face: UploadFile,
+@router.post("/exams/{exam_id}/checks", status_code=201, response_model=DoorCheckOut)
+def door_check(exam_id: DbId, guard_id: Annotated[DbId, Form()], face: UploadFile,
                session: SessionDep, vault: VaultDep, runtime: RuntimeDep, actor: Station):
     """Check the person at the door: 1:1 against the candidate, 1:N against everyone else."""
     s = runtime.settings
@@ -67,6 +90,6 @@ def door_check(exam_id: int, guard_id: Annotated[int, Form()], face: UploadFile,
 
 
 @router.get("/exams/{exam_id}")
-def exam_results(exam_id: int, session: SessionDep, actor: Reader):
+def exam_results(exam_id: DbId, session: SessionDep, actor: Reader):
     """Return the exam, every candidate's latest door check, and counts by result."""
     return exams.summary(db_session=session, actor=actor, exam_id=exam_id)

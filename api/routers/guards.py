@@ -16,6 +16,7 @@ from api.deps import (
 )
 from api.uploads import read_upload
 from registry import guards, importer
+from registry.fieldtypes import DbId
 from registry.models import CertificateStatus, DutyStatus
 from registry.schemas import GuardIn, GuardOut, GuardPatch, ImportReport, Page
 
@@ -31,7 +32,7 @@ def create_guard(body: GuardIn, session: SessionDep, vault: VaultDep, actor: Reg
 
 @router.get("", response_model=Page[GuardOut])
 def list_guards(session: SessionDep, vault: VaultDep, actor: RegistryReader,
-                district: str | None = None, employer_id: int | None = None,
+                district: str | None = None, employer_id: DbId | None = None,
                 duty_status: DutyStatus | None = None,
                 certificate_status: CertificateStatus | None = None,
                 id_number: str | None = None, offset: Offset = 0, limit: Limit = 50):
@@ -45,13 +46,13 @@ def list_guards(session: SessionDep, vault: VaultDep, actor: RegistryReader,
 
 
 @router.get("/{guard_id}", response_model=GuardOut)
-def get_guard(guard_id: int, session: SessionDep, vault: VaultDep, actor: RegistryReader):
+def get_guard(guard_id: DbId, session: SessionDep, vault: VaultDep, actor: RegistryReader):
     """Return one guard (the read is audited)."""
     return guards.read(db_session=session, vault=vault, actor=actor, guard_id=guard_id)
 
 
 @router.patch("/{guard_id}", response_model=GuardOut)
-def update_guard(guard_id: int, body: GuardPatch, session: SessionDep, vault: VaultDep,
+def update_guard(guard_id: DbId, body: GuardPatch, session: SessionDep, vault: VaultDep,
                  actor: Admin):
     """Change a guard's employer, post, duty status, background check or level."""
     return guards.update(db_session=session, vault=vault, actor=actor, guard_id=guard_id,

@@ -11,7 +11,8 @@ from api.uploads import read_upload
 from inspection import identify as identify_service
 from inspection import records, service
 from inspection.models import Outcome
-from inspection.schemas import CheckContext, CheckOut
+from inspection.schemas import CheckContext, CheckOut, CheckPage, StoredCheckOut
+from registry.fieldtypes import DbId
 from registry.models import Role
 
 router = APIRouter(tags=["inspection"])
@@ -45,7 +46,8 @@ def verify(session: SessionDep, vault: VaultDep, runtime: RuntimeDep, actor: Ins
            face: UploadFile | None = None, finger: UploadFile | None = None,
            certificate_number: OptStr = None, token: OptStr = None, site: OptStr = None,
            latitude: OptFloat = None, longitude: OptFloat = None,
-           finger_position: OptInt = None, recapture_of: OptInt = None):
+           finger_position: OptInt = None,
+           recapture_of: Annotated[DbId | None, Form()] = None):
     """Verify a guard 1:1: certificate number or e-certificate token, plus face and/or finger.
 
     A no-match asks for a recapture: send the next attempt with ``recapture_of`` set to the
@@ -70,10 +72,10 @@ def identify(session: SessionDep, vault: VaultDep, runtime: RuntimeDep, actor: I
                                      ctx=ctx, images=_images(runtime, face, finger))
 
 
-@router.get("/inspections")
+@router.get("/inspections", response_model=CheckPage)
 def list_checks(session: SessionDep, actor: CheckReader, offset: Offset = 0, limit: Limit = 50,
                 district: str | None = None, outcome: Outcome | None = None,
-                guard_id: int | None = None):
+                guard_id: DbId | None = None):
     """Return recorded checks, newest first, in the caller's district (the read is audited)."""
     items, total = records.list_page(db_session=session, actor=actor, district=district,
                                      outcome=outcome, guard_id=guard_id, offset=offset,
@@ -81,7 +83,7 @@ def list_checks(session: SessionDep, actor: CheckReader, offset: Offset = 0, lim
     return {"total": total, "items": items}
 
 
-@router.get("/inspections/{check_id}")
-def get_check(check_id: int, session: SessionDep, actor: CheckReader):
+@router.get("/inspections/{check_id}", response_model=StoredCheckOut)
+def get_check(check_id: DbId, session: SessionDep, actor: CheckReader):
     """Return one recorded check (the read is audited)."""
     return records.get(db_session=session, actor=actor, check_id=check_id)

@@ -11,7 +11,8 @@ from api.deps import Limit, Offset, SessionDep, VaultDep, role_dep
 from enrollment.review import media_type
 from inspection import mismatches
 from inspection.models import MismatchCase, MismatchStatus
-from inspection.schemas import MismatchDecisionIn, MismatchOut
+from inspection.schemas import MismatchDecisionIn, MismatchOut, MismatchPage
+from registry.fieldtypes import DbId, mark_utc
 from registry.models import Role
 
 router = APIRouter(tags=["inspection"])
@@ -21,7 +22,7 @@ Supervisor = role_dep(Role.admin, Role.police)
 def _out(session, case: MismatchCase) -> MismatchOut:  # noqa: ANN001
     """Return a case with links to its probes and the enrolled images, side by side."""
     base = f"/mismatches/{case.id}/images"
-    probes = [{"check_id": c.id, "attempt": c.attempt, "at": c.at,
+    probes = [{"check_id": c.id, "attempt": c.attempt, "at": mark_utc(c.at),
                "face_score": c.face_score, "finger_score": c.finger_score,
                "face_quality": c.face_quality, "finger_quality": c.finger_quality,
                "image": f"{base}/probe/{c.id}" if c.probe_enc else None}
@@ -37,7 +38,7 @@ def _out(session, case: MismatchCase) -> MismatchOut:  # noqa: ANN001
         violation_id=case.violation_id, probes=probes, enrolled=enrolled)
 
 
-@router.get("/mismatches")
+@router.get("/mismatches", response_model=MismatchPage)
 def list_mismatches(session: SessionDep, actor: Supervisor, offset: Offset = 0,
                     limit: Limit = 50, district: str | None = None,
                     status: MismatchStatus | None = None):
@@ -48,22 +49,22 @@ def list_mismatches(session: SessionDep, actor: Supervisor, offset: Offset = 0,
 
 
 @router.get("/mismatches/{case_id}", response_model=MismatchOut)
-def get_mismatch(case_id: int, session: SessionDep, actor: Supervisor):
+def get_mismatch(case_id: DbId, session: SessionDep, actor: Supervisor):
     """One mismatch case with its evidence."""
     return _out(session, mismatches.get(db_session=session, actor=actor, case_id=case_id))
 
 
 @router.get("/mismatches/{case_id}/images/{kind}/{item_id}")
-def mismatch_image(case_id: int, kind: Literal["probe", "enrolled"], item_id: int,
+def mismatch_image(case_id: DbId, kind: Literal["probe", "enrolled"], item_id: DbId,
                    session: SessionDep, vault: VaultDep, actor: Supervisor) -> Response:
     """One evidence image: an attempt's probe or an enrolled biometric (decrypted, audited)."""
     data = mismatches.image(db_session=session, vault=vault, actor=actor, case_id=case_id,
                             kind=kind, item_id=item_id)
-    return Response(data, media_type=media_type(data), headers={"Cache-Control": "no-store"})
+    return Response(data, media_type=media_type(data))  # no-store: every response
 
 
 @router.post("/mismatches/{case_id}/decide", response_model=MismatchOut)
-def decide(case_id: int, body: MismatchDecisionIn, session: SessionDep, actor: Supervisor):
+def decide(case_id: DbId, body: MismatchDecisionIn, session: SessionDep, actor: Supervisor):
     """Confirm (the impersonation is recorded and counted) or dismiss a suspected mismatch."""
     case = mismatches.decide(db_session=session, actor=actor, case_id=case_id,
                              confirm=body.decision == "confirm", reason=body.reason)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, UploadFile
 from api.deps import Admin, Limit, Offset, RegistryReader, SessionDep, SettingsDep
 from api.uploads import read_upload
 from registry import importer, organisations
+from registry.fieldtypes import DbId
 from registry.models import OrgType
 from registry.schemas import (
     ImportReport,
@@ -35,13 +36,13 @@ def list_organisations(session: SessionDep, actor: RegistryReader, district: str
 
 
 @router.get("/{org_id}", response_model=OrganisationOut)
-def get_organisation(org_id: int, session: SessionDep, actor: RegistryReader):
+def get_organisation(org_id: DbId, session: SessionDep, actor: RegistryReader):
     """Return one organisation."""
     return organisations.get(db_session=session, actor=actor, org_id=org_id)
 
 
 @router.patch("/{org_id}", response_model=OrganisationOut)
-def update_organisation(org_id: int, body: OrganisationPatch, session: SessionDep, actor: Admin):
+def update_organisation(org_id: DbId, body: OrganisationPatch, session: SessionDep, actor: Admin):
     """Change an organisation (licence, credit grade, red/black list)."""
     return organisations.update(db_session=session, actor=actor, org_id=org_id, patch=body)
 

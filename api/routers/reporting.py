@@ -9,17 +9,20 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 
 from api.deps import RuntimeDep, SessionDep, role_dep
 from enrollment.archive_pdf import find_font
 from registry import audit
 from registry.models import Role
 from reporting import dashboard, exports, service
+from reporting.state import last_ended_day
 
 router = APIRouter(tags=["reporting"])
 Police = role_dep(Role.admin, Role.police)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Day = Query(default=None, description="report date (default: today, UTC)")
+EndedDay = Query(default=None, description="a day that has ended (default: yesterday, UTC)")
 
 
 def _day(day: dt.date | None) -> dt.date:
@@ -78,7 +81,16 @@ def cell(column: int, session: SessionDep, runtime: RuntimeDep, actor: Police,
                                 day=_day(date), district=district, column=column)
 
 
-@router.post("/reports/campaign/freeze")
+class FrozenOut(BaseModel):
+    """A frozen report: its day, unit, content hash, and whether this call froze it."""
+
+    as_of: dt.date
+    unit: str
+    sha256: str
+    new: bool
+
+
+@router.post("/reports/campaign/freeze", response_model=FrozenOut)
 def freeze(session: SessionDep, runtime: RuntimeDep, actor: Police,
            date: dt.date | None = Day, district: str | None = None):
     """Freeze the weekly table for the last freeze weekday on or before the date."""
@@ -86,12 +98,12 @@ def freeze(session: SessionDep, runtime: RuntimeDep, actor: Police,
                                day=_day(date), district=district)
 
 
-@router.post("/reports/coverage/snapshot")
+@router.post("/reports/coverage/snapshot", response_model=FrozenOut)
 def snapshot(session: SessionDep, runtime: RuntimeDep, actor: Police,
-             date: dt.date | None = Day, district: str | None = None):
-    """Freeze the day's coverage (idempotent); the trend reads these."""
+             date: dt.date | None = EndedDay, district: str | None = None):
+    """Freeze an ended day's coverage (idempotent); the trend reads these."""
     return service.snapshot_day(db_session=session, settings=runtime.settings, actor=actor,
-                                day=_day(date), district=district)
+                                day=date or last_ended_day(), district=district)
 
 
 @router.get("/reports/trend")

@@ -36,14 +36,19 @@ class FingerAnalysis:
 
 
 def quality_features(f: Features) -> dict[str, float]:
-    """Return the four quality features of an extraction, each in [0, 1]."""
+    """Return the quality features of an extraction.
+
+    The four weighted ones, each in [0, 1], make the quality score; ``ridges`` (share) and
+    ``ridge_blocks`` (count) of ridge blocks are the evidence that it is a fingerprint at all.
+    """
     fg = f.mask
     area = min(1.0, float(fg.sum()) / FULL_AREA_PX)
     certainty = float(f.coherence[fg].mean()) if fg.any() else 0.0
     resp = np.abs(f.enhanced[fg])
     clarity = float((resp > CLEAR_RESPONSE * (resp.std() + 1e-6)).mean()) if fg.any() else 0.0
     count = min(1.0, len(f.minutiae) / GOOD_MINUTIAE)
-    return {"area": area, "certainty": certainty, "clarity": clarity, "minutiae": count}
+    return {"area": area, "certainty": certainty, "clarity": clarity, "minutiae": count,
+            "ridges": f.ridges.share, "ridge_blocks": float(f.ridges.blocks)}
 
 
 def quality_score(features: dict[str, float]) -> float:

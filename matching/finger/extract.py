@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.spatial import cKDTree
 from skimage.morphology import skeletonize
 
 from matching.exceptions import ImageError
@@ -24,6 +25,16 @@ RING = ((-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1))
 # A local period counts when its spectral peak holds this share of the signature's power
 # (a clean ridge pattern puts most of it there; noise spreads it).
 PERIOD_PEAK_SHARE = 0.05
+# Blocks sampled per cv2.remap call (x period_width rows each; remap takes < 32,767 rows).
+REMAP_BLOCKS = 1024
+
+
+@dataclass(frozen=True)
+class RidgeEvidence:
+    """How much of the print shows ridges: the share of its sampled blocks, and their count."""
+
+    share: float
+    blocks: int
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,7 @@ class Features:
     coherence: np.ndarray  # [0, 1]
     period: float  # ridge period in px
     enhanced: np.ndarray  # float32
+    ridges: RidgeEvidence = RidgeEvidence(1.0, 1 << 30)  # see ridge_periods
 
 
 def normalise(gray: np.ndarray) -> np.ndarray:
@@ -98,13 +110,23 @@ def orientation(norm: np.ndarray, p: FingerParams) -> tuple[np.ndarray, np.ndarr
 
 def frequency(norm: np.ndarray, theta: np.ndarray, mask: np.ndarray, p: FingerParams
               ) -> float:
-    """Return the ridge period (px): the median of local estimates over the foreground.
+    """Return the ridge period (px): the median of local estimates over the foreground."""
+    return ridge_periods(norm, theta, mask, p)[0]
+
+
+def ridge_periods(norm: np.ndarray, theta: np.ndarray, mask: np.ndarray, p: FingerParams
+                  ) -> tuple[float, RidgeEvidence]:
+    """Return the ridge period (px) and the evidence that the image has ridges at all.
 
     At points of a grid inside the print, the grey levels of a window oriented across the
     ridges are averaged along them (the x-signature of Hong, Wan & Jain 1998); the
     signature's strongest spatial frequency within the allowed band is that point's
     period. A whole-image spectrum was tried first and missed by up to 50% on wet or dry
     prints (its peak drifts toward the low frequencies of uneven pressure).
+
+    The evidence counts the grid points whose signature is a ridge pattern: most of its
+    power in the ridge band, at about the print's period. A fingerprint has them over most
+    of the print, a face photo almost nowhere (bench/finger_ridge_gate.py measures both).
     """
     h, w = norm.shape
     inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8),
@@ -113,7 +135,7 @@ def frequency(norm: np.ndarray, theta: np.ndarray, mask: np.ndarray, p: FingerPa
     keep = inner[ys, xs]
     ys, xs = ys[keep], xs[keep]
     if len(ys) == 0:
-        return (p.min_period + p.max_period) / 2
+        return (p.min_period + p.max_period) / 2, RidgeEvidence(0.0, 0)
     phi = theta[ys, xs].astype(np.float32)  # ridge direction; the signature runs across it
     across = np.arange(p.period_window, dtype=np.float32) - p.period_window / 2
     along = np.arange(p.period_width, dtype=np.float32) - p.period_width / 2
@@ -123,10 +145,13 @@ def frequency(norm: np.ndarray, theta: np.ndarray, mask: np.ndarray, p: FingerPa
     cy = (ys[:, None, None] + across[None, None, :] * np.cos(phi)[:, None, None]
           + along[None, :, None] * np.sin(phi)[:, None, None])
     n = len(ys)
-    sampled = cv2.remap(norm.astype(np.float32),
-                        cx.reshape(n * p.period_width, -1).astype(np.float32),
-                        cy.reshape(n * p.period_width, -1).astype(np.float32),
-                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    src = norm.astype(np.float32)
+    # cv2.remap maps fewer than 32,767 rows per call: a large image is sampled in chunks.
+    sampled = np.concatenate([
+        cv2.remap(src, cx[i:i + REMAP_BLOCKS].reshape(-1, p.period_window).astype(np.float32),
+                  cy[i:i + REMAP_BLOCKS].reshape(-1, p.period_window).astype(np.float32),
+                  cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        for i in range(0, n, REMAP_BLOCKS)])
     signature = sampled.reshape(n, p.period_width, -1).mean(1)
     signature -= signature.mean(1, keepdims=True)
     pad = 4 * p.period_window  # zero-padding interpolates the spectrum finely
@@ -145,9 +170,14 @@ def frequency(norm: np.ndarray, theta: np.ndarray, mask: np.ndarray, p: FingerPa
     shift = np.where(curve < 0, 0.5 * (left - right) / np.where(curve < 0, curve, -1), 0)
     step = freqs[1] - freqs[0]
     periods = 1 / (freqs[band][peak] + np.clip(shift, -0.5, 0.5) * step)
-    if not clear.any():
-        return float(np.median(periods))
-    return float(np.median(periods[clear]))
+    period = float(np.median(periods[clear] if clear.any() else periods))
+    # Ridge evidence: blocks whose signature keeps most of its power in the ridge band, at a
+    # period near the print's median one (a face's in-band blocks are few and disagree).
+    ridged = power[:, band].sum(1) > p.ridge_band_share * power[:, 1:].sum(1)
+    if ridged.any():
+        typical = float(np.median(periods[ridged]))
+        ridged &= np.abs(periods - typical) < p.ridge_period_tolerance * typical
+    return period, RidgeEvidence(float(ridged.mean()), int(ridged.sum()))
 
 
 def enhance(norm: np.ndarray, theta: np.ndarray, period: float, mask: np.ndarray,
@@ -236,10 +266,12 @@ def minutiae(skel: np.ndarray, ridges: np.ndarray, theta: np.ndarray, coherence:
     if len(ys) == 0:
         return np.zeros((0, 5), np.float32)
     pts = np.stack([xs, ys], 1).astype(np.float32)
-    # Pairs closer than a ridge period are broken ridges, spurs or bridges: drop both.
-    d = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
-    np.fill_diagonal(d, np.inf)
-    keep = d.min(axis=1) >= p.min_minutia_distance
+    # Pairs closer than a ridge period are broken ridges, spurs or bridges: drop both. A k-d
+    # tree finds them in O(n log n): a noisy large image has tens of thousands of candidates,
+    # whose full distance matrix would take gigabytes.
+    near = cKDTree(pts).query_pairs(p.min_minutia_distance - 1e-3, output_type="ndarray")
+    keep = np.ones(len(pts), bool)
+    keep[near.ravel()] = False
     out = []
     for y, x in zip(ys[keep], xs[keep], strict=True):
         kind = int(cn[y, x])
@@ -261,8 +293,8 @@ def extract(gray: np.ndarray, p: FingerParams) -> Features:
     if mask.mean() < p.min_foreground_fraction:
         raise ImageError("no fingerprint area found in the image", code="no_fingerprint_area")
     theta, coherence = orientation(norm, p)
-    period = frequency(norm, theta, mask, p)
+    period, evidence = ridge_periods(norm, theta, mask, p)
     enhanced = enhance(norm, theta, period, mask, p)
     ridges = binarise(enhanced, mask)
     found = minutiae(skeleton(ridges), ridges, theta, coherence, mask, p)
-    return Features(found, mask, theta, coherence, period, enhanced)
+    return Features(found, mask, theta, coherence, period, enhanced, evidence)

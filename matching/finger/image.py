@@ -13,6 +13,9 @@ TARGET_PPI = 500
 # A stated resolution outside this range is a mistake, not a scanner.
 MIN_PPI, MAX_PPI = 250, 1500
 FINGER_FORMATS = ALLOWED_FORMATS | {"WSQ"}
+# Longest side (px at 500 ppi) of an impression: 41 cm, beyond any ten-print card; OpenCV's
+# remap (ridge-period stage) also takes no image side of 32,767 px or more.
+MAX_SIDE_PX = 8192
 
 
 def _register_wsq() -> None:
@@ -30,7 +33,12 @@ def decode_fingerprint(data: bytes, *, max_bytes: int, max_pixels: int,
         # Files from generic tools state 72 or 96 dpi; only a scanner-like value is trusted.
         stated = round(img.dpi[0]) if img.dpi else TARGET_PPI
         ppi = stated if MIN_PPI <= stated <= MAX_PPI else TARGET_PPI
-    return resample(img.pixels, ppi)
+    gray = resample(img.pixels, ppi)
+    if max(gray.shape) > MAX_SIDE_PX:
+        raise ImageError(f"a fingerprint image of {gray.shape[1]}x{gray.shape[0]} px at 500 ppi "
+                         f"is larger than any finger (limit {MAX_SIDE_PX} px a side)",
+                         code="image_too_large")
+    return gray
 
 
 def resample(gray: np.ndarray, ppi: int) -> np.ndarray:

@@ -41,6 +41,17 @@ class FingerParams:
     period_window: int = 48
     period_width: int = 16
     period_step: int = 16
+    # --- ridge evidence (is it a fingerprint at all?): a block is a ridge block when its
+    # x-signature keeps more than ridge_band_share of its power in the period band, at a
+    # period within ridge_period_tolerance of the print's median. The gate wants at least
+    # min_ridge_share of the blocks and min_ridge_blocks of them. Measured with
+    # bench/finger_ridge_gate.py (2026-12-01): 240 FVC impressions (2002 DB1 B, 2004 DB1 B and
+    # DB2 B) have share >= 0.22 and >= 37 blocks (none refused); 136 face photos (LFW and
+    # samples) have share < 0.2 or < 10 blocks (all refused)
+    ridge_band_share: float = 0.5
+    ridge_period_tolerance: float = 0.2
+    min_ridge_share: float = 0.20
+    min_ridge_blocks: int = 20
 
     # --- contextual Gabor enhancement
     gabor_orientations: int = 16
