@@ -3,8 +3,9 @@ still applied, and only ``enrollment/feed.py`` writes change rows.
 
 The races are interleaved explicitly: writer A inserts its change and holds its transaction
 open while writer B commits and a gallery catches up, then A commits (no sleeps, no threads).
-They need two concurrent writers, so they run on PostgreSQL only: SQLite has one writer at a
-time (BEGIN IMMEDIATE), so there a change is visible in the order of its seq.
+Those need two concurrent writers, so they run on PostgreSQL only: SQLite has one writer at a
+time (BEGIN IMMEDIATE), so there a change is visible in the order of its seq. The rest run on
+both databases.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from fixtures.gallery_seed import seed_face_gallery
 from matching.face import FaceTemplate
 from matching.finger import MODEL_ID, FingerprintTemplate, decode_fingerprint
 from registry.audit import Actor
+from registry.models import utcnow
 from tests.enrollment.conftest import finger_png
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -192,6 +194,25 @@ def test_reextracting_while_another_commit_lands_loses_nothing(runtime):
     assert gallery.index.templates[bio.id].model_id == MODEL_ID
     assert gallery.index.templates[bio.id].to_bytes() == new.to_bytes()
     assert len(gallery.index) == 3
+
+
+def test_an_add_logged_after_the_supersede_does_not_bring_a_template_back(runtime):
+    """A re-extract that lands on a biometric a commit has just superseded logs its add after
+    the remove; the gallery follows the biometric's state, not the order of the ops."""
+    gallery = FaceGallery()
+    with runtime.sessions() as s:
+        seed_face_gallery(s, runtime.vault, 1, seed=16)
+        bio_id = _face(runtime, s, 1, seed=3)
+        s.commit()
+        gallery.catch_up(s, runtime.vault)
+        assert gallery.index.contains(bio_id)
+        s.get(Biometric, bio_id).superseded_at = utcnow()
+        feed.record_remove(s, [bio_id])
+        feed.record_add(s, [bio_id])  # the re-extract's change, behind the supersede's
+        s.commit()
+        gallery.catch_up(s, runtime.vault)
+        assert not gallery.index.contains(bio_id) and bio_id not in gallery.owner
+        assert len(gallery.index) == _live_faces(s) == 1
 
 
 def test_only_the_feed_module_writes_change_rows():
