@@ -1,8 +1,9 @@
 """The galleries the service searches: FAISS indexes kept current from the database.
 
-The database is the truth. Every committed template writes a row to ``template_changes``;
-each gallery replays that sequence from where it stopped, so start-up (replay from zero), a
-crash between a commit and the index update, and other replicas' writes all converge.
+The database is the truth. Every committed template writes a row to the change feed
+(``enrollment.feed``); each gallery reads the feed from where it stopped, so start-up (replay
+from zero), a crash between a commit and the index update, and other replicas' writes all
+converge, and a change a slow transaction commits late is still read.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from enrollment.models import Biometric, Modality, TemplateChange
+from enrollment import feed
+from enrollment.models import Modality
 from matching.face import FaceTemplate
 from matching.finger import FingerprintEngine, FingerprintTemplate
 from matching.finger.index import FingerIndex
@@ -37,14 +38,14 @@ class GuardHit:
 
 
 class _Gallery:
-    """Replays ``template_changes`` of one modality into an index (subclasses say how)."""
+    """Replays the change feed of one modality into an index (subclasses say how)."""
 
     modality: Modality
     purpose: str
 
     def __init__(self) -> None:
         self.owner: dict[int, int] = {}  # biometric id -> guard id
-        self.seq = 0
+        self.cursor = feed.Cursor()
         self._lock = threading.Lock()
 
     def _decode(self, raw: bytes) -> Any:  # pragma: no cover - overridden
@@ -66,37 +67,27 @@ class _Gallery:
             return self._apply(reader, vault)
 
     def _apply(self, db_session: Session, vault: Vault) -> int:
-        """Replay the changes after ``self.seq`` (consecutive adds in one batch)."""
-        rows = db_session.execute(
-            select(TemplateChange.seq, TemplateChange.op, Biometric)
-            .join(Biometric, Biometric.id == TemplateChange.biometric_id)
-            .where(TemplateChange.seq > self.seq, Biometric.modality == self.modality)
-            .order_by(TemplateChange.seq)).all()
-        ids: list[int] = []
-        templates: list[Any] = []
-        for seq, op, bio in rows:
-            if op == "add":
-                raw = vault.decrypt(db_session, bio.template_enc, purpose=self.purpose)
-                ids.append(bio.id)
-                templates.append(self._decode(raw))
-                self.owner[bio.id] = bio.guard_id
-            else:
-                self._flush(ids, templates)
-                self._remove([bio.id])
-                self.owner.pop(bio.id, None)
-            self.seq = seq
-        self._flush(ids, templates)
-        last = db_session.scalar(select(TemplateChange.seq).order_by(
-            TemplateChange.seq.desc()).limit(1))
-        self.seq = max(self.seq, last or 0)  # other modalities advance the sequence too
-        return len(rows)
+        """Bring the index to the state of every change the feed has not given it yet."""
+        changes, cursor = feed.read(db_session, self.cursor, self.modality)
+        latest = {c.biometric_id: c for c in changes}  # each one read at the same snapshot
+        live = [c for c in latest.values() if c.live]
+        templates = [self._decode(vault.decrypt(db_session, c.template_enc,
+                                                purpose=self.purpose)) for c in live]
+        gone = [b for b, c in latest.items() if not c.live]
+        if gone:
+            self._remove(gone)
+        if live:
+            self._add([c.biometric_id for c in live], templates)
+        for b in gone:
+            self.owner.pop(b, None)
+        self.owner.update((c.biometric_id, c.guard_id) for c in live)
+        self.cursor = cursor
+        return len(changes)
 
-    def _flush(self, ids: list[int], templates: list[Any]) -> None:
-        """Add the pending templates in one call and clear the lists."""
-        if ids:
-            self._add(list(ids), list(templates))
-            ids.clear()
-            templates.clear()
+    @property
+    def seq(self) -> int:
+        """The highest change seq this gallery has applied."""
+        return self.cursor.seq
 
     def _per_guard(self, hits: list[tuple[int, float]], exclude_guard: int | None
                    ) -> list[GuardHit]:

@@ -10,9 +10,11 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
+    FetchedValue,
     Float,
     ForeignKey,
     Index,
@@ -148,13 +150,17 @@ class ReviewCase(Base):
 
 
 class TemplateChange(Base):
-    """The gallery's change sequence: every index replica catches up by reading past its seq."""
+    """The gallery's change feed, written and read only through ``enrollment.feed``."""
 
     __tablename__ = "template_changes"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     biometric_id: Mapped[int] = mapped_column(ForeignKey("biometrics.id"))
-    op: Mapped[str] = mapped_column(String(8))  # add | remove
+    op: Mapped[str] = mapped_column(String(8))  # feed.ChangeOp: add | remove
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # PostgreSQL: the writing transaction (pg_current_xact_id(), a column default), so a
+    # reader can tell a change that may still be uncommitted; NULL on SQLite (one writer).
+    xid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue(),
+                                            index=True)
 
 
 class IdempotencyRecord(Base):

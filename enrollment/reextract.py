@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from enrollment import feed
 from enrollment.fingers import FINGER_IMAGE_PURPOSE
 from enrollment.gallery import FINGER_TEMPLATE_PURPOSE
-from enrollment.models import Biometric, Modality, TemplateChange
+from enrollment.models import Biometric, Modality
 from matching.exceptions import ImageError
 from matching.finger import MODEL_ID, FingerprintEngine, decode_fingerprint
 from registry import audit
@@ -86,7 +87,7 @@ def _one(db_session: Session, vault: Vault, engine: FingerprintEngine, actor: Ac
                                      purpose=FINGER_TEMPLATE_PURPOSE)
     bio.quality = template.quality
     bio.model_id = template.model_id
-    db_session.add(TemplateChange(biometric_id=bio.id, op="add"))  # galleries replace it
+    feed.record_add(db_session, [bio.id])  # galleries replace it
     audit.record(db_session, actor, "biometric.reextract", resource_type="biometric",
                  resource_id=bio.id, detail={"guard_id": bio.guard_id, "from": old_model,
                                              "to": template.model_id,

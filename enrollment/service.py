@@ -9,7 +9,7 @@ from typing import NoReturn
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from enrollment import dedup, idempotency
+from enrollment import dedup, feed, idempotency
 from enrollment.dedup import Galleries
 from enrollment.exceptions import SessionClosed, TooManyAttempts
 from enrollment.gallery import FACE_TEMPLATE_PURPOSE
@@ -24,7 +24,6 @@ from enrollment.models import (
     Modality,
     ReviewCase,
     SessionStatus,
-    TemplateChange,
 )
 from enrollment.schemas import CaptureOut, CommitOut, SessionIn, SessionOut
 from matching.face import FaceEngine
@@ -274,7 +273,7 @@ def _supersede(db_session: Session, guard_id: int, modality: Modality,
     old = db_session.scalars(query).all()
     for bio in old:
         bio.superseded_at = now
-        db_session.add(TemplateChange(biometric_id=bio.id, op="remove"))
+    feed.record_remove(db_session, [b.id for b in old])
     return [b.id for b in old]
 
 
@@ -292,8 +291,8 @@ def _store(db_session: Session, actor: Actor, row: EnrollmentSession, face: Capt
                         station=row.station, captured_at=now)
         db_session.add(bio)
         db_session.flush()
-        db_session.add(TemplateChange(biometric_id=bio.id, op="add"))
         stored.append(bio.id)
+    feed.record_add(db_session, stored)
     row.status, row.closed_at = SessionStatus.committed, now
     audit.record(db_session, actor, "enrollment.commit", resource_type="guard",
                  resource_id=row.guard_id, detail={"session": row.id, "stored": stored,

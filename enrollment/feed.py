@@ -1,0 +1,113 @@
+"""The gallery change feed: the one writer of ``template_changes`` and a reader that skips nothing.
+
+A change names a biometric whose gallery entry must be (re)read. ``seq`` is numbered when the
+row is inserted, not when its transaction commits, so on PostgreSQL a lower seq held by a slow
+transaction can appear after a higher one is already visible: a reader that only remembers the
+highest seq it saw would skip it for good. Each row therefore records its writing transaction
+(``xid``, filled by the database: ``pg_current_xact_id()``), and a reader remembers a
+*horizon*: the snapshot ``xmin`` of its last read. Every transaction below that horizon had
+ended by then, so all its changes were already read; the next read takes every change at or
+above the horizon and passes over those it already applied. SQLite has one writer at a time
+(``BEGIN IMMEDIATE``), so there commit order is seq order and the highest seq is enough.
+
+Applying a change brings the gallery's copy of the biometric to its state in the reader's
+snapshot (current: add or replace; superseded: remove), so a change read twice, or after a
+later change of the same biometric, leaves the gallery right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
+
+from enrollment.models import Biometric, Modality, TemplateChange
+
+# The oldest transaction that may still be running, as a bigint (xid8 with its epoch: it
+# never wraps, so it compares with the ``xid`` column directly).
+_PG_XMIN = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+
+
+class ChangeOp(StrEnum):
+    """What a writer did to a biometric: stored (or re-made) it, or took it out."""
+
+    add = "add"
+    remove = "remove"
+
+
+def record_add(session: Session, biometric_ids: Iterable[int]) -> None:
+    """Log that these biometrics were stored or their templates re-made (in the caller's txn)."""
+    _record(session, ChangeOp.add, biometric_ids)
+
+
+def record_remove(session: Session, biometric_ids: Iterable[int]) -> None:
+    """Log that these biometrics left the galleries (superseded), in the caller's transaction."""
+    _record(session, ChangeOp.remove, biometric_ids)
+
+
+def _record(session: Session, op: ChangeOp, biometric_ids: Iterable[int]) -> None:
+    """Insert one change row per biometric; PostgreSQL fills ``xid`` by its column default."""
+    rows = [{"biometric_id": int(b), "op": op.value} for b in biometric_ids]
+    if rows:
+        session.execute(insert(TemplateChange), rows)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to apply: the biometric's state as the reader's snapshot sees it."""
+
+    seq: int
+    biometric_id: int
+    guard_id: int
+    live: bool  # False: superseded, so it leaves the gallery
+    template_enc: bytes
+
+
+@dataclass
+class Cursor:
+    """How far a reader has read: every change it still has to see is beyond this."""
+
+    seq: int = 0  # highest seq applied (SQLite reads past it; informative on PostgreSQL)
+    horizon: int | None = None  # PostgreSQL: xmin of the last read (None: read everything)
+    applied: frozenset[int] = field(default_factory=frozenset)  # seqs at/above the horizon
+
+
+def read(session: Session, cursor: Cursor, modality: Modality) -> tuple[list[Change], Cursor]:
+    """Return the changes of ``modality`` not applied yet, in seq order, and the next cursor.
+
+    The caller applies the changes, then keeps the returned cursor (not before: a failed
+    apply reads them again).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        rows = _rows(session, modality, TemplateChange.seq > cursor.seq)
+        top = session.scalar(select(TemplateChange.seq).order_by(TemplateChange.seq.desc())
+                             .limit(1))
+        return [_change(r) for r in rows], Cursor(seq=max(cursor.seq, top or 0))
+    # xmin first: the rows query runs on a later snapshot, which sees every transaction that
+    # had ended by then, so the older horizon is the safe one to keep.
+    horizon = session.scalar(_PG_XMIN)
+    rows = _rows(session, modality, TemplateChange.xid >= cursor.horizon
+                 if cursor.horizon is not None else True)
+    fresh = [_change(r) for r in rows if r.seq not in cursor.applied]
+    unsettled = frozenset(r.seq for r in rows if r.xid is None or r.xid >= horizon)
+    top = max((r.seq for r in rows), default=0)
+    return fresh, Cursor(seq=max(cursor.seq, top), horizon=horizon, applied=unsettled)
+
+
+def _rows(session: Session, modality: Modality, where) -> list:  # noqa: ANN001
+    """Return the change rows of ``modality`` matching ``where`` with their biometric's state."""
+    return session.execute(
+        select(TemplateChange.seq, TemplateChange.xid, Biometric.id, Biometric.guard_id,
+               Biometric.superseded_at, Biometric.template_enc)
+        .join(Biometric, Biometric.id == TemplateChange.biometric_id)
+        .where(where, Biometric.modality == modality)
+        .order_by(TemplateChange.seq)).all()
+
+
+def _change(row) -> Change:  # noqa: ANN001
+    """Return the change a joined row describes."""
+    return Change(seq=row.seq, biometric_id=row.id, guard_id=row.guard_id,
+                  live=row.superseded_at is None, template_enc=row.template_enc)
