@@ -74,7 +74,7 @@ def _face(image: bytes, limits: dict[str, int]) -> Probe:
     return _PROBES.face_probe(image, **limits)
 
 
-def _finger(image: bytes, position: int | None, limits: dict[str, int]) -> Probe:
+def _finger(image: bytes, position: int | None, limits: dict[str, int | None]) -> Probe:
     """Run a fingerprint probe in a compute process."""
     assert _PROBES is not None
     return _PROBES.finger_probe(image, position=position, **limits)
@@ -124,10 +124,10 @@ class ComputePool:
         return self.run(_face, image, {"max_bytes": max_bytes, "max_pixels": max_pixels})
 
     def finger_probe(self, image: bytes, *, position: int | None, max_bytes: int,
-                     max_pixels: int) -> Probe:
+                     max_pixels: int, ppi: int | None = None) -> Probe:
         """Return the fingerprint probe of an impression, computed in a free process."""
         return self.run(_finger, image, position,
-                        {"max_bytes": max_bytes, "max_pixels": max_pixels})
+                        {"max_bytes": max_bytes, "max_pixels": max_pixels, "ppi": ppi})
 
     def warm_up(self) -> None:
         """Start every process and load its models before traffic arrives."""

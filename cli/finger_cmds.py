@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="FVC-style <finger>_<impression>.<ext> files, or a folder per finger")
     e.add_argument("--all-impostors", action="store_true",
                    help="impostors between every impression of different fingers")
+    e.add_argument("--ppi", type=int, help="true resolution of every image (FVC2002/2004: "
+                                           "500; default: as stated, else 500)")
     e.add_argument("--save-thresholds", type=Path)
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_eval)
@@ -96,7 +98,7 @@ def _reextract(args: argparse.Namespace) -> int:
         report = reextract_fingers(db_session=session, vault=rt.vault, engine=rt.finger_engine,
                                    actor=CLI_ACTOR, max_bytes=rt.settings.max_upload_bytes,
                                    max_pixels=rt.settings.max_image_pixels, batch=args.batch,
-                                   limit=args.limit)
+                                   limit=args.limit, ppi=rt.settings.finger_reader_ppi)
     rt.close()
     emit({"model_id": report.model_id, "reextracted": report.reextracted,
           "failed": report.failed, "remaining": report.remaining}, as_json=args.json,
@@ -110,7 +112,8 @@ def _eval(args: argparse.Namespace) -> int:
     from matching.finger import FingerprintEngine
     from matching.finger.evaluate import evaluate
 
-    result = evaluate(FingerprintEngine(), args.dataset, all_impostors=args.all_impostors)
+    result = evaluate(FingerprintEngine(), args.dataset, all_impostors=args.all_impostors,
+                      ppi=args.ppi)
     if args.save_thresholds:
         args.save_thresholds.write_text(json.dumps(
             {"model_id": result["model_id"], "thresholds": result["thresholds"],

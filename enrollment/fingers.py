@@ -61,9 +61,9 @@ def judge(result: FingerAnalysis | None, *, min_quality: float) -> list[dict]:
 
 
 def analyse(engine: FingerprintEngine, image: bytes, *, position: int, max_bytes: int,
-            max_pixels: int) -> FingerAnalysis | None:
-    """Decode and extract (CPU work, done before any database access); None: no print."""
-    gray = decode_fingerprint(image, max_bytes=max_bytes, max_pixels=max_pixels)
+            max_pixels: int, ppi: int | None = None) -> FingerAnalysis | None:
+    """Decode (at the reader's ``ppi`` when given) and extract; None: no print."""
+    gray = decode_fingerprint(image, max_bytes=max_bytes, max_pixels=max_pixels, ppi=ppi)
     try:
         return engine.analyze(gray, position=position)
     except ImageError as exc:

@@ -50,7 +50,7 @@ def _stale_rows() -> tuple:
 
 def reextract_fingers(*, db_session: Session, vault: Vault, engine: FingerprintEngine,
                       actor: Actor, max_bytes: int, max_pixels: int, batch: int = 200,
-                      limit: int | None = None) -> ReextractReport:
+                      limit: int | None = None, ppi: int | None = None) -> ReextractReport:
     """Re-make stale finger templates from their images, committing every ``batch``."""
     report = ReextractReport(MODEL_ID)
     after = 0
@@ -63,19 +63,20 @@ def reextract_fingers(*, db_session: Session, vault: Vault, engine: FingerprintE
             break
         for bio in rows:
             after = bio.id
-            _one(db_session, vault, engine, actor, bio, report, max_bytes, max_pixels)
+            _one(db_session, vault, engine, actor, bio, report, max_bytes, max_pixels, ppi)
         db_session.commit()
     report.remaining = stale(db_session)
     return report
 
 
 def _one(db_session: Session, vault: Vault, engine: FingerprintEngine, actor: Actor,
-         bio: Biometric, report: ReextractReport, max_bytes: int, max_pixels: int) -> None:
+         bio: Biometric, report: ReextractReport, max_bytes: int, max_pixels: int,
+         ppi: int | None = None) -> None:
     """Re-make one template (or record why its image no longer yields one)."""
     image = vault.decrypt(db_session, bio.image_enc, purpose=FINGER_IMAGE_PURPOSE)
     old_model = bio.model_id
     try:
-        gray = decode_fingerprint(image, max_bytes=max_bytes, max_pixels=max_pixels)
+        gray = decode_fingerprint(image, max_bytes=max_bytes, max_pixels=max_pixels, ppi=ppi)
         template = engine.extract(gray, position=bio.position)
     except ImageError as exc:
         report.failed[bio.id] = exc.code

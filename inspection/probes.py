@@ -35,11 +35,11 @@ def face_probe(engine: Any, image: bytes, *, max_bytes: int, max_pixels: int) ->
 
 
 def finger_probe(engine: Any, image: bytes, *, position: int | None, max_bytes: int,
-                 max_pixels: int) -> Probe:
-    """Return the fingerprint probe of an impression; raise when unusable."""
+                 max_pixels: int, ppi: int | None = None) -> Probe:
+    """Return the fingerprint probe of an impression (read at ``ppi`` when given)."""
     from matching.finger import decode_fingerprint
 
-    gray = decode_fingerprint(image, max_bytes=max_bytes, max_pixels=max_pixels)
+    gray = decode_fingerprint(image, max_bytes=max_bytes, max_pixels=max_pixels, ppi=ppi)
     template = engine.extract(gray)
     return Probe("finger", template, float(template.quality), position)
 
@@ -57,10 +57,10 @@ class LocalProbes:
         return face_probe(self.face, image, max_bytes=max_bytes, max_pixels=max_pixels)
 
     def finger_probe(self, image: bytes, *, position: int | None, max_bytes: int,
-                     max_pixels: int) -> Probe:
+                     max_pixels: int, ppi: int | None = None) -> Probe:
         """Return :func:`finger_probe` with this fingerprint engine."""
         return finger_probe(self.finger, image, position=position, max_bytes=max_bytes,
-                            max_pixels=max_pixels)
+                            max_pixels=max_pixels, ppi=ppi)
 
 
 def _current(db_session: Session, guard_id: int, modality: Modality,

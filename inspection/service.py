@@ -79,7 +79,8 @@ def _probes(m: Matchers, settings: Settings, ctx: CheckContext, images: Images) 
     if images.finger:
         if m.finger_engine is None:
             raise NoProbe("fingerprint matching is not available in this deployment")
-        out.append(maker.finger_probe(images.finger, position=ctx.finger_position, **limits))
+        out.append(maker.finger_probe(images.finger, position=ctx.finger_position,
+                                      ppi=settings.finger_reader_ppi, **limits))
     if not out:
         raise NoProbe("send a face photo, a fingerprint, or both")
     return out

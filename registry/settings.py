@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     # Fingerprint thresholds written by `guardid eval finger --save-thresholds` (defaults:
     # matching/finger/params.py, calibrated on FVC2004 DB1 B).
     finger_thresholds_file: str | None = None
+    # The true resolution of the site's fingerprint readers (ppi). Set it when the readers are
+    # not 500 ppi: it overrides what an image file states (FVC TIFFs say 1 dpi, many tools 72
+    # or 96); unset, a scanner-like stated value (250-1500) is trusted, else 500 is assumed.
+    finger_reader_ppi: int | None = Field(default=None, ge=250, le=1500)
     # Enrollment de-duplication: a new face at or above this calibrated threshold against
     # another guard opens a review case (a person decides; nothing merges silently).
     enroll_duplicate_threshold: str = "face_fmr_1e-4"

@@ -137,7 +137,8 @@ def submit_finger(session_id: DbId, position: Annotated[int, Path(ge=1, le=10)],
     s = runtime.settings
     data = read_upload(file, s.max_upload_bytes)
     result = fingers.analyse(runtime.finger_engine, data, position=position,
-                             max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels)
+                             max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels,
+                             ppi=s.finger_reader_ppi)
     return fingers.submit(db_session=session, vault=vault, actor=actor, session_id=session_id,
                           position=position, image=data, result=result,
                           min_quality=s.finger_min_quality, idem=idem)

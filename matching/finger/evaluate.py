@@ -57,14 +57,14 @@ def fvc_pairs(ids: dict[str, list[Path]], *, all_impostors: bool = False
     return genuine, impostor
 
 
-def extract_all(engine: FingerprintEngine, paths: list[Path]
+def extract_all(engine: FingerprintEngine, paths: list[Path], ppi: int | None = None
                 ) -> tuple[dict[Path, FingerprintTemplate | None], Counter]:
-    """Return {path: template or None} and the failure reasons."""
+    """Return {path: template or None} and the failure reasons (images read at ``ppi``)."""
     out, reasons = {}, Counter()
     for path in paths:
         try:
             gray = decode_fingerprint(path.read_bytes(), max_bytes=EVAL_MAX_BYTES,
-                                      max_pixels=EVAL_MAX_PIXELS)
+                                      max_pixels=EVAL_MAX_PIXELS, ppi=ppi)
             out[path] = engine.extract(gray)
         except ImageError as exc:
             out[path] = None
@@ -88,20 +88,24 @@ def score(templates: dict[Path, FingerprintTemplate | None], pairs: list[tuple[P
     return out
 
 
-def evaluate(engine: FingerprintEngine, dataset: Path, *, all_impostors: bool = False
-             ) -> dict:
-    """Run the FVC protocol and return counts, FTE, EER, FNMR at fixed FMRs, thresholds."""
+def evaluate(engine: FingerprintEngine, dataset: Path, *, all_impostors: bool = False,
+             ppi: int | None = None) -> dict:
+    """Run the FVC protocol and return counts, FTE, EER, FNMR at fixed FMRs, thresholds.
+
+    ``ppi`` is the images' true resolution when their files do not state it (or state it
+    wrongly: FVC TIFFs say 1 dpi); they are resampled from it to 500 ppi.
+    """
     ids = fingers(dataset)
     genuine, impostor = fvc_pairs(ids, all_impostors=all_impostors)
     paths = sorted({p for paths in ids.values() for p in paths})
-    templates, reasons = extract_all(engine, paths)
+    templates, reasons = extract_all(engine, paths, ppi)
     g, i = score(templates, genuine, engine), score(templates, impostor, engine)
     rates = error_rates(g, i)
     failed = sum(t is None for t in templates.values())
     quality = np.array([t.quality for t in templates.values() if t is not None])
     return {
         "model_id": MODEL_ID, "dataset": str(dataset), "fingers": len(ids),
-        "images": len(paths), "fte_rate": failed / max(1, len(paths)),
+        "images": len(paths), "ppi": ppi, "fte_rate": failed / max(1, len(paths)),
         "fte_reasons": dict(reasons),
         "protocol": "FVC: all genuine pairs; impostors " + (
             "between every impression of different fingers" if all_impostors else

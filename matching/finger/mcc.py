@@ -183,13 +183,18 @@ def sigmoid(v: np.ndarray, mu: float, tau: float) -> np.ndarray:
 
 
 def lss_r(lam: np.ndarray, a: Cylinders, b: Cylinders, p: FingerParams) -> float:
-    """LSS with Relaxation: pairs whose geometry agrees with the others keep their weight."""
+    """LSS with Relaxation: pairs whose geometry agrees with the others keep their weight.
+
+    The score is the sum of the n_P best relaxed similarities divided by n_P, also when
+    fewer than n_P pairs exist (the missing ones count 0): a template of a few cylinders
+    cannot reach a high score from a few chance pairs.
+    """
     if lam.size == 0:
         return 0.0
     n_p = pairs_to_use(*lam.shape, p)
     ii, jj = _greedy_pairs(lam, int(min(min(lam.shape), round(p.relax_candidates * n_p))))
     if len(ii) < 2:
-        return float(lam[ii, jj].mean()) if len(ii) else 0.0
+        return float(lam[ii, jj].sum()) / n_p
     ma, mb = a.minutiae[ii], b.minutiae[jj]
     da = np.hypot(*(ma[:, None, :2] - ma[None, :, :2]).transpose(2, 0, 1))
     db = np.hypot(*(mb[:, None, :2] - mb[None, :, :2]).transpose(2, 0, 1))
@@ -211,7 +216,7 @@ def lss_r(lam: np.ndarray, a: Cylinders, b: Cylinders, p: FingerParams) -> float
         cur = p.relax_weight * cur + (1 - p.relax_weight) * (rho @ cur) / (len(cur) - 1)
     efficiency = cur / np.maximum(start, 1e-9)
     best = np.argsort(-efficiency)[: min(n_p, len(cur))]
-    return float(cur[best].mean())
+    return float(cur[best].sum()) / n_p
 
 
 def similarity(a: Cylinders, b: Cylinders, p: FingerParams) -> float:

@@ -122,10 +122,10 @@ def _lss_r(lam: np.ndarray, a: mcc.Cylinders, bs: Sequence[mcc.Cylinders], nb: n
     best = np.argsort(-efficiency, axis=1, kind="stable")
     use = np.minimum(n_p, got)
     chosen = np.take_along_axis(cur, best, 1) * (np.arange(c)[None, :] < use[:, None])
-    scores = chosen.sum(1) / np.maximum(use, 1)
-    # Fewer than two pairs: no relaxation, the mean of what there is (as the 1:1 path).
+    scores = chosen.sum(1) / n_p  # missing pairs count 0 (as the 1:1 path)
+    # Fewer than two pairs: no relaxation (as the 1:1 path).
     few = got < 2
-    scores[few] = np.where(got[few] == 1, start[few, 0], 0.0)
+    scores[few] = np.where(got[few] == 1, start[few, 0], 0.0) / n_p[few]
     return scores
 
 
