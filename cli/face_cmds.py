@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from cli.context import emit, subgroup
+from cli.context import emit, fail, subgroup
 from registry.settings import get_settings
 
 
@@ -70,13 +70,19 @@ def _eval(args: argparse.Namespace) -> int:
     result = evaluate(_engine(args.gate), args.dataset, pairs_file=args.pairs,
                       impostors=args.impostors, seed=args.seed, workers=args.workers)
     result["gate"] = args.gate
+    emit(result, as_json=args.json, text=_report(result))
+    if not any(v is not None for v in result["thresholds"].values()):
+        cal = result["calibration"]
+        return fail("no threshold calibrated (" + "; ".join(
+            f"{k}: {v}" for k, v in cal["refused"].items()) + "): the data are too few or the "
+            "gate enrolled too few photos" + ("; nothing written" if args.save_thresholds
+                                              else ""))
     if args.save_thresholds:
         args.save_thresholds.parent.mkdir(parents=True, exist_ok=True)
         args.save_thresholds.write_text(json.dumps(
             {"model_id": result["model_id"], "thresholds": result["thresholds"],
              "dataset": result["dataset"], "genuine_pairs": result["genuine_pairs"],
              "impostor_pairs": result["impostor_pairs"]}, indent=2))
-    emit(result, as_json=args.json, text=_report(result))
     return 0
 
 
@@ -88,9 +94,10 @@ def _report(r: dict) -> str:
              f"failure to enrol: {r['fte_rate']:.2%} {r['fte_reasons']} "
              f"({r['pairs_with_fte']} pairs touched; scored as non-matches)",
              f"EER {r['eer']:.2%} at similarity {r['eer_threshold']:.4f}"]
-    for fmr, fnmr in r["fnmr_at_fmr"].items():
-        lines.append(f"FNMR at FMR {fmr}: " + ("too few impostor pairs to resolve" if fnmr is None
-                                               else f"{fnmr:.2%}"))
+    refused = r["calibration"]["refused"]
+    for (fmr, fnmr), name in zip(r["fnmr_at_fmr"].items(), r["thresholds"], strict=True):
+        lines.append(f"FNMR at FMR {fmr}: " + (f"not calibrated ({refused[name]})"
+                                               if fnmr is None else f"{fnmr:.2%}"))
     lines.append("thresholds: " + ", ".join(f"{k}={v:.4f}" if v is not None else f"{k}=n/a"
                                             for k, v in r["thresholds"].items()))
     if "lfw_accuracy" in r:

@@ -27,8 +27,9 @@ class Probe:
 def face_probe(engine: Any, image: bytes, *, max_bytes: int, max_pixels: int) -> Probe:
     """Return the face probe of a photo; raise ImageError/QualityError when unusable.
 
-    The subject of a spot check is the largest face in the photo: a bystander further back
-    does not make the photo unusable, as it would an enrolment photo.
+    The subject of a spot check is the most visible, central face in the photo (a bystander
+    further back does not make the photo unusable, as it would an enrolment photo), judged by
+    the probe gate: looser pose, size and blur limits than enrolment (FaceParams.probe_gate).
     """
     template = engine.probe_template(image, max_bytes=max_bytes, max_pixels=max_pixels)
     return Probe("face", template, template.quality)

@@ -10,9 +10,21 @@ from pathlib import Path
 
 import numpy as np
 
-from matching.metrics import best_accuracy_threshold
+from matching.metrics import (
+    DEFAULT_FMRS,
+    best_accuracy_threshold,
+    fmr_name,
+    fnmr_at_threshold,
+    threshold_for_fmr,
+)
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".wsq"})
+# A threshold for FMR f is calibrated only on at least this many / f impostor pairs that were
+# actually compared (both images enrolled): then ~3 impostors lie above it, the "rule of three"
+# count below which the 95% bound on the FMR reached is several times the target.
+MIN_IMPOSTORS_TIMES_FMR = 3.0
+# ... and on at least this many compared genuine pairs: fewer say nothing about its FNMR.
+MIN_SCORED_GENUINE = 100
 
 
 @dataclass(frozen=True)
@@ -115,3 +127,47 @@ def score_pairs(pairs: list[Pair], embed: Callable[[list[Path]], dict[Path, np.n
             scores.append(compare(ta, tb))
         same.append(p.same)
     return np.array(scores, dtype=np.float64), np.array(same, dtype=bool), touched
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Thresholds per FMR level (None: not calibrated), and why levels were refused."""
+
+    thresholds: dict[str, float | None]
+    fnmr_at_fmr: dict[str, float | None]
+    scored_genuine: int
+    scored_impostor: int
+    refused: dict[str, str]
+
+    @property
+    def any_calibrated(self) -> bool:
+        """True when at least one level has a threshold."""
+        return any(t is not None for t in self.thresholds.values())
+
+
+def calibrate(scores: np.ndarray, same: np.ndarray, scored: np.ndarray, *, prefix: str,
+              fmrs: tuple[float, ...] = DEFAULT_FMRS) -> Calibration:
+    """Return thresholds per FMR level from the compared pairs (``scored``), refusing thin data.
+
+    A threshold is set on the impostor pairs that were compared (a pair with an image that
+    failed to enrol is never compared at a door); its FNMR is the generalised one, over every
+    genuine pair (a failure to enrol is a non-match). A level with fewer than
+    MIN_IMPOSTORS_TIMES_FMR / fmr compared impostor pairs, or fewer than MIN_SCORED_GENUINE
+    compared genuine pairs, gets no threshold.
+    """
+    scored = np.asarray(scored, dtype=bool)
+    gen, imp = scores[same & scored], scores[~same & scored]
+    thresholds: dict[str, float | None] = {}
+    fnmr: dict[str, float | None] = {}
+    refused: dict[str, str] = {}
+    for fmr in fmrs:
+        name = f"{prefix}{fmr_name(fmr)}"
+        need = int(np.ceil(MIN_IMPOSTORS_TIMES_FMR / fmr))
+        if gen.size < MIN_SCORED_GENUINE:
+            refused[name] = (f"{gen.size} compared genuine pairs, {MIN_SCORED_GENUINE} needed")
+        elif imp.size < need:
+            refused[name] = f"{imp.size} compared impostor pairs, {need} needed"
+        t = None if name in refused else threshold_for_fmr(imp, fmr)
+        thresholds[name] = t
+        fnmr[str(fmr)] = None if t is None else fnmr_at_threshold(scores[same], t)
+    return Calibration(thresholds, fnmr, int(gen.size), int(imp.size), refused)

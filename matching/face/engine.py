@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from matching.exceptions import ImageError, QualityError
-from matching.face import quality, resnet
+from matching.face import quality, resnet, selection
 from matching.face.params import FaceParams
 from matching.face.template import FaceTemplate
 from matching.imageio import decode
@@ -48,7 +48,8 @@ class FaceAnalysis:
 class _Models:
     """dlib's detector and landmarks, and its ResNet's weights for the numpy forward pass.
 
-    Built on first use (never at import), shared by threads.
+    Built on first use (never at import), shared by threads. The CNN face detector, needed
+    only when HOG finds no face, loads the first time it is needed.
     """
 
     def __init__(self) -> None:
@@ -59,6 +60,17 @@ class _Models:
         self.detector = dlib.get_frontal_face_detector()
         self.landmarks = dlib.shape_predictor(frm.pose_predictor_model_location())
         self.resnet = resnet.load(frm.face_recognition_model_location())
+        self._cnn: Any = None
+
+    @property
+    def cnn(self) -> Any:
+        """Return dlib's CNN (MMOD) face detector, loading it once (callers hold the lock)."""
+        if self._cnn is None:
+            import face_recognition_models as frm
+
+            self._cnn = self.dlib.cnn_face_detection_model_v1(
+                frm.cnn_face_detector_model_location())
+        return self._cnn
 
 
 class FaceEngine:
@@ -93,7 +105,29 @@ class FaceEngine:
             faces = self._detect_at(rgb, coarse, grey=True)
             if faces:
                 return faces
-        return self._detect_at(rgb, self.params.detect_max_side)
+        return self._detect_at(rgb, self.params.detect_max_side) or self._detect_cnn(rgb)
+
+    def _detect_cnn(self, rgb: np.ndarray) -> list[tuple[Any, float]]:
+        """Return the faces dlib's CNN detector finds (the fallback when HOG finds none).
+
+        It runs on a copy at most FaceParams.cnn_detect_side pixels wide (upsampled once
+        below upsample_below_side, as HOG is), which bounds its cost (see the parameter).
+        """
+        m, p = self.models, self.params
+        if not p.cnn_fallback:
+            return []
+        h, w = rgb.shape[:2]
+        scale = min(1.0, p.cnn_detect_side / max(h, w))
+        small = rgb if scale == 1.0 else cv2.resize(
+            rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        upsample = 1 if max(small.shape[:2]) < p.upsample_below_side else 0
+        out = []
+        for d in m.cnn(small, upsample):
+            r = d.rect
+            out.append((m.dlib.rectangle(int(r.left() / scale), int(r.top() / scale),
+                                         int(r.right() / scale), int(r.bottom() / scale)),
+                        float(d.confidence)))
+        return out
 
     def _detect_at(self, rgb: np.ndarray, max_side: int, *,
                    grey: bool = False) -> list[tuple[Any, float]]:
@@ -117,20 +151,22 @@ class FaceEngine:
         return out
 
     def analyze(self, rgb: np.ndarray, *, dominant: bool = False, pixel_scale: int = 1,
-                face: tuple[int, int, int, int] | None = None) -> FaceAnalysis:
-        """Detect, run the quality gate and embed; ``dominant`` picks the largest face.
+                face: tuple[int, int, int, int] | None = None,
+                probe: bool = False) -> FaceAnalysis:
+        """Detect, run the quality gate and embed; ``dominant`` picks the subject's face.
 
         ``pixel_scale``: photo pixels per pixel of ``rgb`` (a JPEG decoded at reduced scale);
         the face size the gate judges and the box are given in the photo's own pixels.
         ``face``: the face's box in ``rgb``'s pixels when it is already known (no detection).
+        ``probe``: judge with the probe gate (FaceParams.probe_gate) and embed as a probe.
         """
         rgb = _check_rgb(rgb)
         models = self.models
         with self._use:
-            return self._analyze_locked(models, rgb, dominant, pixel_scale, face)
+            return self._analyze_locked(models, rgb, dominant, pixel_scale, face, probe)
 
     def _analyze_locked(self, m: _Models, rgb: np.ndarray, dominant: bool, pixel_scale: int,
-                        face: tuple[int, int, int, int] | None) -> FaceAnalysis:
+                        face: tuple[int, int, int, int] | None, probe: bool) -> FaceAnalysis:
         """Run :meth:`analyze` while holding the model lock."""
         faces = ([(m.dlib.rectangle(*face), 0.0)] if face is not None
                  else self._detect(rgb, dominant=dominant))
@@ -141,30 +177,37 @@ class FaceEngine:
             verdict = quality.QualityVerdict(False, [quality.reason("multiple_faces",
                                                                     len(faces), 1)])
             return FaceAnalysis(verdict, None, None, len(faces))
-        rect = max(faces, key=lambda f: f[0].area())[0]
-        return self._judge_locked(m, rgb, rect, m.landmarks(rgb, rect), len(faces), pixel_scale)
+        rect = _subject(faces, rgb.shape[:2])
+        return self._judge_locked(m, rgb, rect, m.landmarks(rgb, rect), len(faces), pixel_scale,
+                                  probe)
 
     def _judge_locked(self, m: _Models, rgb: np.ndarray, rect: Any, shape: Any,
-                      faces_found: int, pixel_scale: int) -> FaceAnalysis:
+                      faces_found: int, pixel_scale: int, probe: bool = False) -> FaceAnalysis:
         """Gate the face at ``rect`` (landmarks ``shape``) and embed it if it passes."""
+        p = self.params.probe_gate() if probe else self.params
         points = _points(shape)
         chip = m.dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
         measures = {**quality.geometry(points, rgb.shape[:2]), **quality.photometry(chip)}
         measures["inter_eye_px"] *= pixel_scale
-        verdict = quality.judge(measures, self.params)
+        verdict = quality.judge(measures, p)
         box = tuple(v * pixel_scale for v in (rect.left(), rect.top(), rect.right(),
                                               rect.bottom()))
         if not verdict.passed:
             return FaceAnalysis(verdict, None, box, faces_found)
-        embedding = resnet.embed(m.resnet, chip)[0]
+        mirror = p.probe_mirror if probe else p.mirror_embedding
+        # The chip and its mirror image are two views of one face: their embeddings' sum
+        # cancels part of what the pose and lighting of one side add (params.mirror_embedding).
+        chips = np.stack([chip, chip[:, ::-1]]) if mirror else chip[None]
+        embedding = resnet.embed(m.resnet, np.ascontiguousarray(chips)).sum(axis=0)
         template = FaceTemplate.from_embedding(
             embedding, quality=quality.quality_score(measures, self.params),
             measures=verdict.measures)
         return FaceAnalysis(verdict, template, box, faces_found)
 
-    def template(self, rgb: np.ndarray, *, dominant: bool = False) -> FaceTemplate:
+    def template(self, rgb: np.ndarray, *, dominant: bool = False,
+                 probe: bool = False) -> FaceTemplate:
         """Return the template of the face in ``rgb``; raise QualityError when the gate fails."""
-        result = self.analyze(rgb, dominant=dominant)
+        result = self.analyze(rgb, dominant=dominant, probe=probe)
         if result.template is None:
             codes = ", ".join(r.code for r in result.verdict.reasons)
             raise QualityError(f"the face photo fails the quality gate: {codes}",
@@ -172,7 +215,10 @@ class FaceEngine:
         return result.template
 
     def probe_template(self, data: bytes, *, max_bytes: int, max_pixels: int) -> FaceTemplate:
-        """Return the template of the largest face in an encoded probe photo; raise if unusable.
+        """Return the template of the subject's face in a probe photo; raise if unusable.
+
+        A probe (spot check, exam door) is judged by the probe gate (FaceParams.probe_gate):
+        it is compared with a good enrolment, so pose and size limits are looser.
 
         A large JPEG is decoded at reduced scale first (FaceParams.probe_decode_side) to find
         the face; the template is taken at that scale, or from a finer decode when the face
@@ -187,30 +233,31 @@ class FaceEngine:
             if result is not None and result.template is not None:
                 return result.template
         full = first if first.scale == 1 else decode(data, **limits)
-        return self.template(full.pixels, dominant=True)
+        return self.template(full.pixels, dominant=True, probe=True)
 
     def _analyze_reduced(self, data: bytes, first: Any, limits: dict[str, int]
                          ) -> FaceAnalysis | None:
-        """Analyse the largest face of ``data`` found in its reduced decode ``first``: at that
+        """Analyse the subject's face of ``data`` found in its reduced decode ``first``: at that
         scale when the face fills the chip there, else from a finer decode (None: no face)."""
         m, rgb = self.models, _check_rgb(first.pixels)
         with self._use:
             faces = self._detect(rgb, dominant=True)
             if not faces:
                 return None
-            rect = max(faces, key=lambda f: f[0].area())[0]
+            rect = _subject(faces, rgb.shape[:2])
             shape = m.landmarks(rgb, rect)
             # The coarsest reduction of the photo that keeps the eyes CHIP_INTER_EYE_PX apart
             # (the decoder rounds it down to 1, 2, 4 or 8).
             fits = int(quality.inter_eye_px(_points(shape)) * first.scale / CHIP_INTER_EYE_PX)
             if fits >= first.scale:
-                return self._judge_locked(m, rgb, rect, shape, len(faces), first.scale)
+                return self._judge_locked(m, rgb, rect, shape, len(faces), first.scale, True)
         finer = decode(data, min_side=self.params.probe_decode_side, max_scale=max(1, fits),
                        **limits)
         ratio = first.scale // finer.scale
         box = (rect.left() * ratio, rect.top() * ratio, rect.right() * ratio,
                rect.bottom() * ratio)
-        return self.analyze(finer.pixels, dominant=True, pixel_scale=finer.scale, face=box)
+        return self.analyze(finer.pixels, dominant=True, pixel_scale=finer.scale, face=box,
+                            probe=True)
 
     def analyze_batch(self, images: list[np.ndarray], *, dominant: bool = False,
                       workers: int = 2) -> list[FaceAnalysis]:
@@ -241,6 +288,12 @@ def _worker_analyze(image: np.ndarray, dominant: bool) -> FaceAnalysis:
     """Analyse one photo in a worker process."""
     assert _WORKER_ENGINE is not None
     return _WORKER_ENGINE.analyze(image, dominant=dominant)
+
+
+def _subject(faces: list[tuple[Any, float]], shape: tuple[int, int]) -> Any:
+    """Return the dlib rectangle of the subject among detected (rectangle, score) faces."""
+    boxes = [selection.Box(r.left(), r.top(), r.right(), r.bottom(), s) for r, s in faces]
+    return faces[selection.subject(boxes, shape)][0]
 
 
 def _points(shape: Any) -> np.ndarray:

@@ -48,7 +48,12 @@ def embed_paths(engine: FaceEngine, paths: list[Path], *, workers: int = 2
 
 def evaluate(engine: FaceEngine, dataset: Path, *, pairs_file: Path | None = None,
              impostors: int = 10_000, seed: int = 0, workers: int = 2) -> dict:
-    """Run the protocol and return counts, FTE, EER, FNMR at fixed FMRs and thresholds."""
+    """Run the protocol and return counts, FTE, EER, FNMR at fixed FMRs and thresholds.
+
+    Rates are ISO/IEC 19795-1's generalised ones (a pair with an image that failed to enrol is
+    a non-match); thresholds come from the compared pairs (evaluation.calibrate), None for a
+    level the data cannot calibrate.
+    """
     ids = evaluation.identities(dataset)
     folds = evaluation.read_lfw_pairs(pairs_file, dataset) if pairs_file else None
     pairs = ([p for fold in folds for p in fold] if folds else
@@ -67,6 +72,9 @@ def evaluate(engine: FaceEngine, dataset: Path, *, pairs_file: Path | None = Non
         pairs, embed, lambda a, b: float(np.dot(a, b)), FAILED_SCORE)
     enrolled = [v for v in cache.values() if v is not None]
     rates = error_rates(scores[same], scores[~same])
+    scored = np.array([cache[p.a] is not None and cache[p.b] is not None for p in pairs],
+                      dtype=bool)
+    calibration = evaluation.calibrate(scores, same, scored, prefix="face_")
     result = {
         "model_id": MODEL_ID, "dataset": str(dataset), "identities": len(ids),
         "images": len(cache), "fte_rate": 1.0 - len(enrolled) / max(1, len(cache)),
@@ -75,7 +83,11 @@ def evaluate(engine: FaceEngine, dataset: Path, *, pairs_file: Path | None = Non
                      if folds else f"all genuine pairs; {impostors} seeded impostor pairs "
                      f"(seed {seed})"),
         **rates.to_dict(),
-        "thresholds": {f"face_{k}": v for k, v in rates.thresholds.items()},
+        "fnmr_at_fmr": calibration.fnmr_at_fmr,
+        "thresholds": calibration.thresholds,
+        "calibration": {"scored_genuine_pairs": calibration.scored_genuine,
+                        "scored_impostor_pairs": calibration.scored_impostor,
+                        "refused": calibration.refused},
     }
     if folds:
         bounds = np.cumsum([0] + [len(f) for f in folds])

@@ -137,8 +137,9 @@ def judge(measures: dict[str, float], params: FaceParams) -> QualityVerdict:
 
 def quality_score(measures: dict[str, float], params: FaceParams) -> float:
     """Return a 0-100 summary: the weakest of size, sharpness and exposure margins."""
-    size = min(1.0, measures["inter_eye_px"] / (1.5 * params.min_inter_eye_px))
-    sharp = min(1.0, measures["sharpness"] / (3.0 * params.min_sharpness))
+    # A gate without a size or sharpness limit (the lenient one) gives full marks for them.
+    size = min(1.0, measures["inter_eye_px"] / max(1e-9, 1.5 * params.min_inter_eye_px))
+    sharp = min(1.0, measures["sharpness"] / max(1e-9, 3.0 * params.min_sharpness))
     mid = (params.min_brightness + params.max_brightness) / 2
     expo = max(0.0, 1.0 - abs(measures["brightness"] - mid) / (mid - params.min_brightness + 1))
     return round(100.0 * min(size, sharp, max(expo, 0.0)), 1)

@@ -35,19 +35,31 @@ def small_lfw(datasets, tmp_path):
 
 
 def test_eval_face_json(small_lfw, tmp_path):
+    """24 genuine pairs are reported, but calibrate no threshold: nothing is written."""
     root, chosen = small_lfw
     out = tmp_path / "cal.json"
     proc = guardid("eval", "face", "--dataset", root, "--impostors", 200, "--gate", "lenient",
                    "--json", "--save-thresholds", out, tmp_path=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 2 and "no threshold calibrated" in proc.stderr
     r = json.loads(proc.stdout)
     assert r["genuine_pairs"] == 8 * 3 and r["impostor_pairs"] == 200
     assert set(r["fnmr_at_fmr"]) == {"0.01", "0.001", "0.0001"}
-    assert r["fnmr_at_fmr"]["0.001"] is None  # 200 impostors cannot resolve 1e-3
     assert 0 <= r["fte_rate"] < 0.2 and r["eer"] < 0.15
-    assert r["thresholds"]["face_fmr_1e-2"] is not None
-    cal = json.loads(out.read_text())
-    assert cal["model_id"] == "dlib_resnet_v1" and "face_fmr_1e-2" in cal["thresholds"]
+    assert all(v is None for v in r["thresholds"].values())
+    assert "genuine pairs, 100 needed" in r["calibration"]["refused"]["face_fmr_1e-2"]
+    assert not out.exists()
+
+
+def test_eval_face_refuses_a_gate_that_enrols_nothing(small_lfw, tmp_path):
+    """The enrolment gate refuses every 150 px LFW photo: no -1.0 thresholds are written."""
+    root, _ = small_lfw
+    out = tmp_path / "cal.json"
+    proc = guardid("eval", "face", "--dataset", root, "--impostors", 200,
+                   "--save-thresholds", out, tmp_path=tmp_path)
+    assert proc.returncode == 2, proc.stdout
+    assert "no threshold calibrated" in proc.stderr and "nothing written" in proc.stderr
+    assert "failure to enrol: 100.00%" in proc.stdout
+    assert not out.exists()
 
 
 def test_eval_face_with_pairs_file(small_lfw, tmp_path):
@@ -62,7 +74,7 @@ def test_eval_face_with_pairs_file(small_lfw, tmp_path):
     pairs.write_text("\n".join(lines) + "\n")
     proc = guardid("eval", "face", "--dataset", root, "--pairs", pairs, "--gate", "lenient",
                    "--json", tmp_path=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 2 and "no threshold calibrated" in proc.stderr  # 8 pairs
     r = json.loads(proc.stdout)
     assert r["genuine_pairs"] == 8 and r["impostor_pairs"] == 8
     assert r["lfw_accuracy"]["mean"] >= 0.75 and len(r["lfw_accuracy"]["folds"]) == 2

@@ -19,8 +19,9 @@ def _head(engine, astronaut_big):
 
 
 def _full(engine, data):
-    """The template of the largest face with the photo decoded in full (the reference)."""
-    return engine.template(decode(data, **LIMITS).pixels, dominant=True)
+    """The probe template of the subject's face with the photo decoded in full (the
+    reference)."""
+    return engine.template(decode(data, **LIMITS).pixels, dominant=True, probe=True)
 
 
 def test_a_large_photo_is_decoded_at_reduced_scale(face_engine, astronaut_big):
@@ -29,7 +30,8 @@ def test_a_large_photo_is_decoded_at_reduced_scale(face_engine, astronaut_big):
     assert reduced.scale == 2 and reduced.pixels.shape == (1536, 1536, 3)
     got = face_engine.probe_template(data, **LIMITS)
     # It is the reduced decode's template, with the face size in the photo's own pixels ...
-    expect = face_engine.analyze(reduced.pixels, dominant=True, pixel_scale=2).template
+    expect = face_engine.analyze(reduced.pixels, dominant=True, pixel_scale=2,
+                                 probe=True).template
     assert np.array_equal(got.vector, expect.vector)
     full = _full(face_engine, data)
     assert got.measures["inter_eye_px"] / 2 >= CHIP_INTER_EYE_PX
@@ -43,11 +45,12 @@ def _at(engine, data, max_scale):
     decode, its template taken from the decode at ``max_scale``."""
     side = engine.params.probe_decode_side
     first = decode(data, min_side=side, **LIMITS)
-    found = engine.analyze(first.pixels, dominant=True, pixel_scale=first.scale)
+    found = engine.analyze(first.pixels, dominant=True, pixel_scale=first.scale, probe=True)
     image = decode(data, min_side=side, max_scale=max_scale, **LIMITS)
     box = tuple(v // image.scale for v in found.box)  # found.box is in the photo's pixels
     return first, found, image, engine.analyze(image.pixels, dominant=True,
-                                               pixel_scale=image.scale, face=box).template
+                                               pixel_scale=image.scale, face=box,
+                                               probe=True).template
 
 
 def test_a_face_too_small_for_the_chip_is_decoded_in_full(face_engine, astronaut_big):
