@@ -41,7 +41,7 @@ class BodyLimitMiddleware:
             await _send_413(send, limit)
             return
         seen = 0
-        started = False
+        tracked = _TrackedSend(send)
 
         async def limited_receive() -> Message:
             nonlocal seen
@@ -52,26 +52,38 @@ class BodyLimitMiddleware:
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, tracked)
         except BodyTooLarge:
-            if not started:
+            if not tracked.started:
                 await _send_413(send, limit)
 
 
-async def _send_413(send: Send, limit: int) -> None:
-    body = json.dumps(error_body("payload_too_large",
-                                 f"the request body is larger than {limit} bytes")).encode()
-    await send({"type": "http.response.start", "status": 413,
+class _TrackedSend:
+    """An ASGI ``send`` that remembers whether the response has started (then it is too late
+    for a middleware to answer with an error of its own)."""
+
+    def __init__(self, send: Send):
+        self.send, self.started = send, False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
+
+
+async def _send_error(send: Send, status: int, code: str, message: str) -> None:
+    """Answer with the JSON error body of ``code`` (outside FastAPI's handlers)."""
+    body = json.dumps(error_body(code, message)).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _send_413(send: Send, limit: int) -> None:
+    await _send_error(send, 413, "payload_too_large",
+                      f"the request body is larger than {limit} bytes")
 
 
 class Metrics:
@@ -163,28 +175,16 @@ class UnhandledErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = _TrackedSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except Exception as exc:  # noqa: BLE001 - the last line: answered 500, logged once
             route = getattr(scope.get("route"), "path", "unmatched")
             error_log.error(json.dumps({"event": "unhandled_error", "route": route,
                                         "method": scope["method"],
                                         "error": type(exc).__name__}), exc_info=exc)
-            if not started:
-                body = json.dumps(error_body("internal_error",
-                                             "an unexpected error occurred")).encode()
-                await send({"type": "http.response.start", "status": 500,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
+            if not tracked.started:
+                await _send_error(send, 500, "internal_error", "an unexpected error occurred")
 
 
 def safe_traceback(exc: BaseException) -> str:
