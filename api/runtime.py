@@ -27,6 +27,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     vault: Vault
     extras: dict[str, Any] = field(default_factory=dict)
+    listener: Any = None  # enrollment.replication.Listener while one runs
 
     def __post_init__(self) -> None:
         # Every session carries the audit chain key: `audit.record` authenticates its entries.
@@ -123,8 +124,28 @@ class Runtime:
             self.compute_pool.warm_up()
         limit_compute_threads(self.settings.compute_threads)
 
+    def replica_status(self) -> Any:
+        """How far each gallery lags behind the change feed, and whether that is too far."""
+        from enrollment import replication
+
+        with self.sessions() as session:
+            return replication.status(session, (self.face_gallery, self.finger_gallery),
+                                      max_lag_s=self.settings.replica_lag_max_s,
+                                      max_changes=self.settings.replica_lag_max_changes)
+
+    def start_listener(self) -> None:
+        """Keep the galleries in step with other replicas' writes (PostgreSQL LISTEN)."""
+        from enrollment.replication import listener_for
+
+        if self.settings.replica_listen and self.listener is None:
+            self.listener = listener_for(self.engine, self.sessions, self.vault,
+                                         (self.face_gallery, self.finger_gallery))
+
     def close(self) -> None:
         """Release the database pool and stop the compute processes."""
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
         if "compute_pool" in self.__dict__ and self.compute_pool is not None:
             self.compute_pool.close()
         self.engine.dispose()

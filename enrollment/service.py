@@ -227,18 +227,24 @@ def commit(*, db_session: Session, vault: Vault, actor: Actor, galleries: Galler
     row = _session(db_session, actor, session_id, open_only=False)
     if row.status != SessionStatus.open:
         return CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status)
-    # One commit at a time searches and writes the gallery, so two stations enrolling one
-    # person under two names at the same instant cannot both pass de-duplication. SQLite
-    # already serialises writers (BEGIN IMMEDIATE); PostgreSQL takes a transaction lock.
+    face = dedup.best_face(db_session, row.id)
+    fingers = dedup.best_fingers(db_session, row.id)
+    dedup.check_fingers(db_session, row.guard_id, fingers, galleries.min_fingers)
+    # The slow 1:N search of the whole galleries runs outside the lock; under it, one commit
+    # at a time catches up and searches only what was applied since, then writes, so two
+    # stations enrolling one person under two names at the same instant cannot both pass
+    # de-duplication. SQLite already serialises writers (BEGIN IMMEDIATE); PostgreSQL
+    # takes a transaction lock.
+    bulk = dedup.search_bulk(db_session, vault, galleries, row.guard_id, face, fingers)
     if db_session.get_bind().dialect.name == "postgresql":
         db_session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": COMMIT_LOCK})
         db_session.refresh(row)
         if row.status != SessionStatus.open:
             return CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status)
-    face = dedup.best_face(db_session, row.id)
-    fingers = dedup.best_fingers(db_session, row.id)
-    dedup.check_fingers(db_session, row.guard_id, fingers, galleries.min_fingers)
-    found = dedup.candidates(db_session, vault, galleries, row.guard_id, face, fingers)
+        face = dedup.best_face(db_session, row.id)
+        fingers = dedup.best_fingers(db_session, row.id)
+    found = dedup.candidates_since(db_session, vault, galleries, row.guard_id, face, fingers,
+                                   bulk)
     if found:
         case = ReviewCase(session_id=row.id, guard_id=row.guard_id,
                           candidates=json.dumps(found))

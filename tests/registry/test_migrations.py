@@ -59,7 +59,8 @@ def test_models_match_migrations(migrated_engine):
 
 def test_readyz_reports_database_and_migrations(client):
     r = client.get("/readyz")
-    assert r.status_code == 200 and r.json()["checks"] == {"database": "ok", "migrations": "ok"}
+    assert r.status_code == 200 and r.json()["checks"] == {"database": "ok", "migrations": "ok",
+                                                           "galleries": "ok"}
 
 
 def test_guard_spans_migration_backfills_existing_history(db_url, tmp_path):
