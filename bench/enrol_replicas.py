@@ -129,6 +129,8 @@ def open_one(c: httpx.Client, i: int, files: tuple[bytes, bytes, bytes]) -> int:
     s = c.post("/enrollments", json={"guard": {
         "name": f"复本{i}", "district": "蓟州区",
         "id_number": idnumber.make("120102", dt.date(1990, 2, 3), 2 * i + 1, male=True)}})
+    if s.status_code != 201:
+        raise RuntimeError(f"open failed: {s.status_code} {s.text[:300]}")
     sid = s.json()["id"]
     c.post(f"/enrollments/{sid}/face", files={"file": ("f.jpg", files[0])})
     for pos, img in ((2, files[1]), (7, files[2])):
