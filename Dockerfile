@@ -9,6 +9,7 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY api api
+COPY biometrics biometrics
 COPY cli cli
 COPY devices devices
 COPY enrollment enrollment

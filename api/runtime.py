@@ -45,7 +45,7 @@ class Runtime:
     @cached_property
     def face_gallery(self) -> Any:
         """The face gallery; it catches up from the database before every search."""
-        from enrollment.gallery import FaceGallery
+        from biometrics.gallery import FaceGallery
 
         return FaceGallery(mode=self.settings.face_index_mode)
 
@@ -86,7 +86,7 @@ class Runtime:
         """Processes computing spot-check probes (None: in the request's own process)."""
         if not self.settings.compute_processes:
             return None
-        from api.compute import ComputePool
+        from biometrics.compute import ComputePool
 
         return ComputePool(self.settings.compute_processes, self.settings.face_params())
 
@@ -100,7 +100,7 @@ class Runtime:
     @cached_property
     def finger_gallery(self) -> Any:
         """Every enrolled finger, searchable 1:N; catches up from the database."""
-        from enrollment.gallery import FingerGallery
+        from biometrics.gallery import FingerGallery
 
         return FingerGallery(self.finger_engine)
 
@@ -113,7 +113,7 @@ class Runtime:
 
     def warm_up(self) -> None:
         """Load the face models and replay the gallery before the first request needs them."""
-        from api.compute import limit_compute_threads
+        from biometrics.compute import limit_compute_threads
 
         self.face_engine.warm_up()
         with self.sessions() as session:

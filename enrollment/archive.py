@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from biometrics.models import Biometric
 from enrollment.models import (
-    Biometric,
     Capture,
     EnrollmentSession,
     FingerException,

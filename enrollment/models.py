@@ -1,7 +1,7 @@
-"""Tables of collected biometrics: templates and images per guard, and finger exceptions.
+"""Tables of the station workflow: sessions, captures, reviews, finger exceptions, exams.
 
-These rows are the truth behind the 100% collection target: reporting counts them (as of any
-date, by ``captured_at`` and ``approved_at``) and the FAISS indexes are rebuilt from them.
+The enrolled templates themselves belong to ``biometrics.models``; finger exceptions
+(counted by reporting as of any date, by ``approved_at``) and the workflow rows live here.
 """
 
 from __future__ import annotations
@@ -10,14 +10,11 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Date,
     DateTime,
-    FetchedValue,
     Float,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     String,
@@ -26,19 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from biometrics.models import Modality
 from registry.models import Base, _enum, utcnow
-
-# ISO/IEC 19794-2 finger positions: 1 right thumb .. 5 right little, 6 left thumb .. 10 left
-# little; 2 and 7 are the index fingers the collection normally takes. 0 marks a face.
-FACE_POSITION = 0
-FINGER_POSITIONS = range(1, 11)
-
-
-class Modality(StrEnum):
-    """Which biometric a record holds."""
-
-    face = "face"
-    finger = "finger"
 
 
 class ExceptionStatus(StrEnum):
@@ -47,25 +33,6 @@ class ExceptionStatus(StrEnum):
     pending = "pending"
     approved = "approved"
     rejected = "rejected"
-
-
-class Biometric(Base):
-    """One collected face or finger: encrypted template and image, quality, provenance."""
-
-    __tablename__ = "biometrics"
-    __table_args__ = (Index("ix_biometrics_guard_modality", "guard_id", "modality", "position"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    guard_id: Mapped[int] = mapped_column(ForeignKey("guards.id"))
-    modality: Mapped[Modality] = mapped_column(_enum(Modality))
-    position: Mapped[int] = mapped_column(Integer)  # FACE_POSITION or an ISO finger position
-    template_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    image_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
-    quality: Mapped[float] = mapped_column(Float)
-    model_id: Mapped[str] = mapped_column(String(64))
-    enrollment_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    station: Mapped[str | None] = mapped_column(String(64))  # API key id of the station
-    captured_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class FingerException(Base):
@@ -147,20 +114,6 @@ class ReviewCase(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     note: Mapped[str | None] = mapped_column(String(500))
-
-
-class TemplateChange(Base):
-    """The gallery's change feed, written and read only through ``enrollment.feed``."""
-
-    __tablename__ = "template_changes"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    biometric_id: Mapped[int] = mapped_column(ForeignKey("biometrics.id"))
-    op: Mapped[str] = mapped_column(String(8))  # feed.ChangeOp: add | remove
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    # PostgreSQL: the writing transaction (pg_current_xact_id(), a column default), so a
-    # reader can tell a change that may still be uncommitted; NULL on SQLite (one writer).
-    xid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue(),
-                                            index=True)
 
 
 class IdempotencyRecord(Base):

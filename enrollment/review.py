@@ -12,19 +12,18 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from biometrics.models import Biometric, Modality
+from biometrics.purposes import FACE_IMAGE_PURPOSE, FINGER_IMAGE_PURPOSE
 from enrollment import dedup
 from enrollment.dedup import Galleries
-from enrollment.fingers import FINGER_IMAGE_PURPOSE
 from enrollment.models import (
-    Biometric,
     Capture,
     EnrollmentSession,
-    Modality,
     ReviewCase,
     ReviewStatus,
     SessionStatus,
 )
-from enrollment.service import FACE_IMAGE_PURPOSE, _store, case_districts
+from enrollment.service import _store, case_districts
 from registry import audit, policy
 from registry.audit import Actor
 from registry.crypto import Vault

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from enrollment.gallery import FACE_TEMPLATE_PURPOSE
-from enrollment.models import Biometric, Modality
+from biometrics.models import Biometric, Modality
+from biometrics.purposes import FACE_TEMPLATE_PURPOSE
 from inspection import ecert
 from inspection.models import SigningKey
 from registry import audit, certificates

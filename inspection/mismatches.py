@@ -18,7 +18,8 @@ import datetime as dt
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from enrollment.models import Biometric, Modality
+from biometrics.models import Biometric, Modality
+from biometrics.purposes import FACE_IMAGE_PURPOSE, FINGER_IMAGE_PURPOSE
 from inspection.exceptions import RecaptureRefused
 from inspection.models import MismatchCase, MismatchStatus, SpotCheck
 from registry import audit, policy
@@ -190,8 +191,6 @@ def enrolled(db_session: Session, case: MismatchCase) -> list[Biometric]:
 def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind: str,
           item_id: int) -> bytes:
     """Return one evidence image of a case (a probe or an enrolled biometric); audited."""
-    from enrollment.fingers import FINGER_IMAGE_PURPOSE
-    from enrollment.service import FACE_IMAGE_PURPOSE
     from inspection.service import PROBE_PURPOSE
 
     case = _get(db_session, actor, case_id)

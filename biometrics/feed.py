@@ -24,7 +24,7 @@ from enum import StrEnum
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from enrollment.models import Biometric, Modality, TemplateChange
+from biometrics.models import Biometric, Modality, TemplateChange
 
 # The oldest transaction that may still be running, as a bigint (xid8 with its epoch: it
 # never wraps, so it compares with the ``xid`` column directly).
