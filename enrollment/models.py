@@ -1,4 +1,4 @@
-"""Tables of the station workflow: sessions, captures, reviews, finger exceptions, exams.
+"""Tables of the station workflow: sessions, captures, reviews, finger exceptions.
 
 The enrolled templates themselves belong to ``biometrics.models``; finger exceptions
 (counted by reporting as of any date, by ``approved_at``) and the workflow rows live here.
@@ -11,7 +11,6 @@ from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
-    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -19,7 +18,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -126,51 +124,3 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class ExamResult(StrEnum):
-    """What the door check of an exam candidate found."""
-
-    passed = "passed"  # the candidate is the enrolled person, and nobody else
-    mismatch = "mismatch"  # not the enrolled person, and not anyone else enrolled
-    stand_in = "stand_in"  # someone else enrolled under another name sits for the candidate
-    not_enrolled = "not_enrolled"  # the candidate has no enrolment to compare with
-
-
-class ExamSession(Base):
-    """A guard-certificate exam sitting at one site on one day."""
-
-    __tablename__ = "exam_sessions"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    site: Mapped[str] = mapped_column(String(200))
-    district: Mapped[str] = mapped_column(String(64))
-    exam_date: Mapped[dt.date] = mapped_column(Date)
-    created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class ExamCandidate(Base):
-    """A guard registered to sit an exam session."""
-
-    __tablename__ = "exam_candidates"
-    __table_args__ = (UniqueConstraint("exam_id", "guard_id"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    exam_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
-    guard_id: Mapped[int] = mapped_column(ForeignKey("guards.id"), index=True)
-    registered_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class ExamCheck(Base):
-    """One identity check at the exam door: 1:1 against the candidate, 1:N against all others."""
-
-    __tablename__ = "exam_checks"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    exam_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
-    guard_id: Mapped[int] = mapped_column(ForeignKey("guards.id"), index=True)
-    result: Mapped[ExamResult] = mapped_column(_enum(ExamResult))
-    face_score: Mapped[float | None] = mapped_column(Float)
-    probe_quality: Mapped[float] = mapped_column(Float)
-    others: Mapped[str] = mapped_column(Text, default="[]")  # JSON: other guards that matched
-    station: Mapped[str] = mapped_column(String(64))
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

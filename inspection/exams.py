@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from biometrics.gallery import FaceGallery
 from biometrics.probes import face_probe, score
-from enrollment.models import ExamCandidate, ExamCheck, ExamResult, ExamSession
+from inspection.models import ExamCandidate, ExamCheck, ExamResult, ExamSession
 from registry import audit, guards, policy
 from registry.audit import Actor
 from registry.crypto import Vault
