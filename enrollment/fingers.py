@@ -105,6 +105,6 @@ def submit(*, db_session: Session, vault: Vault, actor: Actor, session_id: int, 
                                                    "passed": passed},
                  district=policy.guard_districts(db_session, [row.guard_id]).get(row.guard_id))
     out = _capture_out(capture)
-    idempotency.remember(db_session, idem, 201, out.model_dump(mode="json"))
+    idempotency.remember(db_session, idem, out.model_dump(mode="json"))
     db_session.commit()
     return out

@@ -23,6 +23,7 @@ from enrollment.models import (
     ReviewStatus,
     SessionStatus,
 )
+from enrollment.schemas import ReviewOut
 from enrollment.service import _store, case_districts
 from registry import audit, policy
 from registry.audit import Actor
@@ -123,3 +124,12 @@ def resolve_review(*, db_session: Session, vault: Vault, actor: Actor, galleries
     galleries.face.catch_up(db_session, vault)
     galleries.finger.catch_up(db_session, vault)
     return case
+
+
+def to_out(case: ReviewCase) -> ReviewOut:
+    """Return the API view of a review case."""
+    return ReviewOut(id=case.id, session_id=case.session_id, guard_id=case.guard_id,
+                     status=case.status, candidates=json.loads(case.candidates),
+                     opened_at=case.opened_at, resolved_by=case.resolved_by,
+                     resolved_at=case.resolved_at, note=case.note,
+                     evidence=evidence(case))

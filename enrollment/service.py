@@ -108,7 +108,7 @@ def open_session(*, db_session: Session, vault: Vault, actor: Actor, data: Sessi
                  resource_id=guard_id, detail={"session": row.id},
                  district=_district(db_session, guard_id))
     out = to_out(db_session, row)
-    idempotency.remember(db_session, idem, 201, out.model_dump(mode="json"))
+    idempotency.remember(db_session, idem, out.model_dump(mode="json"))
     db_session.commit()
     return out
 
@@ -160,7 +160,7 @@ def submit_face(*, db_session: Session, vault: Vault, actor: Actor, engine: Face
                  resource_id=row.guard_id, detail={"session": row.id, "passed": capture.passed},
                  district=_district(db_session, row.guard_id))
     out = _capture_out(capture)
-    idempotency.remember(db_session, idem, 201, out.model_dump(mode="json"))
+    idempotency.remember(db_session, idem, out.model_dump(mode="json"))
     db_session.commit()
     return out
 
@@ -253,7 +253,7 @@ def commit(*, db_session: Session, vault: Vault, actor: Actor, galleries: Galler
     else:
         _store(db_session, actor, row, face, fingers)
         out = CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status)
-    idempotency.remember(db_session, idem, 200, out.model_dump(mode="json"))
+    idempotency.remember(db_session, idem, out.model_dump(mode="json"))
     db_session.commit()
     galleries.face.catch_up(db_session, vault)  # the indexes follow the committed truth
     galleries.finger.catch_up(db_session, vault)

@@ -64,3 +64,29 @@ def test_domains_import_downward_only():
     where = {f"{a} -> {b}": edges[a][b][:3] for a, b in
              zip(cycle, cycle[1:], strict=False)} if cycle else {}
     assert cycle is None, where
+
+
+def test_routers_call_services_only():
+    """A router parses, calls a service and returns a schema: no query builder, no table
+    class, no use of the database session beyond handing it to a service."""
+    import importlib
+
+    from registry.models import Base
+
+    found = []
+    for path in sorted((ROOT / "api" / "routers").glob("*.py")):
+        where = path.relative_to(ROOT)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module == "sqlalchemy" or node.module.startswith("sqlalchemy.orm"):
+                    found.append(f"{where}:{node.lineno} imports {node.module}")
+                elif node.module.split(".")[0] in DOMAINS:
+                    module = importlib.import_module(node.module)
+                    found += [f"{where}:{node.lineno} imports table {a.name}"
+                              for a in node.names if isinstance(t := getattr(module, a.name,
+                                                                             None), type)
+                              and issubclass(t, Base)]
+            elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                  and node.value.id in ("session", "db_session")):
+                found.append(f"{where}:{node.lineno} session.{node.attr}")
+    assert found == []
