@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from biometrics.models import Biometric, Modality
+from biometrics import records
+from biometrics.models import Modality
 from biometrics.purposes import FACE_TEMPLATE_PURPOSE, FINGER_TEMPLATE_PURPOSE
 from matching.face import FaceEngine, FaceTemplate, best_similarity
 from matching.finger import FingerprintEngine, FingerprintTemplate, Matcher, decode_fingerprint
@@ -81,24 +81,6 @@ class LocalProbes:
                             max_pixels=max_pixels, ppi=ppi)
 
 
-def _current(db_session: Session, guard_id: int, modality: Modality,
-             position: int | None = None) -> list[Biometric]:
-    """Return the guard's current (not superseded) biometrics of one modality."""
-    query = select(Biometric).where(Biometric.guard_id == guard_id,
-                                    Biometric.modality == modality,
-                                    Biometric.superseded_at.is_(None))
-    if position is not None:
-        query = query.where(Biometric.position == position)
-    return list(db_session.scalars(query))
-
-
-def enrolled_modalities(db_session: Session, guard_id: int) -> set[str]:
-    """Return which modalities the guard has on file."""
-    rows = db_session.scalars(select(Biometric.modality).where(
-        Biometric.guard_id == guard_id, Biometric.superseded_at.is_(None)).distinct())
-    return {m.value for m in rows}
-
-
 def score(db_session: Session, vault: Vault, guard_id: int, probe: Probe) -> float | None:
     """Return the best score of ``probe`` against the guard's templates (None: none on file).
 
@@ -107,14 +89,14 @@ def score(db_session: Session, vault: Vault, guard_id: int, probe: Probe) -> flo
     a genuine probe needs to resemble one good enrolment, not their average.
     """
     if probe.modality == "face":
-        rows = _current(db_session, guard_id, Modality.face)
+        rows = records.current(db_session, guard_id, [Modality.face])
         if not rows:
             return None
         templates = [FaceTemplate.from_bytes(vault.decrypt(db_session, r.template_enc,
                                                            purpose=FACE_TEMPLATE_PURPOSE))
                      for r in rows]
         return float(best_similarity(probe.template, templates))
-    rows = _current(db_session, guard_id, Modality.finger, probe.position)
+    rows = records.current(db_session, guard_id, [Modality.finger], position=probe.position)
     if not rows:
         return None
     matcher = Matcher(probe.template)

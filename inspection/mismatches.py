@@ -18,8 +18,8 @@ import datetime as dt
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from biometrics import records
 from biometrics.models import Biometric, Modality
-from biometrics.purposes import FACE_IMAGE_PURPOSE, FINGER_IMAGE_PURPOSE
 from inspection.exceptions import RecaptureRefused
 from inspection.models import MismatchCase, MismatchStatus, SpotCheck
 from inspection.schemas import MismatchOut
@@ -182,10 +182,7 @@ def enrolled(db_session: Session, case: MismatchCase) -> list[Biometric]:
     checks = attempts(db_session, case)
     wanted = ([Modality.face] if any(c.face_quality is not None for c in checks) else []) + \
              ([Modality.finger] if any(c.finger_quality is not None for c in checks) else [])
-    return list(db_session.scalars(select(Biometric).where(
-        Biometric.guard_id == case.guard_id, Biometric.superseded_at.is_(None),
-        Biometric.modality.in_(wanted), Biometric.image_enc.is_not(None))
-        .order_by(Biometric.modality, Biometric.position, Biometric.id)))
+    return records.current(db_session, case.guard_id, wanted, with_image=True)
 
 
 def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind: str,
@@ -200,8 +197,7 @@ def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind
     else:
         bio = next((b for b in enrolled(db_session, case) if b.id == item_id), None)
         blob = bio.image_enc if bio else None
-        purpose = FACE_IMAGE_PURPOSE if bio and bio.modality == Modality.face \
-            else FINGER_IMAGE_PURPOSE
+        purpose = records.image_purpose(bio.modality) if bio else ""
     if blob is None:
         raise NotFound(f"mismatch case {case_id} has no {kind} image {item_id}")
     data = vault.decrypt(db_session, blob, purpose=purpose)

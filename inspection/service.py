@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from biometrics.gallery import FaceGallery, FingerGallery
-from biometrics.probes import LocalProbes, Probe, ProbeMaker, enrolled_modalities, score
+from biometrics.probes import LocalProbes, Probe, ProbeMaker, score
+from biometrics.records import enrolled_modalities
 from inspection import certkeys, ecert, mismatches, records
 from inspection.exceptions import NoDocument, NoProbe
 from inspection.models import CheckMode, MismatchCase, Outcome, SpotCheck
