@@ -32,7 +32,7 @@ from api.routers import (
     reporting,
     violations,
 )
-from api.runtime import Runtime, build_runtime
+from bootstrap import Runtime, build_runtime
 from registry.audit_trail import Sealer
 from registry.settings import Settings, get_settings
 

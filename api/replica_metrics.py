@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
-from api.runtime import Runtime
+from bootstrap import Runtime
 
 
 def replica_metrics(runtime: Runtime) -> bytes:

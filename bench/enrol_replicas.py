@@ -48,7 +48,10 @@ POLL_S = 0.1  # lag watcher period
 
 SEED = """
 import json, sys
-from api.runtime import build_runtime
+try:  # the composition root moved out of api/ (issue 19); the old tree still has it there
+    from bootstrap import build_runtime
+except ImportError:
+    from api.runtime import build_runtime
 from fixtures.gallery_seed import seed_face_gallery
 from fixtures.synthetic_fingers import impression, master_print
 from matching.finger import FingerprintEngine
@@ -65,7 +68,10 @@ rt.close()
 
 KEYS = """
 import json
-from api.runtime import build_runtime
+try:  # the composition root moved out of api/ (issue 19); the old tree still has it there
+    from bootstrap import build_runtime
+except ImportError:
+    from api.runtime import build_runtime
 from registry import apikeys
 from registry.models import Role
 from registry.settings import get_settings

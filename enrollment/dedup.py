@@ -15,15 +15,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from biometrics.gallery import FaceGallery, FingerGallery, GuardHit
+from biometrics.models import Modality
+from biometrics.purposes import FACE_TEMPLATE_PURPOSE, FINGER_TEMPLATE_PURPOSE
 from enrollment.exceptions import NothingToCommit
-from enrollment.gallery import (
-    FACE_TEMPLATE_PURPOSE,
-    FINGER_TEMPLATE_PURPOSE,
-    FaceGallery,
-    FingerGallery,
-    GuardHit,
-)
-from enrollment.models import Capture, ExceptionStatus, FingerException, Modality
+from enrollment.models import Capture, ExceptionStatus, FingerException
 from matching.face import FaceTemplate
 from matching.finger import FingerprintTemplate
 from registry.crypto import Vault

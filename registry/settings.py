@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     # processes compute; `guardid serve` sets 1 with compute processes, else cores // workers.
     compute_threads: int | None = Field(default=None, ge=1, le=256)
 
-    # Replicas (enrollment/replication.py). On PostgreSQL each server LISTENs for template
+    # Replicas (biometrics.replication.py). On PostgreSQL each server LISTENs for template
     # changes and catches its galleries up at once. /readyz says not ready while a gallery
     # lags beyond the bound: a change unapplied for longer than ``replica_lag_max_s``, or more
     # than ``replica_lag_max_changes`` unapplied changes. A change just committed elsewhere

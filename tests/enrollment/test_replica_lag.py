@@ -12,9 +12,8 @@ import time
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.runtime import Runtime
+from bootstrap import Runtime, session_factory
 from fixtures.gallery_seed import seed_face_gallery
-from registry.db import make_session_factory
 from tests.helpers import auth
 
 
@@ -22,7 +21,7 @@ def _app_runtime(runtime: Runtime, **bounds) -> Runtime:  # noqa: ANN003
     """A second runtime on the same database and keys, with its own galleries."""
     settings = runtime.settings.model_copy(update={"replica_listen": False, **bounds})
     return Runtime(settings=settings, engine=runtime.engine,
-                   sessions=make_session_factory(runtime.engine), vault=runtime.vault)
+                   sessions=session_factory(runtime.engine), vault=runtime.vault)
 
 
 def test_readyz_not_ready_while_a_gallery_lags_beyond_the_time_bound(runtime, keys):

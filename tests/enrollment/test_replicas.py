@@ -25,8 +25,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from enrollment.models import Biometric, Modality, ReviewCase, SessionStatus
+from biometrics.models import Biometric, Modality
 from enrollment.models import EnrollmentSession as Enrolment
+from enrollment.models import ReviewCase, SessionStatus
 from registry import apikeys, idnumber
 from registry.models import Base, Role
 from tests.conftest import PG_URL, SYNTHETIC_FINGER_THRESHOLDS
@@ -47,10 +48,9 @@ def replicas(migrated_engine, db_url, tmp_path_factory):
     (url_a, url_b, keys, runtime) and empties the database afterwards."""
     if not PG_URL:
         pytest.skip("two replicas need PostgreSQL (set GUARDID_TEST_PG_URL)")
-    from api.runtime import Runtime
+    from bootstrap import Runtime, session_factory
     from matching.face.params import MODEL_ID
     from registry.crypto import Keyring, Vault
-    from registry.db import make_session_factory
     from registry.settings import Environment, Settings
 
     var = tmp_path_factory.mktemp("replicas")
@@ -59,7 +59,7 @@ def replicas(migrated_engine, db_url, tmp_path_factory):
     settings = Settings(env=Environment.test, var_dir=var / "var", database_url=db_url,
                         keyring_file=var / "var" / "keyring.json")
     runtime = Runtime(settings=settings, engine=migrated_engine,
-                      sessions=make_session_factory(migrated_engine),
+                      sessions=session_factory(migrated_engine),
                       vault=Vault(Keyring.open(settings.keyring_file, create=True)))
     with runtime.sessions() as s:
         keys = {r: apikeys.create(db_session=s, role=Role(r), name=r).token

@@ -8,9 +8,9 @@ from collections import deque
 
 from sqlalchemy import update
 
-from enrollment import feed
-from enrollment.gallery import FaceGallery
-from enrollment.models import Biometric
+from biometrics import feed
+from biometrics.gallery import FaceGallery
+from biometrics.models import Biometric
 from fixtures.gallery_seed import seed_face_gallery
 from registry.models import utcnow
 

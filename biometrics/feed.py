@@ -24,13 +24,13 @@ from enum import StrEnum
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from enrollment.models import Biometric, Modality, TemplateChange
+from biometrics.models import Biometric, Modality, TemplateChange
 
 # The oldest transaction that may still be running, as a bigint (xid8 with its epoch: it
 # never wraps, so it compares with the ``xid`` column directly).
 _PG_XMIN = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 # PostgreSQL channel every change is announced on (at its transaction's commit), so each
-# replica's listener (enrollment.replication) catches up without waiting for a search.
+# replica's listener (biometrics.replication) catches up without waiting for a search.
 NOTIFY_CHANNEL = "guardid_template_changes"
 _PG_NOTIFY = text("SELECT pg_notify(:channel, '')")
 

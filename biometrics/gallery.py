@@ -1,7 +1,7 @@
 """The galleries the service searches: FAISS indexes kept current from the database.
 
 The database is the truth. Every committed template writes a row to the change feed
-(``enrollment.feed``); each gallery reads the feed from where it stopped, so start-up (replay
+(``biometrics.feed``); each gallery reads the feed from where it stopped, so start-up (replay
 from zero), a crash between a commit and the index update, and other replicas' writes all
 converge, and a change a slow transaction commits late is still read.
 """
@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from enrollment import feed
-from enrollment.models import Modality
+from biometrics import feed
+from biometrics.models import Modality
+from biometrics.purposes import FACE_TEMPLATE_PURPOSE, FINGER_TEMPLATE_PURPOSE
 from matching.face import FaceTemplate
 from matching.finger import FingerprintEngine, FingerprintTemplate
 from matching.finger.index import FingerIndex
@@ -25,8 +26,6 @@ from matching.index import FaceIndex
 from registry.crypto import Vault
 from registry.db import read_session
 
-FACE_TEMPLATE_PURPOSE = "biometric.face.template"
-FINGER_TEMPLATE_PURPOSE = "biometric.finger.template"
 # Templates a gallery keeps from its latest catch-ups, so a commit under the de-duplication
 # lock searches only what arrived since its search outside the lock (enrollment.dedup); a
 # commit whose search is older than these falls back to searching the whole gallery.

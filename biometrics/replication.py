@@ -1,7 +1,7 @@
 """Replicas in step: a PostgreSQL listener that catches the galleries up on every committed
 template change, and how far each gallery lags behind the change feed.
 
-Every writer of the feed NOTIFYs ``enrollment.feed.NOTIFY_CHANNEL`` in the writing
+Every writer of the feed NOTIFYs ``biometrics.feed.NOTIFY_CHANNEL`` in the writing
 transaction, so PostgreSQL delivers it at commit. Each server runs one listener thread on its
 own connection; a notification (or a burst of them) triggers one catch-up of both galleries.
 The pull before each search stays the backstop: a notification lost while the listener
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from enrollment.feed import NOTIFY_CHANNEL
-from enrollment.gallery import FaceGallery, FingerGallery
-from enrollment.models import Biometric, TemplateChange
+from biometrics.feed import NOTIFY_CHANNEL
+from biometrics.gallery import FaceGallery, FingerGallery
+from biometrics.models import Biometric, TemplateChange
 from registry.models import utcnow
 
 log = logging.getLogger("guardid.replication")
