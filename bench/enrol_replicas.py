@@ -60,9 +60,12 @@ from registry.settings import get_settings
 rt = build_runtime(get_settings())
 migrate.upgrade(rt.engine)
 engine = FingerprintEngine()
-pool = [engine.extract(impression(master_print(60_000 + i), 1)) for i in range(100)]
+pool = [engine.extract(impression(master_print(60_000 + i), 1)) for i in range(20)]
 with rt.sessions() as s:
     seed_face_gallery(s, rt.vault, int(sys.argv[1]), seed=5, fingers=pool)
+with rt.engine.begin() as conn:  # the seed inserts explicit ids: move PostgreSQL's sequence
+    conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('guards', 'id'), "
+                         "(SELECT max(id) FROM guards))")
 rt.close()
 """
 
