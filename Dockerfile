@@ -7,8 +7,9 @@
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md bootstrap.py ./
 COPY api api
+COPY biometrics biometrics
 COPY cli cli
 COPY devices devices
 COPY enrollment enrollment

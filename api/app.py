@@ -32,7 +32,7 @@ from api.routers import (
     reporting,
     violations,
 )
-from api.runtime import Runtime, build_runtime
+from bootstrap import Runtime, build_runtime
 from registry.audit_trail import Sealer
 from registry.settings import Settings, get_settings
 
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if own:
             # Off the request path: models and the gallery are ready before traffic arrives.
             await asyncio.to_thread(app.state.runtime.warm_up)
+        app.state.runtime.start_listener()
         # Requests only insert audit entries; this thread chains them and checkpoints the head.
         sealer = Sealer.for_settings(app.state.runtime.audit_trail, settings).start()
         try:
@@ -87,6 +88,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             await asyncio.to_thread(sealer.stop)
             if own:
                 app.state.runtime.close()
+            elif app.state.runtime.listener is not None:
+                await asyncio.to_thread(app.state.runtime.listener.stop)
+                app.state.runtime.listener = None
 
     app = FastAPI(title="guardid", version="0.1.0", lifespan=lifespan,
                   description="Biometric identity and enrollment service for security guards. "

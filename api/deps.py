@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from api.runtime import Runtime
+from bootstrap import Runtime
 from registry import apikeys, audit
 from registry.audit import Actor
 from registry.crypto import Vault

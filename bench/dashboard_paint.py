@@ -25,9 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bootstrap import session_factory  # noqa: E402
 from fixtures import world  # noqa: E402
 from registry import apikeys, migrate  # noqa: E402
-from registry.db import make_engine, make_session_factory  # noqa: E402
+from registry.db import make_engine  # noqa: E402
 from registry.models import Role  # noqa: E402
 from tests.browser import Browser  # noqa: E402
 from tests.servers import start  # noqa: E402
@@ -52,7 +53,7 @@ def build(url: str, args: argparse.Namespace) -> tuple[str, list[str]]:
     engine = make_engine(url)
     migrate.load_models()
     migrate.upgrade(engine)
-    with make_session_factory(engine)() as s:
+    with session_factory(engine)() as s:
         info = world.large(s, guards=args.guards, employers=args.employers,
                            events=args.events)
         token = apikeys.create(db_session=s, role=Role.police, name="bench").token

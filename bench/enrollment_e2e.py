@@ -36,7 +36,7 @@ from bench.inspection_load import free_port  # noqa: E402
 def prepare(env: dict, gallery: int) -> dict:
     """Migrate, create keys, seed the gallery with faces and fingers."""
     os.environ.update(env)
-    from api.runtime import build_runtime
+    from bootstrap import build_runtime
     from fixtures.gallery_seed import seed_face_gallery
     from fixtures.synthetic_fingers import impression, master_print
     from matching.finger import FingerprintEngine

@@ -74,7 +74,7 @@ def finger_png(person: int, position: int, impression_seed: int) -> bytes:
 def prepare(env: dict, gallery: int) -> dict[str, str]:
     """Migrate, create keys and seed the synthetic gallery; return the API keys."""
     os.environ.update(env)
-    from api.runtime import build_runtime
+    from bootstrap import build_runtime
     from fixtures.gallery_seed import seed_face_gallery
     from registry import apikeys, migrate
     from registry.models import Role

@@ -24,9 +24,10 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bootstrap import session_factory  # noqa: E402
 from fixtures import world  # noqa: E402
 from registry import migrate  # noqa: E402
-from registry.db import make_engine, make_session_factory  # noqa: E402
+from registry.db import make_engine  # noqa: E402
 from registry.models import GuardEvent  # noqa: E402
 from reporting import campaign, coverage  # noqa: E402
 
@@ -48,7 +49,7 @@ def run(url: str, args: argparse.Namespace) -> dict:
     engine = make_engine(url)
     migrate.load_models()
     migrate.upgrade(engine)
-    sessions = make_session_factory(engine)
+    sessions = session_factory(engine)
     t = time.perf_counter()
     with sessions() as s:
         info = world.large(s, guards=args.guards, employers=args.employers,

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from api.runtime import Runtime, build_runtime
+from bootstrap import Runtime, build_runtime
 from registry.audit import Actor
 from registry.settings import get_settings
 

@@ -91,7 +91,7 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _reextract(args: argparse.Namespace) -> int:
-    from enrollment.reextract import reextract_fingers
+    from biometrics.reextract import reextract_fingers
 
     rt = runtime()
     with rt.sessions() as session:

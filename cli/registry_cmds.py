@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import MutableMapping
 
-from api.runtime import Runtime
+from bootstrap import Runtime
 from cli.context import CLI_ACTOR, fail, runtime
 from registry import apikeys, audit, migrate
 from registry.crypto import Keyring, Vault

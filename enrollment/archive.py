@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from biometrics import records
 from enrollment.models import (
-    Biometric,
     Capture,
     EnrollmentSession,
     FingerException,
@@ -73,8 +73,7 @@ def build(*, db_session: Session, vault: Vault, actor: Actor, guard_id: int) -> 
                         "quality": b.quality, "model": b.model_id, "captured_at": b.captured_at,
                         "station": b.station, "session": b.enrollment_id,
                         "superseded_at": b.superseded_at}
-                       for b in _rows(db_session, select(Biometric).where(
-                           Biometric.guard_id == guard_id).order_by(Biometric.id))],
+                       for b in records.history(db_session, guard_id)],
         "finger_exceptions": [{"id": f.id, "position": f.position, "reason": f.reason_code,
                                "status": f.status.value, "decided_at": f.decided_at}
                               for f in _rows(db_session, select(FingerException).where(

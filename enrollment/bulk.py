@@ -70,7 +70,7 @@ def read_rows(csv_path: Path) -> Iterator[tuple[int, dict[str, str], str]]:
 def _idem(actor: Actor, row_key: str, step: str) -> IdempotencyKey:
     """Return the idempotency key of one step of one row."""
     return IdempotencyKey.of(f"import:{row_key}:{step}", actor.key_id, "IMPORT", step,
-                             row_key.encode())
+                             row_key.encode(), status=0)  # not an HTTP response
 
 
 def _step(db_session: Session, idem: IdempotencyKey, call: Callable[[], Any]) -> dict:

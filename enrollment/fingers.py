@@ -7,11 +7,12 @@ import json
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from biometrics.models import Modality
+from biometrics.purposes import FINGER_IMAGE_PURPOSE, FINGER_TEMPLATE_PURPOSE
 from enrollment import idempotency
 from enrollment.exceptions import TooManyAttempts
-from enrollment.gallery import FINGER_TEMPLATE_PURPOSE
 from enrollment.idempotency import IdempotencyKey
-from enrollment.models import Capture, Modality
+from enrollment.models import Capture
 from enrollment.schemas import CaptureOut
 from matching.exceptions import ImageError
 from matching.finger import FingerAnalysis, FingerprintEngine, decode_fingerprint
@@ -20,7 +21,6 @@ from registry import audit, policy
 from registry.audit import Actor
 from registry.crypto import Vault
 
-FINGER_IMAGE_PURPOSE = "biometric.finger.image"
 MAX_ATTEMPTS = 3
 # Fewer minutiae than this cannot be matched reliably (MCC needs neighbours around each).
 MIN_MINUTIAE = 12
@@ -105,6 +105,6 @@ def submit(*, db_session: Session, vault: Vault, actor: Actor, session_id: int, 
                                                    "passed": passed},
                  district=policy.guard_districts(db_session, [row.guard_id]).get(row.guard_id))
     out = _capture_out(capture)
-    idempotency.remember(db_session, idem, 201, out.model_dump(mode="json"))
+    idempotency.remember(db_session, idem, out.model_dump(mode="json"))
     db_session.commit()
     return out

@@ -20,12 +20,15 @@ class IdempotencyKey:
     key: str
     actor: str
     fingerprint: str
+    status: int  # what a replay answers with: the API's status for the route (0: no HTTP)
 
     @classmethod
-    def of(cls, key: str, actor: str, method: str, path: str, body: bytes) -> IdempotencyKey:
+    def of(cls, key: str, actor: str, method: str, path: str, body: bytes, *,
+           status: int) -> IdempotencyKey:
         """Return the key bound to this request's method, path and body."""
         digest = hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body)
-        return cls(key=f"{actor}:{key}"[:128], actor=actor, fingerprint=digest.hexdigest())
+        return cls(key=f"{actor}:{key}"[:128], actor=actor, fingerprint=digest.hexdigest(),
+                   status=status)
 
 
 def replay(db_session: Session, idem: IdempotencyKey | None) -> tuple[int, Any] | None:
@@ -40,9 +43,9 @@ def replay(db_session: Session, idem: IdempotencyKey | None) -> tuple[int, Any] 
     return row.status_code, json.loads(row.body)
 
 
-def remember(db_session: Session, idem: IdempotencyKey | None, status: int, body: Any) -> None:
+def remember(db_session: Session, idem: IdempotencyKey | None, body: Any) -> None:
     """Store the response in the caller's transaction, so effect and record commit together."""
     if idem is not None:
         db_session.add(IdempotencyRecord(key=idem.key, actor=idem.actor,
-                                         fingerprint=idem.fingerprint, status_code=status,
+                                         fingerprint=idem.fingerprint, status_code=idem.status,
                                          body=json.dumps(body, default=str, ensure_ascii=False)))

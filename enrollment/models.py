@@ -1,7 +1,7 @@
-"""Tables of collected biometrics: templates and images per guard, and finger exceptions.
+"""Tables of the station workflow: sessions, captures, reviews, finger exceptions.
 
-These rows are the truth behind the 100% collection target: reporting counts them (as of any
-date, by ``captured_at`` and ``approved_at``) and the FAISS indexes are rebuilt from them.
+The enrolled templates themselves belong to ``biometrics.models``; finger exceptions
+(counted by reporting as of any date, by ``approved_at``) and the workflow rows live here.
 """
 
 from __future__ import annotations
@@ -10,35 +10,19 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
-    Date,
     DateTime,
-    FetchedValue,
     Float,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from biometrics.models import Modality
 from registry.models import Base, _enum, utcnow
-
-# ISO/IEC 19794-2 finger positions: 1 right thumb .. 5 right little, 6 left thumb .. 10 left
-# little; 2 and 7 are the index fingers the collection normally takes. 0 marks a face.
-FACE_POSITION = 0
-FINGER_POSITIONS = range(1, 11)
-
-
-class Modality(StrEnum):
-    """Which biometric a record holds."""
-
-    face = "face"
-    finger = "finger"
 
 
 class ExceptionStatus(StrEnum):
@@ -47,25 +31,6 @@ class ExceptionStatus(StrEnum):
     pending = "pending"
     approved = "approved"
     rejected = "rejected"
-
-
-class Biometric(Base):
-    """One collected face or finger: encrypted template and image, quality, provenance."""
-
-    __tablename__ = "biometrics"
-    __table_args__ = (Index("ix_biometrics_guard_modality", "guard_id", "modality", "position"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    guard_id: Mapped[int] = mapped_column(ForeignKey("guards.id"))
-    modality: Mapped[Modality] = mapped_column(_enum(Modality))
-    position: Mapped[int] = mapped_column(Integer)  # FACE_POSITION or an ISO finger position
-    template_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    image_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
-    quality: Mapped[float] = mapped_column(Float)
-    model_id: Mapped[str] = mapped_column(String(64))
-    enrollment_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    station: Mapped[str | None] = mapped_column(String(64))  # API key id of the station
-    captured_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class FingerException(Base):
@@ -149,20 +114,6 @@ class ReviewCase(Base):
     note: Mapped[str | None] = mapped_column(String(500))
 
 
-class TemplateChange(Base):
-    """The gallery's change feed, written and read only through ``enrollment.feed``."""
-
-    __tablename__ = "template_changes"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    biometric_id: Mapped[int] = mapped_column(ForeignKey("biometrics.id"))
-    op: Mapped[str] = mapped_column(String(8))  # feed.ChangeOp: add | remove
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    # PostgreSQL: the writing transaction (pg_current_xact_id(), a column default), so a
-    # reader can tell a change that may still be uncommitted; NULL on SQLite (one writer).
-    xid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue(),
-                                            index=True)
-
-
 class IdempotencyRecord(Base):
     """The first response to a request carrying an Idempotency-Key, replayed on retries."""
 
@@ -173,51 +124,3 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class ExamResult(StrEnum):
-    """What the door check of an exam candidate found."""
-
-    passed = "passed"  # the candidate is the enrolled person, and nobody else
-    mismatch = "mismatch"  # not the enrolled person, and not anyone else enrolled
-    stand_in = "stand_in"  # someone else enrolled under another name sits for the candidate
-    not_enrolled = "not_enrolled"  # the candidate has no enrolment to compare with
-
-
-class ExamSession(Base):
-    """A guard-certificate exam sitting at one site on one day."""
-
-    __tablename__ = "exam_sessions"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    site: Mapped[str] = mapped_column(String(200))
-    district: Mapped[str] = mapped_column(String(64))
-    exam_date: Mapped[dt.date] = mapped_column(Date)
-    created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class ExamCandidate(Base):
-    """A guard registered to sit an exam session."""
-
-    __tablename__ = "exam_candidates"
-    __table_args__ = (UniqueConstraint("exam_id", "guard_id"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    exam_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
-    guard_id: Mapped[int] = mapped_column(ForeignKey("guards.id"), index=True)
-    registered_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class ExamCheck(Base):
-    """One identity check at the exam door: 1:1 against the candidate, 1:N against all others."""
-
-    __tablename__ = "exam_checks"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    exam_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
-    guard_id: Mapped[int] = mapped_column(ForeignKey("guards.id"), index=True)
-    result: Mapped[ExamResult] = mapped_column(_enum(ExamResult))
-    face_score: Mapped[float | None] = mapped_column(Float)
-    probe_quality: Mapped[float] = mapped_column(Float)
-    others: Mapped[str] = mapped_column(Text, default="[]")  # JSON: other guards that matched
-    station: Mapped[str] = mapped_column(String(64))
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -12,19 +12,18 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from biometrics import records
 from enrollment import dedup
 from enrollment.dedup import Galleries
-from enrollment.fingers import FINGER_IMAGE_PURPOSE
 from enrollment.models import (
-    Biometric,
     Capture,
     EnrollmentSession,
-    Modality,
     ReviewCase,
     ReviewStatus,
     SessionStatus,
 )
-from enrollment.service import FACE_IMAGE_PURPOSE, _store, case_districts
+from enrollment.schemas import ReviewOut
+from enrollment.service import _store, case_districts
 from registry import audit, policy
 from registry.audit import Actor
 from registry.crypto import Vault
@@ -59,11 +58,11 @@ def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind
              for kind_, url in (("capture", p["new"]), ("biometric", p["enrolled"]))}
     if (kind, item_id) not in named:
         raise NotFound(f"review case {case_id} has no {kind} image {item_id}")
-    row = db_session.get(Capture if kind == "capture" else Biometric, item_id)
+    row = db_session.get(Capture, item_id) if kind == "capture" else records.get(db_session,
+                                                                                 item_id)
     if row is None or row.image_enc is None:
         raise NotFound(f"no image is on file for {kind} {item_id}")
-    purpose = FACE_IMAGE_PURPOSE if row.modality == Modality.face else FINGER_IMAGE_PURPOSE
-    data = vault.decrypt(db_session, row.image_enc, purpose=purpose)
+    data = vault.decrypt(db_session, row.image_enc, purpose=records.image_purpose(row.modality))
     audit.record(db_session, actor, "enrollment.review_image_viewed", resource_type="guard",
                  resource_id=case.guard_id, detail={"case": case.id, kind: item_id},
                  district=policy.entry_district(*case_districts(db_session, case)))
@@ -124,3 +123,12 @@ def resolve_review(*, db_session: Session, vault: Vault, actor: Actor, galleries
     galleries.face.catch_up(db_session, vault)
     galleries.finger.catch_up(db_session, vault)
     return case
+
+
+def to_out(case: ReviewCase) -> ReviewOut:
+    """Return the API view of a review case."""
+    return ReviewOut(id=case.id, session_id=case.session_id, guard_id=case.guard_id,
+                     status=case.status, candidates=json.loads(case.candidates),
+                     opened_at=case.opened_at, resolved_by=case.resolved_by,
+                     resolved_at=case.resolved_at, note=case.note,
+                     evidence=evidence(case))

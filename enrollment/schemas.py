@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from enrollment.models import ExceptionStatus, Modality, ReviewStatus, SessionStatus
+from biometrics.models import Modality
+from enrollment.models import ExceptionStatus, ReviewStatus, SessionStatus
 from registry.fieldtypes import DbId, UtcOutput
 from registry.schemas import GuardIn, Strict
 

@@ -9,19 +9,18 @@ from typing import NoReturn
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from enrollment import dedup, feed, idempotency
+from biometrics import writer
+from biometrics.models import FACE_POSITION, Modality
+from biometrics.purposes import FACE_IMAGE_PURPOSE, FACE_TEMPLATE_PURPOSE
+from enrollment import dedup, idempotency
 from enrollment.dedup import Galleries
 from enrollment.exceptions import SessionClosed, TooManyAttempts
-from enrollment.gallery import FACE_TEMPLATE_PURPOSE
 from enrollment.idempotency import IdempotencyKey
 from enrollment.models import (
-    FACE_POSITION,
-    Biometric,
     Capture,
     EnrollmentSession,
     ExceptionStatus,
     FingerException,
-    Modality,
     ReviewCase,
     SessionStatus,
 )
@@ -34,7 +33,6 @@ from registry.crypto import Vault
 from registry.exceptions import Conflict, NotFound, RegisteredElsewhere
 from registry.models import Guard, utcnow
 
-FACE_IMAGE_PURPOSE = "biometric.face.image"
 # Best of at most this many attempts per position is kept (the operator recaptures on a
 # failed verdict; a fourth try means something else is wrong).
 MAX_ATTEMPTS = 3
@@ -110,7 +108,7 @@ def open_session(*, db_session: Session, vault: Vault, actor: Actor, data: Sessi
                  resource_id=guard_id, detail={"session": row.id},
                  district=_district(db_session, guard_id))
     out = to_out(db_session, row)
-    idempotency.remember(db_session, idem, 201, out.model_dump(mode="json"))
+    idempotency.remember(db_session, idem, out.model_dump(mode="json"))
     db_session.commit()
     return out
 
@@ -162,7 +160,7 @@ def submit_face(*, db_session: Session, vault: Vault, actor: Actor, engine: Face
                  resource_id=row.guard_id, detail={"session": row.id, "passed": capture.passed},
                  district=_district(db_session, row.guard_id))
     out = _capture_out(capture)
-    idempotency.remember(db_session, idem, 201, out.model_dump(mode="json"))
+    idempotency.remember(db_session, idem, out.model_dump(mode="json"))
     db_session.commit()
     return out
 
@@ -227,18 +225,24 @@ def commit(*, db_session: Session, vault: Vault, actor: Actor, galleries: Galler
     row = _session(db_session, actor, session_id, open_only=False)
     if row.status != SessionStatus.open:
         return CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status)
-    # One commit at a time searches and writes the gallery, so two stations enrolling one
-    # person under two names at the same instant cannot both pass de-duplication. SQLite
-    # already serialises writers (BEGIN IMMEDIATE); PostgreSQL takes a transaction lock.
+    face = dedup.best_face(db_session, row.id)
+    fingers = dedup.best_fingers(db_session, row.id)
+    dedup.check_fingers(db_session, row.guard_id, fingers, galleries.min_fingers)
+    # The slow 1:N search of the whole galleries runs outside the lock; under it, one commit
+    # at a time catches up and searches only what was applied since, then writes, so two
+    # stations enrolling one person under two names at the same instant cannot both pass
+    # de-duplication. SQLite already serialises writers (BEGIN IMMEDIATE); PostgreSQL
+    # takes a transaction lock.
+    bulk = dedup.search_bulk(db_session, vault, galleries, row.guard_id, face, fingers)
     if db_session.get_bind().dialect.name == "postgresql":
         db_session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": COMMIT_LOCK})
         db_session.refresh(row)
         if row.status != SessionStatus.open:
             return CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status)
-    face = dedup.best_face(db_session, row.id)
-    fingers = dedup.best_fingers(db_session, row.id)
-    dedup.check_fingers(db_session, row.guard_id, fingers, galleries.min_fingers)
-    found = dedup.candidates(db_session, vault, galleries, row.guard_id, face, fingers)
+        face = dedup.best_face(db_session, row.id)
+        fingers = dedup.best_fingers(db_session, row.id)
+    found = dedup.candidates_since(db_session, vault, galleries, row.guard_id, face, fingers,
+                                   bulk)
     if found:
         case = ReviewCase(session_id=row.id, guard_id=row.guard_id,
                           candidates=json.dumps(found))
@@ -255,44 +259,24 @@ def commit(*, db_session: Session, vault: Vault, actor: Actor, galleries: Galler
     else:
         _store(db_session, actor, row, face, fingers)
         out = CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status)
-    idempotency.remember(db_session, idem, 200, out.model_dump(mode="json"))
+    idempotency.remember(db_session, idem, out.model_dump(mode="json"))
     db_session.commit()
     galleries.face.catch_up(db_session, vault)  # the indexes follow the committed truth
     galleries.finger.catch_up(db_session, vault)
     return out
 
 
-def _supersede(db_session: Session, guard_id: int, modality: Modality,
-               positions: set[int] | None, now) -> list[int]:  # noqa: ANN001
-    """Mark the guard's current biometrics of ``modality`` (at ``positions``) superseded."""
-    query = select(Biometric).where(Biometric.guard_id == guard_id,
-                                    Biometric.modality == modality,
-                                    Biometric.superseded_at.is_(None))
-    if positions is not None:
-        query = query.where(Biometric.position.in_(positions))
-    old = db_session.scalars(query).all()
-    for bio in old:
-        bio.superseded_at = now
-    feed.record_remove(db_session, [b.id for b in old])
-    return [b.id for b in old]
-
-
 def _store(db_session: Session, actor: Actor, row: EnrollmentSession, face: Capture,
            fingers: dict[int, Capture]) -> None:
     """Write the biometric rows and their change records; supersede earlier ones."""
     now = utcnow()
-    replaced = _supersede(db_session, row.guard_id, Modality.face, None, now)
-    replaced += _supersede(db_session, row.guard_id, Modality.finger, set(fingers), now)
-    stored = []
-    for cap in [face, *(fingers[p] for p in sorted(fingers))]:
-        bio = Biometric(guard_id=row.guard_id, modality=cap.modality, position=cap.position,
-                        template_enc=cap.template_enc, image_enc=cap.image_enc,
-                        quality=cap.quality, model_id=cap.model_id, enrollment_id=row.id,
-                        station=row.station, captured_at=now)
-        db_session.add(bio)
-        db_session.flush()
-        stored.append(bio.id)
-    feed.record_add(db_session, stored)
+    replaced = writer.supersede(db_session, row.guard_id, Modality.face, None, now)
+    replaced += writer.supersede(db_session, row.guard_id, Modality.finger, set(fingers), now)
+    stored = writer.store(db_session, guard_id=row.guard_id, enrollment_id=row.id,
+                          station=row.station, now=now, templates=[
+                              writer.NewTemplate(cap.modality, cap.position, cap.template_enc,
+                                                 cap.quality, cap.model_id, cap.image_enc)
+                              for cap in [face, *(fingers[p] for p in sorted(fingers))]])
     row.status, row.closed_at = SessionStatus.committed, now
     audit.record(db_session, actor, "enrollment.commit", resource_type="guard",
                  resource_id=row.guard_id, detail={"session": row.id, "stored": stored,

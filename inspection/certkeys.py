@@ -11,8 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from enrollment.gallery import FACE_TEMPLATE_PURPOSE
-from enrollment.models import Biometric, Modality
+from biometrics import records
 from inspection import ecert
 from inspection.models import SigningKey
 from registry import audit, certificates
@@ -88,12 +87,10 @@ def published_keys(db_session: Session, *, now: dt.datetime | None = None) -> li
 
 def face_hash(db_session: Session, vault: Vault, guard_id: int) -> str | None:
     """Return the hash binding a token to the guard's current face enrolment (or None)."""
-    bio = db_session.scalar(select(Biometric).where(
-        Biometric.guard_id == guard_id, Biometric.modality == Modality.face,
-        Biometric.superseded_at.is_(None)).order_by(Biometric.id.desc()).limit(1))
+    bio = records.latest_face(db_session, guard_id)
     if bio is None:
         return None
-    raw = vault.decrypt(db_session, bio.template_enc, purpose=FACE_TEMPLATE_PURPOSE)
+    raw = records.template_bytes(db_session, vault, bio)
     return hashlib.sha256(raw).digest()[:16].hex()
 
 

@@ -7,8 +7,8 @@ import math
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from biometrics.probes import Probe, score
 from inspection.models import CheckMode, Outcome
-from inspection.probes import Probe, score
 from inspection.schemas import Candidate, CheckContext, CheckOut
 from inspection.service import Images, Matchers, _probes, _record
 from matching.fusion import evidence, fmr_of_name

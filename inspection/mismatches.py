@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from enrollment.models import Biometric, Modality
+from biometrics import records
+from biometrics.models import Biometric, Modality
 from inspection.exceptions import RecaptureRefused
 from inspection.models import MismatchCase, MismatchStatus, SpotCheck
-from registry import audit, policy
+from inspection.schemas import MismatchOut
+from registry import audit, paging, policy
 from registry.audit import Actor
 from registry.crypto import Vault
 from registry.exceptions import Conflict, NotFound
+from registry.fieldtypes import mark_utc
 from registry.models import Guard, utcnow
 from violations import service as violations
 
@@ -160,9 +163,7 @@ def list_page(*, db_session: Session, actor: Actor, district: str | None,
         query = query.where(MismatchCase.status == status)
         if status == MismatchStatus.recapture:
             query = query.where(MismatchCase.due_at > now)
-    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db_session.scalars(query.order_by(MismatchCase.id).offset(offset).limit(limit))
-    return list(rows), int(total)
+    return paging.page(db_session, query, MismatchCase.id, offset=offset, limit=limit)
 
 
 def get(*, db_session: Session, actor: Actor, case_id: int) -> MismatchCase:
@@ -181,17 +182,12 @@ def enrolled(db_session: Session, case: MismatchCase) -> list[Biometric]:
     checks = attempts(db_session, case)
     wanted = ([Modality.face] if any(c.face_quality is not None for c in checks) else []) + \
              ([Modality.finger] if any(c.finger_quality is not None for c in checks) else [])
-    return list(db_session.scalars(select(Biometric).where(
-        Biometric.guard_id == case.guard_id, Biometric.superseded_at.is_(None),
-        Biometric.modality.in_(wanted), Biometric.image_enc.is_not(None))
-        .order_by(Biometric.modality, Biometric.position, Biometric.id)))
+    return records.current(db_session, case.guard_id, wanted, with_image=True)
 
 
 def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind: str,
           item_id: int) -> bytes:
     """Return one evidence image of a case (a probe or an enrolled biometric); audited."""
-    from enrollment.fingers import FINGER_IMAGE_PURPOSE
-    from enrollment.service import FACE_IMAGE_PURPOSE
     from inspection.service import PROBE_PURPOSE
 
     case = _get(db_session, actor, case_id)
@@ -201,8 +197,7 @@ def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind
     else:
         bio = next((b for b in enrolled(db_session, case) if b.id == item_id), None)
         blob = bio.image_enc if bio else None
-        purpose = FACE_IMAGE_PURPOSE if bio and bio.modality == Modality.face \
-            else FINGER_IMAGE_PURPOSE
+        purpose = records.image_purpose(bio.modality) if bio else ""
     if blob is None:
         raise NotFound(f"mismatch case {case_id} has no {kind} image {item_id}")
     data = vault.decrypt(db_session, blob, purpose=purpose)
@@ -247,3 +242,22 @@ def pending_as_of(db_session: Session, *, unit: str | None, start: dt.datetime,
     if unit:
         query = query.where(MismatchCase.district == unit)
     return list(db_session.scalars(query.order_by(MismatchCase.id)))
+
+
+def to_out(db_session: Session, case: MismatchCase) -> MismatchOut:
+    """Return a case with links to its probes and the enrolled images, side by side."""
+    base = f"/mismatches/{case.id}/images"
+    probe_links = [{"check_id": c.id, "attempt": c.attempt, "at": mark_utc(c.at),
+                    "face_score": c.face_score, "finger_score": c.finger_score,
+                    "face_quality": c.face_quality, "finger_quality": c.finger_quality,
+                    "image": f"{base}/probe/{c.id}" if c.probe_enc else None}
+                   for c in attempts(db_session, case)]
+    on_file = [{"biometric_id": b.id, "modality": b.modality.value, "position": b.position,
+                "image": f"{base}/enrolled/{b.id}"} for b in enrolled(db_session, case)]
+    return MismatchOut(
+        id=case.id, guard_id=case.guard_id, certificate_number=case.certificate_number,
+        district=case.district, site=case.site, inspector=case.inspector,
+        status=state(case), attempts=case.attempts,
+        max_attempts=MAX_ATTEMPTS, opened_at=case.opened_at, due_at=case.due_at,
+        decided_by=case.decided_by, decided_at=case.decided_at, reason=case.reason,
+        violation_id=case.violation_id, probes=probe_links, enrolled=on_file)

@@ -1,12 +1,23 @@
 """Tables of the inspection domain: spot checks at duty posts, the mismatch cases their
-biometric no-matches open, and e-certificate signing keys."""
+biometric no-matches open, e-certificate signing keys, and exam-door identity checks."""
 
 from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.models import Base, _enum, utcnow
@@ -119,3 +130,51 @@ class SigningKey(Base):
     retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # Latest expiry among the certificates it signed: after this it need not be published.
     signed_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class ExamResult(StrEnum):
+    """What the door check of an exam candidate found."""
+
+    passed = "passed"  # the candidate is the enrolled person, and nobody else
+    mismatch = "mismatch"  # not the enrolled person, and not anyone else enrolled
+    stand_in = "stand_in"  # someone else enrolled under another name sits for the candidate
+    not_enrolled = "not_enrolled"  # the candidate has no enrolment to compare with
+
+
+class ExamSession(Base):
+    """A guard-certificate exam sitting at one site on one day."""
+
+    __tablename__ = "exam_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    site: Mapped[str] = mapped_column(String(200))
+    district: Mapped[str] = mapped_column(String(64))
+    exam_date: Mapped[dt.date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ExamCandidate(Base):
+    """A guard registered to sit an exam session."""
+
+    __tablename__ = "exam_candidates"
+    __table_args__ = (UniqueConstraint("exam_id", "guard_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
+    guard_id: Mapped[int] = mapped_column(ForeignKey("guards.id"), index=True)
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ExamCheck(Base):
+    """One identity check at the exam door: 1:1 against the candidate, 1:N against all others."""
+
+    __tablename__ = "exam_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
+    guard_id: Mapped[int] = mapped_column(ForeignKey("guards.id"), index=True)
+    result: Mapped[ExamResult] = mapped_column(_enum(ExamResult))
+    face_score: Mapped[float | None] = mapped_column(Float)
+    probe_quality: Mapped[float] = mapped_column(Float)
+    others: Mapped[str] = mapped_column(Text, default="[]")  # JSON: other guards that matched
+    station: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import false, func, select
+from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from inspection.models import Outcome, SpotCheck
-from registry import audit, policy
+from registry import audit, paging, policy
 from registry.audit import Actor
 from registry.exceptions import NotFound
 
@@ -67,8 +67,8 @@ def list_page(*, db_session: Session, actor: Actor, district: str | None = None,
     if guard_id is not None:  # a guard out of reach filters like an unknown one: no checks
         query = query.where(SpotCheck.guard_id == guard_id if policy.visible_guard(
             db_session, actor, guard_id) else false())
-    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db_session.scalars(query.order_by(SpotCheck.id.desc()).offset(offset).limit(limit))
+    rows, total = paging.page(db_session, query, SpotCheck.id.desc(), offset=offset,
+                              limit=limit)
     items = [redact(db_session, actor, _view(r)) for r in rows]
     audit.record(db_session, actor, "inspection.list", resource_type="spot_check",
                  detail={"count": len(items), "ids": [i["check_id"] for i in items]},

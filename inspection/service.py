@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from biometrics.gallery import FaceGallery, FingerGallery
+from biometrics.probes import LocalProbes, Probe, ProbeMaker, score
+from biometrics.records import enrolled_modalities
 from inspection import certkeys, ecert, mismatches, records
 from inspection.exceptions import NoDocument, NoProbe
 from inspection.models import CheckMode, MismatchCase, Outcome, SpotCheck
-from inspection.probes import LocalProbes, Probe, enrolled_modalities, score
 from inspection.schemas import CheckContext, CheckOut
+from matching.face import FaceEngine
+from matching.finger import FingerprintEngine
 from matching.fusion import fmr_of_name, fuse
 from registry import audit, canonical, policy
 from registry.audit import Actor
@@ -52,13 +55,13 @@ SEVERITY = [Outcome.certificate_invalid, Outcome.no_certificate, Outcome.no_matc
 class Matchers:
     """The engines and calibrated thresholds a check uses (built once by the runtime)."""
 
-    face_engine: Any
+    face_engine: FaceEngine
     face_thresholds: dict[str, float]
-    finger_engine: Any = None
+    finger_engine: FingerprintEngine | None = None
     finger_thresholds: dict[str, float] = field(default_factory=dict)
-    face_gallery: Any = None
-    finger_gallery: Any = None
-    pool: Any = None  # api.compute.ComputePool: probes computed in worker processes
+    face_gallery: FaceGallery | None = None
+    finger_gallery: FingerGallery | None = None
+    pool: ProbeMaker | None = None  # e.g. biometrics.compute.ComputePool (worker processes)
 
 
 @dataclass
@@ -72,7 +75,8 @@ class Images:
 def _probes(m: Matchers, settings: Settings, ctx: CheckContext, images: Images) -> list[Probe]:
     """Return the probes of the uploaded images; raise NoProbe when there are none."""
     limits = {"max_bytes": settings.max_upload_bytes, "max_pixels": settings.max_image_pixels}
-    maker = m.pool if m.pool is not None else LocalProbes(m.face_engine, m.finger_engine)
+    maker: ProbeMaker = (m.pool if m.pool is not None
+                         else LocalProbes(m.face_engine, m.finger_engine))
     out = []
     if images.face:
         out.append(maker.face_probe(images.face, **limits))

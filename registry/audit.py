@@ -36,7 +36,7 @@ ALG_KEYED = "hmac-sha256"
 _MAC_DOMAIN = b"guardid-audit-chain-v1\n"
 _ENTRY_DOMAIN = b"guardid-audit-entry-v1\n"
 # Where a session carries the chain key, so that ``record`` can authenticate what it writes
-# (api/runtime.py puts it in every session of the runtime's factory).
+# (bootstrap.py puts it in every session of the runtime's factory).
 SESSION_KEY_INFO = "guardid.audit_key"
 # Any constant works; it names the PostgreSQL advisory lock that only sealers take.
 _PG_SEALER_LOCK = 0x6775_6172  # "guar"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import audit, canonical, guards, policy
+from registry import audit, canonical, guards, paging, policy
 from registry.audit import Actor
 from registry.exceptions import Conflict, InvalidTransition, NotFound
 from registry.models import (
@@ -92,6 +92,4 @@ def list_page(*, db_session: Session, actor: Actor, status: CertificateStatus | 
         query = query.where(Certificate.status == status)
     if guard_id is not None:
         query = query.where(Certificate.guard_id == guard_id)
-    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db_session.scalars(query.order_by(Certificate.id).offset(offset).limit(limit)).all()
-    return list(rows), int(total)
+    return paging.page(db_session, query, Certificate.id, offset=offset, limit=limit)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -69,16 +68,17 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-# Read models kept in step with the records they derive from, by hooks on every session the
-# factory makes; named, not imported, so the registry does not depend on those domains.
-SESSION_HOOKS = ("reporting.spans",)
+def make_session_factory(engine: Engine, *,
+                         hooks: Iterable[Callable[[sessionmaker[Session]], None]] = ()
+                         ) -> sessionmaker[Session]:
+    """Return the session factory used by services (objects stay usable after commit).
 
-
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Return the session factory used by services (objects stay usable after commit)."""
+    ``hooks`` install listeners on it (read models kept in step with their records); the
+    composition root (bootstrap.SESSION_HOOKS) passes them, so the registry imports no domain.
+    """
     factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
-    for name in SESSION_HOOKS:
-        importlib.import_module(name).install(factory)
+    for install in hooks:
+        install(factory)
     return factory
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import audit, idnumber, policy
+from registry import audit, idnumber, paging, policy
 from registry.audit import Actor
 from registry.crypto import Vault
 from registry.exceptions import Conflict, NotFound, RegisteredElsewhere, ValidationFailed
@@ -161,8 +161,7 @@ def list_page(*, db_session: Session, vault: Vault, actor: Actor, filters: Guard
             select(Certificate.guard_id).where(Certificate.status == filters.certificate_status)))
     if filters.id_number:
         query = query.where(Guard.id_hash == id_hash(vault, filters.id_number))
-    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db_session.scalars(query.order_by(Guard.id).offset(offset).limit(limit)).all()
+    rows, total = paging.page(db_session, query, Guard.id, offset=offset, limit=limit)
     items = [to_out(db_session, vault, g) for g in rows]
     audit.record(db_session, actor, "guard.list", resource_type="guard",
                  detail={"count": len(items), "ids": [g.id for g in items],

@@ -58,7 +58,7 @@ def is_current(engine: Engine) -> bool:
 
 # Each domain keeps its tables in its own ``models`` module on the shared ``Base``; they are
 # named here (not imported) so the registry never depends on the domains at import time.
-DOMAIN_MODELS = ("enrollment.models", "inspection.models", "violations.models",
+DOMAIN_MODELS = ("biometrics.models", "enrollment.models", "inspection.models", "violations.models",
                  "reporting.models")
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import audit, canonical, policy
+from registry import audit, canonical, paging, policy
 from registry.audit import Actor
 from registry.exceptions import Conflict, NotFound
 from registry.models import Organisation, OrgType
@@ -48,9 +48,7 @@ def list_page(*, db_session: Session, actor: Actor, district: str | None = None,
     query = policy.scope_query(actor, select(Organisation), Organisation.district, district)
     if org_type:
         query = query.where(Organisation.org_type == org_type)
-    total = db_session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db_session.scalars(query.order_by(Organisation.id).offset(offset).limit(limit)).all()
-    return list(rows), int(total or 0)
+    return paging.page(db_session, query, Organisation.id, offset=offset, limit=limit)
 
 
 def update(*, db_session: Session, actor: Actor, org_id: int,

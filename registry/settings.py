@@ -116,6 +116,15 @@ class Settings(BaseSettings):
     # processes compute; `guardid serve` sets 1 with compute processes, else cores // workers.
     compute_threads: int | None = Field(default=None, ge=1, le=256)
 
+    # Replicas (biometrics.replication.py). On PostgreSQL each server LISTENs for template
+    # changes and catches its galleries up at once. /readyz says not ready while a gallery
+    # lags beyond the bound: a change unapplied for longer than ``replica_lag_max_s``, or more
+    # than ``replica_lag_max_changes`` unapplied changes. A change just committed elsewhere
+    # is applied within milliseconds, so neither fires after an ordinary commit.
+    replica_listen: bool = True
+    replica_lag_max_s: float = Field(default=5.0, gt=0)
+    replica_lag_max_changes: int = Field(default=1000, ge=1)
+
     # Audit trail (registry/audit.py): requests insert entries unsealed; a sealer thread in
     # each server process chains them every ``audit_seal_interval_s`` (the window in which a
     # committed entry has no chain position yet), and writes a signed checkpoint of the head

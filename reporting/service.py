@@ -7,6 +7,7 @@ import json
 
 from sqlalchemy.orm import Session
 
+from registry import audit
 from registry.audit import Actor
 from registry.policy import district_filter
 from registry.settings import Settings
@@ -22,6 +23,15 @@ def policy(settings: Settings) -> coverage.Policy:
 def unit_of(actor: Actor, district: str | None) -> str | None:
     """Return the reporting unit a caller may see (their district when the key is scoped)."""
     return district_filter(actor, district)
+
+
+def record_read(*, db_session: Session, actor: Actor, what: str, day: dt.date,
+                district: str | None) -> None:
+    """Audit that the caller read report ``what`` of ``day`` for its unit, and commit."""
+    unit = unit_of(actor, district)
+    audit.record(db_session, actor, f"report.{what}", resource_type="report",
+                 resource_id=unit or "*", detail={"date": day.isoformat()}, district=unit)
+    db_session.commit()
 
 
 def coverage_report(*, db_session: Session, settings: Settings, actor: Actor, day: dt.date,

@@ -17,7 +17,8 @@ from itertools import chain
 from sqlalchemy import Connection, delete, event, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from enrollment.models import Biometric, ExceptionStatus, FingerException, Modality
+from biometrics.models import Biometric, Modality
+from enrollment.models import ExceptionStatus, FingerException
 from registry.models import Certificate, CertificateEvent, Guard, GuardEvent
 from reporting.models import OPEN_END, GuardSpan
 

@@ -13,10 +13,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.app import create_app
-from api.runtime import Runtime
+from bootstrap import Runtime, session_factory
 from registry import apikeys, migrate
 from registry.crypto import Keyring, Vault
-from registry.db import make_engine, make_session_factory
+from registry.db import make_engine
 from registry.models import Base, Role
 from registry.settings import Environment, Settings
 
@@ -88,7 +88,7 @@ def _datasets() -> Path | None:
 def runtime(settings, engine) -> Runtime:
     """A runtime on the test database with a fresh keyring."""
     keyring = Keyring.open(settings.keyring_file, create=True)
-    return Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine),
+    return Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
                    vault=Vault(keyring))
 
 

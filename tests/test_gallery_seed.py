@@ -2,8 +2,8 @@
 
 from sqlalchemy import func, select
 
-from enrollment.gallery import FaceGallery
-from enrollment.models import Biometric
+from biometrics.gallery import FaceGallery
+from biometrics.models import Biometric
 from fixtures.gallery_seed import seed_face_gallery
 from fixtures.synthetic_embeddings import gallery
 from registry.models import Guard

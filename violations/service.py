@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matching.imageio import decode
-from registry import audit, policy
+from registry import audit, paging, policy
 from registry.audit import Actor
 from registry.crypto import Vault
 from registry.exceptions import Conflict, NotFound
@@ -183,9 +183,7 @@ def list_page(*, db_session: Session, actor: Actor, district: str | None = None,
         query = query.where(Violation.category == category)
     if status:
         query = query.where(Violation.status == status)
-    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db_session.scalars(query.order_by(Violation.id.desc()).offset(offset).limit(limit))
-    return list(rows), int(total)
+    return paging.page(db_session, query, Violation.id.desc(), offset=offset, limit=limit)
 
 
 def rectify(*, db_session: Session, actor: Actor, data: RectificationIn) -> Rectification:

@@ -6,12 +6,10 @@ import json
 
 from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from api.deps import Auditor, Limit, Offset, RuntimeDep, SessionDep
-from registry import audit, policy
+from registry import audit_log
 from registry.fieldtypes import UtcOutput
-from registry.models import AuditEntry
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -51,22 +49,13 @@ def list_audit(session: SessionDep, actor: Auditor, action: str | None = None,
                offset: Offset = 0, limit: Limit = 100):
     """Return audit entries, newest first in the order they were written (a scoped auditor:
     only those about its district)."""
-    query = policy.scope_query(actor, select(AuditEntry), AuditEntry.district)
-    if action:
-        query = query.where(AuditEntry.action == action)
-    if resource_type:
-        query = query.where(AuditEntry.resource_type == resource_type)
-    if resource_id:
-        query = query.where(AuditEntry.resource_id == resource_id)
-    rows = session.scalars(query.order_by(AuditEntry.id.desc()).offset(offset).limit(limit)).all()
-    out = [AuditEntryOut(id=r.id, seq=r.seq, at=r.at, actor=r.actor, role=r.role, action=r.action,
+    rows = audit_log.entries(db_session=session, actor=actor, action=action,
+                             resource_type=resource_type, resource_id=resource_id,
+                             offset=offset, limit=limit)
+    return [AuditEntryOut(id=r.id, seq=r.seq, at=r.at, actor=r.actor, role=r.role, action=r.action,
                          resource_type=r.resource_type, resource_id=r.resource_id,
                          client=r.client, district=r.district, detail=json.loads(r.detail),
                          hash=r.hash) for r in rows]
-    audit.record(session, actor, "audit.read", detail={"count": len(out)},
-                 district=actor.district)
-    session.commit()
-    return out
 
 
 @router.get("/verify", response_model=VerifyOut)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Request, UploadFile
@@ -12,7 +11,7 @@ from api.deps import Admin, RuntimeDep, SessionDep, VaultDep, role_dep
 from api.uploads import read_upload
 from enrollment import archive, archive_pdf, fingers, idempotency, review, service
 from enrollment.idempotency import IdempotencyKey
-from enrollment.models import ReviewCase, ReviewStatus
+from enrollment.models import ReviewStatus
 from enrollment.schemas import (
     AbandonIn,
     CaptureOut,
@@ -43,7 +42,8 @@ async def idem_key(request: Request, actor: Station,
     if not idempotency_key:
         return None
     return IdempotencyKey.of(idempotency_key, actor.key_id, request.method, request.url.path,
-                             await _body(request))
+                             await _body(request),
+                             status=request.scope["route"].status_code or 200)
 
 
 async def _body(request: Request) -> bytes:
@@ -176,19 +176,10 @@ def commit(session_id: DbId, session: SessionDep, vault: VaultDep, runtime: Runt
                           galleries=runtime.galleries, session_id=session_id, idem=idem)
 
 
-def _review_out(case: ReviewCase) -> ReviewOut:
-    """Return the API view of a review case."""
-    return ReviewOut(id=case.id, session_id=case.session_id, guard_id=case.guard_id,
-                     status=case.status, candidates=json.loads(case.candidates),
-                     opened_at=case.opened_at, resolved_by=case.resolved_by,
-                     resolved_at=case.resolved_at, note=case.note,
-                     evidence=review.evidence(case))
-
-
 @router.get("/reviews", response_model=list[ReviewOut])
 def list_reviews(session: SessionDep, actor: Admin, status: ReviewStatus = ReviewStatus.open):
     """List review cases (open by default) in the caller's reach; the read is audited."""
-    return [_review_out(c) for c in review.list_cases(db_session=session, actor=actor,
+    return [review.to_out(c) for c in review.list_cases(db_session=session, actor=actor,
                                                       status=status)]
 
 
@@ -208,7 +199,7 @@ def resolve_review(case_id: DbId, body: ReviewResolveIn, session: SessionDep, va
     case = review.resolve_review(db_session=session, vault=vault, actor=actor,
                                   galleries=runtime.galleries, case_id=case_id,
                                   same_person=body.outcome == "same_person", note=body.note)
-    return _review_out(case)
+    return review.to_out(case)
 
 
 @router.get("/guards/{guard_id}/archive.pdf")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Admin, RuntimeDep, SessionDep, VaultDep, role_dep
 from api.uploads import read_upload
-from enrollment import exams
+from inspection import exams
 from registry.fieldtypes import DbId, District
 from registry.models import Role
 from registry.schemas import Strict

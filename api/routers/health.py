@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import AdminOrAuditor, RuntimeDep
+from api.replica_metrics import replica_metrics
 from registry import migrate
 from registry.db import ping
 
@@ -22,22 +23,29 @@ def healthz() -> dict:
 
 @router.get("/readyz")
 def readyz(runtime: RuntimeDep) -> JSONResponse:
-    """Readiness: the database answers and its schema is at the code's migration head."""
-    checks = {"database": "ok", "migrations": "ok"}
+    """Readiness: the database answers, its schema is at the code's migration head, and the
+    galleries are within the replica lag bound (a reason says which is not)."""
+    checks = {"database": "ok", "migrations": "ok", "galleries": "ok"}
+    reason = None
     try:
         ping(runtime.engine)
         if not migrate.is_current(runtime.engine):
             checks["migrations"] = "behind"
+        else:
+            reason = runtime.replica_status().reason
+            checks["galleries"] = "lagging" if reason else "ok"
     except SQLAlchemyError:
-        checks["database"] = "unreachable"
-        checks["migrations"] = "unknown"
+        checks = {"database": "unreachable", "migrations": "unknown", "galleries": "unknown"}
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    body = {"status": "ready" if ready else "not_ready", "checks": checks}
+    if reason:
+        body["reason"] = reason
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics")
 def metrics(request: Request, _: AdminOrAuditor) -> Response:
-    """Prometheus text exposition of request counts and latencies."""
+    """Prometheus text exposition of request counts, latencies and the replica's galleries."""
     registry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(registry) + replica_metrics(request.app.state.runtime)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -13,7 +13,6 @@ from pydantic import BaseModel
 
 from api.deps import RuntimeDep, SessionDep, role_dep
 from enrollment.archive_pdf import find_font
-from registry import audit
 from registry.models import Role
 from reporting import dashboard, exports, service
 from reporting.state import last_ended_day
@@ -29,13 +28,6 @@ def _day(day: dt.date | None) -> dt.date:
     return day or dt.datetime.now(dt.UTC).date()
 
 
-def _audited(session, actor, what: str, day: dt.date, district: str | None) -> None:  # noqa: ANN001
-    unit = service.unit_of(actor, district)
-    audit.record(session, actor, f"report.{what}", resource_type="report",
-                 resource_id=unit or "*", detail={"date": day.isoformat()}, district=unit)
-    session.commit()
-
-
 @router.get("/reports/coverage")
 def coverage(session: SessionDep, runtime: RuntimeDep, actor: Police,
              date: dt.date | None = Day, district: str | None = None,
@@ -44,7 +36,8 @@ def coverage(session: SessionDep, runtime: RuntimeDep, actor: Police,
     day = _day(date)
     c = service.coverage_report(db_session=session, settings=runtime.settings, actor=actor,
                                 day=day, district=district)
-    _audited(session, actor, "coverage", day, district)
+    service.record_read(db_session=session, actor=actor, what="coverage", day=day,
+                        district=district)
     if format == "csv":
         return Response(exports.coverage_csv(c), media_type="text/csv; charset=utf-8")
     if format == "pdf":
@@ -62,7 +55,8 @@ def campaign(session: SessionDep, runtime: RuntimeDep, actor: Police,
     day = _day(date)
     text, frozen = service.campaign_table(db_session=session, settings=runtime.settings,
                                           actor=actor, day=day, district=district)
-    _audited(session, actor, "campaign", day, district)
+    service.record_read(db_session=session, actor=actor, what="campaign", day=day,
+                        district=district)
     headers = {"X-Guardid-Frozen": "true" if frozen else "false"}
     if format == "csv":
         return Response(exports.campaign_csv(json.loads(text)),
@@ -126,5 +120,6 @@ def dashboard_fragment(session: SessionDep, runtime: RuntimeDep, actor: Police,
     text, _ = service.campaign_table(db_session=session, settings=runtime.settings,
                                      actor=actor, day=day, district=district)
     points = service.trend(db_session=session, actor=actor, district=district)
-    _audited(session, actor, "dashboard", day, district)
+    service.record_read(db_session=session, actor=actor, what="dashboard", day=day,
+                        district=district)
     return HTMLResponse(dashboard.render(c, json.loads(text), points))

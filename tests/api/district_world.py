@@ -253,9 +253,8 @@ def open_city(engine, db_url: str, tmp: Path, datasets: Path) -> Iterator[tuple]
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from api.runtime import Runtime
+    from bootstrap import Runtime, session_factory
     from registry.crypto import Keyring, Vault
-    from registry.db import make_session_factory
     from registry.models import Base
     from registry.settings import Environment, Settings
     from tests.conftest import SYNTHETIC_FINGER_THRESHOLDS
@@ -264,7 +263,7 @@ def open_city(engine, db_url: str, tmp: Path, datasets: Path) -> Iterator[tuple]
     settings = Settings(env=Environment.test, var_dir=tmp / "var", database_url=db_url,
                         keyring_file=tmp / "var" / "keyring.json", datasets=datasets,
                         finger_thresholds_file=str(SYNTHETIC_FINGER_THRESHOLDS))
-    runtime = Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine),
+    runtime = Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
                       vault=Vault(Keyring.open(settings.keyring_file, create=True)))
     astronaut = jpeg(cv2.resize(data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC))
     try:

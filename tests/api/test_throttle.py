@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from api.app import create_app
-from api.runtime import Runtime
-from registry.db import make_engine, make_session_factory
+from bootstrap import Runtime, session_factory
+from registry.db import make_engine
 from registry.models import AuditEntry, AuthFailure
 from registry.settings import Settings
 from tests.helpers import auth
@@ -59,7 +59,7 @@ def test_wrong_secrets_lock_the_key_id_even_for_its_valid_secret(client, keys, r
     other = make_engine(runtime.settings.database_url)
     try:
         replica = Runtime(settings=runtime.settings, engine=other,
-                          sessions=make_session_factory(other), vault=runtime.vault)
+                          sessions=session_factory(other), vault=runtime.vault)
         with TestClient(create_app(runtime=replica)) as c2:
             _assert_throttled(c2.get("/guards", headers=auth(keys["police"])))
     finally:

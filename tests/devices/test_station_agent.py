@@ -12,8 +12,8 @@ import pytest
 from skimage import data
 from sqlalchemy import func, select
 
+from biometrics.models import Biometric
 from devices.queue import Bundle, OfflineQueue
-from enrollment.models import Biometric
 from registry.models import Guard
 from tests.api.conftest import new_id
 from tests.enrollment.conftest import finger_png

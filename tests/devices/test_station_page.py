@@ -10,9 +10,9 @@ import numpy as np
 from skimage import data
 from sqlalchemy import func, select
 
+from biometrics.models import Biometric
 from devices import FolderScanner
 from devices.reader_service import ReaderService
-from enrollment.models import Biometric
 from registry.models import DutyStatus, Guard
 from tests.api.conftest import new_id
 from tests.browser import Browser

@@ -14,7 +14,7 @@ import zipfile
 
 from sqlalchemy import func, select
 
-from enrollment.models import Biometric
+from biometrics.models import Biometric
 from registry.models import Guard
 from tests.api.conftest import new_id
 from tests.enrollment.conftest import finger_png

@@ -11,7 +11,8 @@ import time
 import httpx
 from sqlalchemy import func, select
 
-from enrollment.models import Biometric, Capture, EnrollmentSession, TemplateChange
+from biometrics.models import Biometric, TemplateChange
+from enrollment.models import Capture, EnrollmentSession
 from tests.api.conftest import new_id
 from tests.enrollment.conftest import finger_png
 from tests.servers import start

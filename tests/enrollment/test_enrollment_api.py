@@ -5,8 +5,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from enrollment.gallery import FaceGallery
-from enrollment.models import Biometric, Capture
+from biometrics.gallery import FaceGallery
+from biometrics.models import Biometric
+from enrollment.models import Capture
 from enrollment.schemas import SessionIn
 from registry.models import Guard
 from registry.schemas import GuardIn

@@ -8,7 +8,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.runtime import Runtime
+from bootstrap import Runtime
 from fixtures.synthetic_fingers import impression, master_print
 from tests.api.conftest import new_id
 from tests.helpers import auth

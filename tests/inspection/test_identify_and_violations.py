@@ -90,9 +90,9 @@ def test_scoped_inspector_cannot_record_elsewhere(client, keys, runtime):
 
 @pytest.mark.parametrize("mode", ["exact", "sq16"])
 def test_face_only_identification_fetches_only_guards_that_can_reach_its_threshold(mode):
-    from enrollment.gallery import FaceGallery
+    from biometrics.gallery import FaceGallery
+    from biometrics.probes import Probe
     from inspection.identify import EXACT_SCORE_SLACK, _face_floor
-    from inspection.probes import Probe
     from inspection.service import Matchers
     from matching.face.params import DEFAULT_THRESHOLDS
 

@@ -192,7 +192,7 @@ def test_a_recapture_that_decides_nothing_does_not_clear_the_case(client, keys, 
                                                                   runtime):
     from sqlalchemy import update
 
-    from enrollment.models import Biometric, Modality
+    from biometrics.models import Biometric, Modality
     from registry.models import utcnow
 
     first = check(client, keys["inspector"], posted, IMPOSTOR)

@@ -9,7 +9,7 @@ import stat
 import pytest
 from sqlalchemy import text
 
-from api.runtime import build_runtime
+from bootstrap import build_runtime
 from registry.settings import Environment, Settings
 
 

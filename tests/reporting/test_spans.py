@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from enrollment.models import Biometric, Modality
+from biometrics.models import Biometric, Modality
 from fixtures import world
 from registry.models import GuardEvent
 from reporting import spans

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
+from biometrics.probes import LocalProbes
 from enrollment.fingers import analyse
-from inspection.probes import LocalProbes
 from matching.finger import Matcher
 from matching.finger.params import load_thresholds
 from registry.settings import Settings

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from enrollment import feed
-from enrollment.fingers import FINGER_IMAGE_PURPOSE
-from enrollment.gallery import FINGER_TEMPLATE_PURPOSE
-from enrollment.models import Biometric, Modality
+from biometrics import feed
+from biometrics.models import Biometric, Modality
+from biometrics.purposes import FINGER_IMAGE_PURPOSE, FINGER_TEMPLATE_PURPOSE
 from matching.exceptions import ImageError
 from matching.finger import MODEL_ID, FingerprintEngine, decode_fingerprint
 from registry import audit

@@ -7,7 +7,7 @@ import faiss  # noqa: F401  (its OpenMP runtime is one of the pools capped)
 import numpy as np  # noqa: F401  (its OpenBLAS is another)
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from api.compute import limit_compute_threads
+from biometrics.compute import limit_compute_threads
 
 
 def test_cap_reaches_blas_openmp_and_opencv():

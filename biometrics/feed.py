@@ -24,11 +24,15 @@ from enum import StrEnum
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from enrollment.models import Biometric, Modality, TemplateChange
+from biometrics.models import Biometric, Modality, TemplateChange
 
 # The oldest transaction that may still be running, as a bigint (xid8 with its epoch: it
 # never wraps, so it compares with the ``xid`` column directly).
 _PG_XMIN = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+# PostgreSQL channel every change is announced on (at its transaction's commit), so each
+# replica's listener (biometrics.replication) catches up without waiting for a search.
+NOTIFY_CHANNEL = "guardid_template_changes"
+_PG_NOTIFY = text("SELECT pg_notify(:channel, '')")
 
 
 class ChangeOp(StrEnum):
@@ -49,10 +53,13 @@ def record_remove(session: Session, biometric_ids: Iterable[int]) -> None:
 
 
 def _record(session: Session, op: ChangeOp, biometric_ids: Iterable[int]) -> None:
-    """Insert one change row per biometric; PostgreSQL fills ``xid`` by its column default."""
+    """Insert one change row per biometric and announce it (PostgreSQL: NOTIFY, ``xid``)."""
     rows = [{"biometric_id": int(b), "op": op.value} for b in biometric_ids]
     if rows:
         session.execute(insert(TemplateChange), rows)
+        if session.get_bind().dialect.name == "postgresql":
+            # Transactional: delivered when (and only if) these rows commit.
+            session.execute(_PG_NOTIFY, {"channel": NOTIFY_CHANNEL})
 
 
 @dataclass(frozen=True)

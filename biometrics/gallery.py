@@ -1,7 +1,7 @@
 """The galleries the service searches: FAISS indexes kept current from the database.
 
 The database is the truth. Every committed template writes a row to the change feed
-(``enrollment.feed``); each gallery reads the feed from where it stopped, so start-up (replay
+(``biometrics.feed``); each gallery reads the feed from where it stopped, so start-up (replay
 from zero), a crash between a commit and the index update, and other replicas' writes all
 converge, and a change a slow transaction commits late is still read.
 """
@@ -9,14 +9,16 @@ converge, and a change a slow transaction commits late is still read.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
-from enrollment import feed
-from enrollment.models import Modality
+from biometrics import feed
+from biometrics.models import Modality
+from biometrics.purposes import FACE_TEMPLATE_PURPOSE, FINGER_TEMPLATE_PURPOSE
 from matching.face import FaceTemplate
 from matching.finger import FingerprintEngine, FingerprintTemplate
 from matching.finger.index import FingerIndex
@@ -24,8 +26,10 @@ from matching.index import FaceIndex
 from registry.crypto import Vault
 from registry.db import read_session
 
-FACE_TEMPLATE_PURPOSE = "biometric.face.template"
-FINGER_TEMPLATE_PURPOSE = "biometric.finger.template"
+# Templates a gallery keeps from its latest catch-ups, so a commit under the de-duplication
+# lock searches only what arrived since its search outside the lock (enrollment.dedup); a
+# commit whose search is older than these falls back to searching the whole gallery.
+RECENT_KEEP = 20_000
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class _Gallery:
     def __init__(self) -> None:
         self.owner: dict[int, int] = {}  # biometric id -> guard id
         self.cursor = feed.Cursor()
+        self.generation = 0  # catch-ups that applied something
+        self._recent: deque[tuple[int, int, Any]] = deque(maxlen=RECENT_KEEP)
         self._lock = threading.Lock()
 
     def _decode(self, raw: bytes) -> Any:  # pragma: no cover - overridden
@@ -56,6 +62,26 @@ class _Gallery:
 
     def _remove(self, ids: list[int]) -> None:  # pragma: no cover
         raise NotImplementedError
+
+    def _empty(self) -> _Gallery:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def since(self, generation: int) -> _Gallery | None:
+        """Return a gallery of the live templates applied after ``generation``.
+
+        None when some of them are no longer kept (the caller searches the whole gallery).
+        """
+        with self._lock:
+            if (len(self._recent) == self._recent.maxlen and self._recent
+                    and self._recent[0][0] > generation):
+                return None
+            newer = {b: t for g, b, t in self._recent
+                     if g > generation and b in self.owner}
+            out = self._empty()
+            if newer:
+                out._add(list(newer), list(newer.values()))
+                out.owner = {b: self.owner[b] for b in newer}
+            return out
 
     def catch_up(self, db_session: Session, vault: Vault) -> int:
         """Apply every template change after the last one seen; return how many.
@@ -81,6 +107,10 @@ class _Gallery:
         for b in gone:
             self.owner.pop(b, None)
         self.owner.update((c.biometric_id, c.guard_id) for c in live)
+        if changes:
+            self.generation += 1
+            self._recent.extend((self.generation, c.biometric_id, t)
+                                for c, t in zip(live, templates, strict=True))
         self.cursor = cursor
         return len(changes)
 
@@ -111,6 +141,9 @@ class FaceGallery(_Gallery):
         super().__init__()
         self.index = FaceIndex(mode=mode)
 
+    def _empty(self) -> FaceGallery:
+        return FaceGallery()
+
     def _decode(self, raw: bytes) -> np.ndarray:
         return FaceTemplate.from_bytes(raw).vector
 
@@ -123,6 +156,8 @@ class FaceGallery(_Gallery):
     def search(self, vector: np.ndarray, *, threshold: float, k: int = 20,
                exclude_guard: int | None = None) -> list[GuardHit]:
         """Return guards with a template at or above ``threshold``, best first, one per guard."""
+        if not self.owner:
+            return []
         hits = self.index.search(vector, k=k, threshold=threshold)[0]
         return self._per_guard([(h.id, h.score) for h in hits], exclude_guard)
 
@@ -136,6 +171,9 @@ class FingerGallery(_Gallery):
         super().__init__()
         self.index = FingerIndex(engine)
 
+    def _empty(self) -> FingerGallery:
+        return FingerGallery(self.index.engine)
+
     def _decode(self, raw: bytes) -> FingerprintTemplate:
         return FingerprintTemplate.from_bytes(raw)
 
@@ -148,5 +186,7 @@ class FingerGallery(_Gallery):
     def search(self, template: FingerprintTemplate, *, threshold: float | None = None,
                k: int = 20, exclude_guard: int | None = None) -> list[GuardHit]:
         """Return guards with a finger at or above ``threshold``, best first, one per guard."""
+        if not self.owner:
+            return []
         hits = self.index.search(template, k=k, threshold=threshold)
         return self._per_guard([(h.id, h.score) for h in hits], exclude_guard)

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from enrollment.gallery import FaceGallery
-from enrollment.models import ExamCandidate, ExamCheck, ExamResult, ExamSession
-from inspection.probes import face_probe, score
+from biometrics.gallery import FaceGallery
+from biometrics.probes import face_probe, score
+from inspection.models import ExamCandidate, ExamCheck, ExamResult, ExamSession
 from registry import audit, guards, policy
 from registry.audit import Actor
 from registry.crypto import Vault

@@ -1,5 +1,5 @@
 """The change feed skips nothing: a change a slow transaction commits after a later one is
-still applied, and only ``enrollment/feed.py`` writes change rows.
+still applied, and only ``biometrics/feed.py`` writes change rows.
 
 The races are interleaved explicitly: writer A inserts its change and holds its transaction
 open while writer B commits and a gallery catches up, then A commits (no sleeps, no threads).
@@ -17,25 +17,17 @@ import numpy as np
 import pytest
 from sqlalchemy import event, func, select
 
-from enrollment import feed
-from enrollment.dedup import Galleries
-from enrollment.fingers import FINGER_IMAGE_PURPOSE
-from enrollment.gallery import (
+from biometrics import feed
+from biometrics.gallery import FaceGallery, FingerGallery
+from biometrics.models import FACE_POSITION, Biometric, Modality
+from biometrics.purposes import (
     FACE_TEMPLATE_PURPOSE,
+    FINGER_IMAGE_PURPOSE,
     FINGER_TEMPLATE_PURPOSE,
-    FaceGallery,
-    FingerGallery,
 )
-from enrollment.models import (
-    FACE_POSITION,
-    Biometric,
-    Capture,
-    EnrollmentSession,
-    Modality,
-    ReviewCase,
-    SessionStatus,
-)
-from enrollment.reextract import reextract_fingers
+from biometrics.reextract import reextract_fingers
+from enrollment.dedup import Galleries
+from enrollment.models import Capture, EnrollmentSession, ReviewCase, SessionStatus
 from enrollment.review import resolve_review
 from fixtures.gallery_seed import seed_face_gallery
 from matching.face import FaceTemplate
@@ -216,9 +208,9 @@ def test_an_add_logged_after_the_supersede_does_not_bring_a_template_back(runtim
 
 
 def test_only_the_feed_module_writes_change_rows():
-    """Every writer goes through enrollment/feed.py (its ChangeOp, its xid handling)."""
+    """Every writer goes through biometrics/feed.py (its ChangeOp, its xid handling)."""
     here = Path(__file__).resolve()
-    allowed = {ROOT / "enrollment" / "feed.py", here}
+    allowed = {ROOT / "biometrics" / "feed.py", here}
     offenders = []
     for path in ROOT.rglob("*.py"):
         if ".venv" in path.parts or path in allowed:

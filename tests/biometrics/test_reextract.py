@@ -7,9 +7,10 @@ import sys
 
 from sqlalchemy import select
 
-from enrollment.gallery import FINGER_TEMPLATE_PURPOSE, FingerGallery
-from enrollment.models import Biometric, Modality, TemplateChange
-from enrollment.reextract import stale
+from biometrics.gallery import FingerGallery
+from biometrics.models import Biometric, Modality, TemplateChange
+from biometrics.purposes import FINGER_TEMPLATE_PURPOSE
+from biometrics.reextract import stale
 from matching.finger import MODEL_ID, FingerprintTemplate
 from registry.models import AuditEntry
 from tests.conftest import SYNTHETIC_FINGER_THRESHOLDS

@@ -1,16 +1,22 @@
-"""Probes at a duty post: turn uploaded images into templates and score them against a guard."""
+"""Probes: turn a live photo or impression into a template, and score it against a guard.
+
+A :class:`ProbeMaker` makes probes; :class:`LocalProbes` computes them in the calling
+process and ``biometrics.compute.ComputePool`` in worker processes. :func:`score` is the one
+1:1 comparison with a guard's enrolled templates (spot checks, exam doors, identification).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from enrollment.gallery import FACE_TEMPLATE_PURPOSE, FINGER_TEMPLATE_PURPOSE
-from enrollment.models import Biometric, Modality
-from matching.face import FaceTemplate, best_similarity
+from biometrics import records
+from biometrics.models import Modality
+from biometrics.purposes import FACE_TEMPLATE_PURPOSE, FINGER_TEMPLATE_PURPOSE
+from matching.face import FaceEngine, FaceTemplate, best_similarity
+from matching.finger import FingerprintEngine, FingerprintTemplate, Matcher, decode_fingerprint
 from registry.crypto import Vault
 
 
@@ -19,12 +25,12 @@ class Probe:
     """One modality's probe: its template, quality, and (for fingers) the position claimed."""
 
     modality: str  # "face" | "finger"
-    template: Any
+    template: FaceTemplate | FingerprintTemplate
     quality: float
     position: int | None = None
 
 
-def face_probe(engine: Any, image: bytes, *, max_bytes: int, max_pixels: int) -> Probe:
+def face_probe(engine: FaceEngine, image: bytes, *, max_bytes: int, max_pixels: int) -> Probe:
     """Return the face probe of a photo; raise ImageError/QualityError when unusable.
 
     The subject of a spot check is the most visible, central face in the photo (a bystander
@@ -35,23 +41,34 @@ def face_probe(engine: Any, image: bytes, *, max_bytes: int, max_pixels: int) ->
     return Probe("face", template, template.quality)
 
 
-def finger_probe(engine: Any, image: bytes, *, position: int | None, max_bytes: int,
+def finger_probe(engine: FingerprintEngine, image: bytes, *, position: int | None, max_bytes: int,
                  max_pixels: int, ppi: int | None = None) -> Probe:
     """Return the fingerprint probe of an impression (read at ``ppi`` when given)."""
-    from matching.finger import decode_fingerprint
-
     gray = decode_fingerprint(image, max_bytes=max_bytes, max_pixels=max_pixels, ppi=ppi)
     template = engine.extract(gray)
     return Probe("finger", template, float(template.quality), position)
 
 
+class ProbeMaker(Protocol):
+    """Something that turns images into probes (in this process or in worker processes)."""
+
+    def face_probe(self, image: bytes, *, max_bytes: int, max_pixels: int) -> Probe:
+        """Return the face probe of a photo; raise ImageError/QualityError when unusable."""
+        ...
+
+    def finger_probe(self, image: bytes, *, position: int | None, max_bytes: int,
+                     max_pixels: int, ppi: int | None = None) -> Probe:
+        """Return the fingerprint probe of an impression (read at ``ppi`` when given)."""
+        ...
+
+
 @dataclass(frozen=True)
 class LocalProbes:
-    """Probes computed with these engines in the calling process (api.compute.ComputePool
+    """Probes computed with these engines in the calling process (biometrics.compute.ComputePool
     offers the same two methods, computed in its worker processes)."""
 
-    face: Any
-    finger: Any = None
+    face: FaceEngine
+    finger: FingerprintEngine | None = None
 
     def face_probe(self, image: bytes, *, max_bytes: int, max_pixels: int) -> Probe:
         """Return :func:`face_probe` with this face engine."""
@@ -64,24 +81,6 @@ class LocalProbes:
                             max_pixels=max_pixels, ppi=ppi)
 
 
-def _current(db_session: Session, guard_id: int, modality: Modality,
-             position: int | None = None) -> list[Biometric]:
-    """Return the guard's current (not superseded) biometrics of one modality."""
-    query = select(Biometric).where(Biometric.guard_id == guard_id,
-                                    Biometric.modality == modality,
-                                    Biometric.superseded_at.is_(None))
-    if position is not None:
-        query = query.where(Biometric.position == position)
-    return list(db_session.scalars(query))
-
-
-def enrolled_modalities(db_session: Session, guard_id: int) -> set[str]:
-    """Return which modalities the guard has on file."""
-    rows = db_session.scalars(select(Biometric.modality).where(
-        Biometric.guard_id == guard_id, Biometric.superseded_at.is_(None)).distinct())
-    return {m.value for m in rows}
-
-
 def score(db_session: Session, vault: Vault, guard_id: int, probe: Probe) -> float | None:
     """Return the best score of ``probe`` against the guard's templates (None: none on file).
 
@@ -90,16 +89,14 @@ def score(db_session: Session, vault: Vault, guard_id: int, probe: Probe) -> flo
     a genuine probe needs to resemble one good enrolment, not their average.
     """
     if probe.modality == "face":
-        rows = _current(db_session, guard_id, Modality.face)
+        rows = records.current(db_session, guard_id, [Modality.face])
         if not rows:
             return None
         templates = [FaceTemplate.from_bytes(vault.decrypt(db_session, r.template_enc,
                                                            purpose=FACE_TEMPLATE_PURPOSE))
                      for r in rows]
         return float(best_similarity(probe.template, templates))
-    from matching.finger import FingerprintTemplate, Matcher
-
-    rows = _current(db_session, guard_id, Modality.finger, probe.position)
+    rows = records.current(db_session, guard_id, [Modality.finger], position=probe.position)
     if not rows:
         return None
     matcher = Matcher(probe.template)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from api.compute import ComputePool
-from inspection.probes import face_probe
+from biometrics.compute import ComputePool
+from biometrics.probes import face_probe
 from matching.exceptions import ImageError, QualityError
 from matching.face import FaceEngine
 from tests.matching.conftest import encode
@@ -50,8 +50,8 @@ def test_errors_cross_with_their_code_and_details(pool):
 def test_finger_probe_in_the_pool(pool):
     import cv2
 
+    from biometrics.probes import finger_probe
     from fixtures.synthetic_fingers import impression, master_print
-    from inspection.probes import finger_probe
     from matching.finger import FingerprintEngine, Matcher
 
     png = cv2.imencode(".png", impression(master_print(3), 1))[1].tobytes()
@@ -71,7 +71,7 @@ def test_compute_processes_end_when_the_server_is_killed(tmp_path):
 
     from tests.servers import ROOT
 
-    script = ("from api.compute import ComputePool\n"
+    script = ("from biometrics.compute import ComputePool\n"
               "from matching.face.params import FaceParams\n"
               "import time\n"
               "p = ComputePool(1, FaceParams()); p.warm_up()\n"

@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from inspection.probes import LocalProbes, Probe
+from biometrics.probes import LocalProbes, Probe
 from matching.exceptions import ImageError
 
 log = logging.getLogger("guardid.compute")

@@ -1,10 +1,17 @@
-"""What the app's lifespan builds once: settings, database engine, sessions, vault."""
+"""The composition root: what a process builds once (settings, database, keyring, engines,
+galleries, the compute pool) for the API, the CLI and the benchmarks alike.
+
+Engines, galleries and the pool are built on first use, so a CLI command that only touches
+the database never loads FAISS or dlib; their modules are imported then too (the names below
+are real types for readers and type checkers, imported for annotations only).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,17 +23,37 @@ from registry.db import make_engine, make_session_factory
 from registry.exceptions import ConfigurationError
 from registry.files import private_dir
 from registry.settings import Settings
+from reporting import spans
+
+if TYPE_CHECKING:
+    from biometrics.compute import ComputePool
+    from biometrics.gallery import FaceGallery, FingerGallery
+    from biometrics.replication import Listener, ReplicaStatus
+    from enrollment.dedup import Galleries
+    from inspection.service import Matchers
+    from matching.face import FaceEngine
+    from matching.face.params import FaceParams
+    from matching.finger import FingerprintEngine
+
+# Read models kept in step with the records they derive from, on every session a factory
+# makes: installed here, explicitly, so the registry depends on no domain above it.
+SESSION_HOOKS: tuple[Callable[[sessionmaker[Session]], None], ...] = (spans.install,)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Return the session factory services use, with every session hook installed."""
+    return make_session_factory(engine, hooks=SESSION_HOOKS)
 
 
 @dataclass
 class Runtime:
-    """Long-lived objects shared by every request (built in one place, the lifespan)."""
+    """Long-lived objects shared by every request or command (built once per process)."""
 
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     vault: Vault
-    extras: dict[str, Any] = field(default_factory=dict)
+    listener: Listener | None = None  # keeps the galleries in step while the app serves
 
     def __post_init__(self) -> None:
         # Every session carries the audit chain key: `audit.record` authenticates its entries.
@@ -38,27 +65,31 @@ class Runtime:
         return AuditTrail.build(self.settings, self.sessions, self.vault.keyring)
 
     @cached_property
-    def face_engine(self) -> Any:
+    def face_engine(self) -> FaceEngine:
         """The face engine (models load on first use; one per parameter set per process)."""
         return _face_engine(self.settings.face_params())
 
     @cached_property
-    def face_gallery(self) -> Any:
+    def face_gallery(self) -> FaceGallery:
         """The face gallery; it catches up from the database before every search."""
-        from enrollment.gallery import FaceGallery
+        from biometrics.gallery import FaceGallery
 
         return FaceGallery(mode=self.settings.face_index_mode)
 
     @cached_property
-    def duplicate_threshold(self) -> float:
-        """The similarity above which a commit opens a review case instead of enrolling."""
+    def face_thresholds(self) -> dict[str, float]:
+        """Face similarity thresholds by name (see matching/face/params.py)."""
         from matching.face.params import load_thresholds
 
-        thresholds = load_thresholds(self.settings.face_thresholds_file)
-        return thresholds[self.settings.enroll_duplicate_threshold]
+        return load_thresholds(self.settings.face_thresholds_file)
 
     @cached_property
-    def galleries(self) -> Any:
+    def duplicate_threshold(self) -> float:
+        """The similarity above which a commit opens a review case instead of enrolling."""
+        return self.face_thresholds[self.settings.enroll_duplicate_threshold]
+
+    @cached_property
+    def galleries(self) -> Galleries:
         """Both galleries with the thresholds at which a commit opens a review case."""
         from enrollment.dedup import Galleries
 
@@ -69,38 +100,36 @@ class Runtime:
                          min_fingers=self.settings.collection_min_fingers)
 
     @cached_property
-    def matchers(self) -> Any:
+    def matchers(self) -> Matchers:
         """Engines, galleries and calibrated thresholds for spot checks."""
         from inspection.service import Matchers
-        from matching.face.params import load_thresholds
 
-        return Matchers(face_engine=self.face_engine,
-                        face_thresholds=load_thresholds(self.settings.face_thresholds_file),
+        return Matchers(face_engine=self.face_engine, face_thresholds=self.face_thresholds,
                         finger_engine=self.finger_engine,
                         finger_thresholds=self.finger_thresholds,
                         face_gallery=self.face_gallery, finger_gallery=self.finger_gallery,
                         pool=self.compute_pool)
 
     @cached_property
-    def compute_pool(self) -> Any:
+    def compute_pool(self) -> ComputePool | None:
         """Processes computing spot-check probes (None: in the request's own process)."""
         if not self.settings.compute_processes:
             return None
-        from api.compute import ComputePool
+        from biometrics.compute import ComputePool
 
         return ComputePool(self.settings.compute_processes, self.settings.face_params())
 
     @cached_property
-    def finger_engine(self) -> Any:
+    def finger_engine(self) -> FingerprintEngine:
         """The fingerprint engine (stateless; nothing to load)."""
         from matching.finger import FingerprintEngine
 
         return FingerprintEngine()
 
     @cached_property
-    def finger_gallery(self) -> Any:
+    def finger_gallery(self) -> FingerGallery:
         """Every enrolled finger, searchable 1:N; catches up from the database."""
-        from enrollment.gallery import FingerGallery
+        from biometrics.gallery import FingerGallery
 
         return FingerGallery(self.finger_engine)
 
@@ -113,7 +142,7 @@ class Runtime:
 
     def warm_up(self) -> None:
         """Load the face models and replay the gallery before the first request needs them."""
-        from api.compute import limit_compute_threads
+        from biometrics.compute import limit_compute_threads
 
         self.face_engine.warm_up()
         with self.sessions() as session:
@@ -123,15 +152,35 @@ class Runtime:
             self.compute_pool.warm_up()
         limit_compute_threads(self.settings.compute_threads)
 
+    def replica_status(self) -> ReplicaStatus:
+        """How far each gallery lags behind the change feed, and whether that is too far."""
+        from biometrics import replication
+
+        with self.sessions() as session:
+            return replication.status(session, (self.face_gallery, self.finger_gallery),
+                                      max_lag_s=self.settings.replica_lag_max_s,
+                                      max_changes=self.settings.replica_lag_max_changes)
+
+    def start_listener(self) -> None:
+        """Keep the galleries in step with other replicas' writes (PostgreSQL LISTEN)."""
+        from biometrics.replication import listener_for
+
+        if self.settings.replica_listen and self.listener is None:
+            self.listener = listener_for(self.engine, self.sessions, self.vault,
+                                         (self.face_gallery, self.finger_gallery))
+
     def close(self) -> None:
         """Release the database pool and stop the compute processes."""
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
         if "compute_pool" in self.__dict__ and self.compute_pool is not None:
             self.compute_pool.close()
         self.engine.dispose()
 
 
 @lru_cache(maxsize=4)
-def _face_engine(params: Any) -> Any:
+def _face_engine(params: FaceParams) -> FaceEngine:
     """Return the process's face engine for ``params`` (built, not loaded: loading is lazy)."""
     from matching.face import FaceEngine
 
@@ -145,5 +194,5 @@ def build_runtime(settings: Settings) -> Runtime:
     private_dir(settings.var_dir)
     keyring = Keyring.open(settings.keyring_file, create=not settings.is_production)
     engine = make_engine(settings.database_url)
-    return Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine),
+    return Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
                    vault=Vault(keyring))

@@ -1,0 +1,1 @@
+"""Enrolled biometrics: the one owner of templates, images, the change feed and galleries."""
