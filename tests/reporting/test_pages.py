@@ -54,3 +54,53 @@ def test_dashboard_in_chromium(keys, ids, server):  # noqa: F811
         assert page.eval("document.getElementById('rate').textContent") == "100.0%"
     finally:
         page.close()
+
+
+def _pdf_text(content: bytes, tmp_path) -> str:
+    """Return a PDF's text, after checking that poppler renders its first page."""
+    if not shutil.which("pdftoppm"):
+        pytest.skip("poppler-utils not installed")
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(content)
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf),
+                    str(tmp_path / "r")], check=True)
+    assert (tmp_path / "r-1.png").stat().st_size > 3000
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_printed_layouts_campaign_pdf_and_coverage_xlsx(client, keys, ids, tmp_path):  # noqa: F811
+    import io
+
+    from openpyxl import load_workbook
+
+    h, day = auth(keys["police"]), {"date": "2026-11-20"}
+    table = client.get("/reports/campaign", headers=h, params=day).json()
+    wb = load_workbook(io.BytesIO(client.get("/reports/campaign", headers=h,
+                                             params={**day, "format": "xlsx"}).content))
+    ws = wb.worksheets[0]
+    assert ws.freeze_panes == "B5" and ws.print_title_rows == "$3:$4"
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+    for ref in ("A3", "Q4", "X5", "B5"):
+        assert ws[ref].border.left.style == "thin" and ws[ref].border.bottom.style == "thin"
+    assert ws["B3"].alignment.horizontal == "center"  # the merged group header
+    assert all(ws.column_dimensions[c].width >= 8 for c in ("B", "F", "X"))
+    r = client.get("/reports/coverage", headers=h, params={**day, "format": "xlsx"})
+    assert r.status_code == 200, r.text
+    cov = load_workbook(io.BytesIO(r.content))
+    assert cov.sheetnames == ["采集率", "未完成采集"]
+    rows = list(cov["采集率"].iter_rows(min_row=2, values_only=True))
+    assert rows[-1][:5] == ("合计", 5, 4, 3, 3) and rows[-1][5] == 0.6
+    assert cov["采集率"]["F3"].border.top.style == "thin"
+    assert cov["采集率"].page_setup.orientation == "landscape"
+    assert cov["未完成采集"].max_row == 1 + 2 and cov["未完成采集"]["F2"].value in (
+        "人像", "指纹", "人像、指纹")
+    pdf = client.get("/reports/campaign", headers=h, params={**day, "format": "pdf"})
+    if pdf.status_code == 503:
+        pytest.skip(pdf.json()["message"])
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    text = _pdf_text(pdf.content, tmp_path)
+    assert "保安服务市场清理整顿专项行动统计表" in text and "全市" in text
+    line = next(x for x in text.splitlines() if "雇佣不符合规定人员从事保安服务" in x)
+    assert line.split()[0] == "15." and line.split()[-1] == f"{table['cells']['15']}人"
+    assert "待主管确认的疑似人证不符" in text
