@@ -40,7 +40,8 @@ def bars(rows: dict[str, dict], label: str) -> str:
     parts = [f"<svg width='{BAR_W + 260}' height='{h}' role='img' aria-label='{escape(label)}'>"]
     for i, (name, f) in enumerate(items):
         y, share = i * ROW_H, f["rate"] or 0.0
-        parts.append(f"<text x='0' y='{y + 13}' font-size='12'>{escape(name)[:24]}</text>"
+        parts.append(f"<text class='name' x='0' y='{y + 13}' font-size='12'>"
+                     f"{escape(name)[:24]}</text>"
                      f"<rect x='170' y='{y + 3}' width='{BAR_W}' height='12' fill='#eee'/>"
                      f"<rect x='170' y='{y + 3}' width='{BAR_W * share:.1f}' height='12' "
                      f"fill='#2a7a3a'/><text x='{BAR_W + 176}' y='{y + 13}' font-size='12'>"

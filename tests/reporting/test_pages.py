@@ -30,7 +30,7 @@ def test_coverage_pdf_renders(client, keys, ids, tmp_path):  # noqa: F811
     assert (tmp_path / "p-1.png").stat().st_size > 3000
 
 
-def test_dashboard_in_chromium(keys, ids, server):  # noqa: F811
+def test_dashboard_in_chromium(keys, ids, server, tmp_path):  # noqa: F811
     page = Browser(("--window-size=1400,1800",))
     try:
         page.navigate(server + "/dashboard")
@@ -45,8 +45,13 @@ def test_dashboard_in_chromium(keys, ids, server):  # noqa: F811
         # no CDN: the only scripts are the app's own files (the CSP allows nothing else)
         assert page.eval("[...document.querySelectorAll('script')].every(s => s.src && "
                          "new URL(s.src).origin === location.origin)") is True
+        # the trend is drawn from the dated history: 30 days, no snapshot was ever taken
+        assert page.eval("document.getElementById('trend').dataset.points") == "30"
+        assert page.eval("[...document.querySelectorAll('#districts option')]"
+                         ".map(o => o.value).sort()") == sorted(["和平区", "蓟州区"])
         shot = page.screenshot("dashboard.png")
         assert shot.stat().st_size > 10_000
+        _exports_download_and_open(page, tmp_path)
         page.eval("document.getElementById('district').value = '和平区';"
                   "document.getElementById('content').dataset.loaded = '';"
                   "document.getElementById('show').click()")
@@ -104,3 +109,36 @@ def test_printed_layouts_campaign_pdf_and_coverage_xlsx(client, keys, ids, tmp_p
     line = next(x for x in text.splitlines() if "雇佣不符合规定人员从事保安服务" in x)
     assert line.split()[0] == "15." and line.split()[-1] == f"{table['cells']['15']}人"
     assert "待主管确认的疑似人证不符" in text
+
+
+def _exports_download_and_open(page, tmp_path) -> None:  # noqa: ANN001
+    """Click every export button; each file lands in the download folder and opens."""
+    import io
+    import time
+
+    from openpyxl import load_workbook
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    page.call("Browser.setDownloadBehavior", behavior="allow", downloadPath=str(downloads))
+    for report in ("coverage", "campaign"):
+        for fmt in ("xlsx", "csv", "pdf"):
+            page.eval("document.getElementById('export-status').dataset.last = '';"
+                      f"document.querySelector(\"#exports button[data-report='{report}']"
+                      f"[data-format='{fmt}']\").click()")
+            name = page.wait_for("document.getElementById('export-status').dataset.last")
+            assert name == f"{report}-全市-2026-11-20.{fmt}"
+            path = downloads / name
+            end = time.monotonic() + 20
+            while not path.exists() and time.monotonic() < end:
+                time.sleep(0.1)
+            data = path.read_bytes()
+            if fmt == "xlsx":
+                wb = load_workbook(io.BytesIO(data))
+                assert wb.worksheets[0].page_setup.orientation == "landscape"
+            elif fmt == "pdf":
+                assert data.startswith(b"%PDF")
+                if report == "campaign":
+                    assert "统计表" in _pdf_text(data, tmp_path)
+            else:
+                assert data.decode("utf-8-sig").count("\n") >= 2
