@@ -7,7 +7,7 @@ import logging.config
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import errors
 from api.middleware import (
@@ -17,6 +17,7 @@ from api.middleware import (
     SecurityHeadersMiddleware,
     UnhandledErrorMiddleware,
 )
+from api.query import reject_unknown_query
 from api.routers import (
     audit,
     certificates,
@@ -99,7 +100,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.metrics = Metrics()
     errors.install(app)
     for router in ROUTERS:
-        app.include_router(router, responses=errors.ERROR_RESPONSES)
+        app.include_router(router, responses=errors.ERROR_RESPONSES,
+                           dependencies=[Depends(reject_unknown_query)])
     app.add_middleware(BodyLimitMiddleware, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes)
     # outside the body limit, whose own exception (a streamed body over the limit) is a 413

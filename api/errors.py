@@ -12,6 +12,7 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api.query import UnknownQueryParameter
 from enrollment.exceptions import (
     IdempotencyMismatch,
     NothingToCommit,
@@ -65,6 +66,7 @@ STATUS: dict[type[GuardidError], int] = {
     PdfFontMissing: 503,
     UnknownColumn: 404,
     DayNotEnded: 409,
+    UnknownQueryParameter: 400,
 }
 # Status codes of the framework's own errors, with the code we send for each.
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",

@@ -65,12 +65,43 @@ def _serve(args: argparse.Namespace) -> int:
     from api.app import configure_logging, log_config
     from registry.settings import get_settings
 
-    level = get_settings().log_level
+    settings = get_settings()
+    if not _schema_ready(settings.database_url):
+        return 2
+    level = settings.log_level
     configure_logging(level)
+    print(f"guardid listening on http://{args.host}:{args.port} "
+          f"(pages: /station /inspect /review /dashboard; API docs: /docs)", flush=True)
     # uvicorn applies the same configuration in each worker process it starts
     uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers,
                 log_config=log_config(level), access_log=False)
     return 0
+
+
+def _schema_ready(url: str) -> bool:
+    """True when the database is at this code's schema; else say what to run (stderr)."""
+    import sys
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from registry.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        current = migrate.current_revision(engine)
+        if migrate.is_current(engine):
+            return True
+    except SQLAlchemyError as exc:
+        print(f"guardid serve: cannot open the database ({type(exc).__name__}); check "
+              "GUARDID_DATABASE_URL and that the server is up", file=sys.stderr)
+        return False
+    finally:
+        engine.dispose()
+    state = "has never been migrated" if current is None else f"is at revision {current}"
+    print(f"guardid serve: the database {state}, not at this version's schema.\n"
+          "Run `guardid migrate` first (it upgrades the schema and the keyring), then "
+          "`guardid serve` again.", file=sys.stderr)
+    return False
 
 
 def serve_environment(env: MutableMapping[str, str], *, workers: int, cores: int) -> None:

@@ -146,3 +146,16 @@ class CheckPage(BaseModel):
 
     total: int
     items: list[StoredCheckOut]
+
+
+class HolderOut(BaseModel):
+    """The certificate holder beside a check's decision (own-district guards only)."""
+
+    check_id: int
+    guard_id: int
+    name: str
+    certificate_number: str | None
+    employer: str | None
+    post_site: str | None
+    duty_status: str
+    photo: str | None  # link to the enrolled face image, when one is on file

@@ -11,6 +11,7 @@ from reporting.campaign import COLUMNS
 
 BAR_W, ROW_H = 260, 18
 MAX_BARS, MAX_MISSING = 20, 50
+TREND_LABELS = 8  # dates written under the trend line (more would overlap)
 
 
 def _pct(rate: float | None) -> str:
@@ -39,7 +40,8 @@ def bars(rows: dict[str, dict], label: str) -> str:
     parts = [f"<svg width='{BAR_W + 260}' height='{h}' role='img' aria-label='{escape(label)}'>"]
     for i, (name, f) in enumerate(items):
         y, share = i * ROW_H, f["rate"] or 0.0
-        parts.append(f"<text x='0' y='{y + 13}' font-size='12'>{escape(name)[:24]}</text>"
+        parts.append(f"<text class='name' x='0' y='{y + 13}' font-size='12'>"
+                     f"{escape(name)[:24]}</text>"
                      f"<rect x='170' y='{y + 3}' width='{BAR_W}' height='12' fill='#eee'/>"
                      f"<rect x='170' y='{y + 3}' width='{BAR_W * share:.1f}' height='12' "
                      f"fill='#2a7a3a'/><text x='{BAR_W + 176}' y='{y + 13}' font-size='12'>"
@@ -48,19 +50,22 @@ def bars(rows: dict[str, dict], label: str) -> str:
 
 
 def trend_line(points: list[dict]) -> str:
-    """Return the collection rate over the frozen days as a line."""
+    """Return the collection rate over the range's days as a line (a few dates labelled)."""
     if not points:
-        return "<p class='muted'>尚无历史快照 (no snapshots yet: run `guardid report snapshot`)</p>"
+        return "<p class='muted'>无数据 (no days in the range)</p>"
     w, h = 520, 120
     n = len(points)
+    every = max(1, -(-n // TREND_LABELS))
     xy = [(20 + (w - 40) * (i / max(1, n - 1)), h - 20 - (h - 40) * (p["rate"] or 0))
           for i, p in enumerate(points)]
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
     labels = "".join(f"<text x='{x:.1f}' y='{h - 4}' font-size='10' text-anchor='middle'>"
-                     f"{escape(p['as_of'][5:])}</text>" for (x, _), p in zip(xy, points,
-                                                                          strict=True))
+                     f"{escape(p['as_of'][5:])}</text>"
+                     for i, ((x, _), p) in enumerate(zip(xy, points, strict=True))
+                     if i % every == 0 or i == n - 1)
     return (f"<svg width='{w}' height='{h}' role='img' aria-label='trend'><polyline "
-            f"points='{line}' fill='none' stroke='#2a7a3a' stroke-width='2'/>{labels}</svg>")
+            f"id='trend' data-points='{n}' points='{line}' fill='none' stroke='#2a7a3a' "
+            f"stroke-width='2'/>{labels}</svg>")
 
 
 def table_html(t: dict) -> str:

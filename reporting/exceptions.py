@@ -21,3 +21,9 @@ class DayNotEnded(ReportingError):
     """A daily snapshot asked for a day that has not ended yet (its figures still change)."""
 
     code = "day_not_ended"
+
+
+class BadRange(ReportingError):
+    """A date range that ends before it starts."""
+
+    code = "bad_range"

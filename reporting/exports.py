@@ -11,6 +11,7 @@ from openpyxl.utils import get_column_letter
 
 from reporting.campaign import COLUMNS, GROUPS
 from reporting.cells import csv_bytes, xlsx_bytes
+from reporting.printed import print_layout
 
 TITLE = "保安服务市场清理整顿专项行动统计表"
 # Suspected biometric mismatches awaiting a supervisor: shown beside the table, not in it.
@@ -64,6 +65,7 @@ def campaign_xlsx(t: dict) -> bytes:
     for row in (3, 4):
         for col in range(1, 25):
             ws.cell(row=row, column=col).font = Font(bold=True)
+    print_layout(ws, first_row=3, header_rows=2, last_row=5, last_col=24)
     if "pending_suspected_mismatches" in t:
         _pending_sheet(wb, t["pending_suspected_mismatches"])
     return xlsx_bytes(wb)

@@ -12,7 +12,11 @@ from registry.audit import Actor
 from registry.policy import district_filter
 from registry.settings import Settings
 from reporting import campaign, coverage, snapshots, state
-from reporting.exceptions import DayNotEnded, UnknownColumn
+from reporting.exceptions import BadRange, DayNotEnded, UnknownColumn
+
+# A trend over a range is one as-of coverage query per point: a longer range is sampled
+# evenly (its last day always included), so a year costs what a month does.
+TREND_MAX_POINTS = 31
 
 
 def policy(settings: Settings) -> coverage.Policy:
@@ -103,3 +107,29 @@ def trend(*, db_session: Session, actor: Actor, district: str | None) -> list[di
     unit = unit_of(actor, district) or "*"
     return [{"as_of": r.as_of.isoformat(), **json.loads(r.content)["total"]}
             for r in snapshots.history(db_session, snapshots.DAILY, unit)]
+
+
+def _rate_on(db_session: Session, settings: Settings, unit: str | None, day: dt.date) -> dict:
+    """Return the day's totals: as frozen when a snapshot exists, else computed as of it."""
+    frozen = snapshots.get(db_session, snapshots.DAILY, unit or "*", day)
+    if frozen is not None:
+        return {**json.loads(frozen.content)["total"], "frozen": True}
+    c = coverage.coverage(db_session, day=day, unit=unit, policy=policy(settings),
+                          missing_limit=0)
+    return {**c["total"], "frozen": False}
+
+
+def trend_range(*, db_session: Session, settings: Settings, actor: Actor,
+                district: str | None, start: dt.date, end: dt.date) -> list[dict]:
+    """Return the collection rate as of evenly spaced days from ``start`` to ``end``,
+    computed from the dated history (no snapshot needed; a frozen day reads as frozen)."""
+    if end < start:
+        raise BadRange(f"the range ends ({end.isoformat()}) before it starts "
+                       f"({start.isoformat()})")
+    unit = unit_of(actor, district)
+    span = (end - start).days
+    step = max(1, -(-span // (TREND_MAX_POINTS - 1)))
+    days = [start + dt.timedelta(days=i) for i in range(0, span + 1, step)]
+    if days[-1] != end:
+        days[-1] = end
+    return [{"as_of": d.isoformat(), **_rate_on(db_session, settings, unit, d)} for d in days]

@@ -95,3 +95,14 @@ def test_audit_checkpoint_for_a_witness_catches_a_cut_tail(env, session, tmp_pat
               env, check=False)
     assert bad.returncode == 1
     assert "seq 4: truncated" in bad.stdout and "seq 4: bad_checkpoint" in bad.stdout
+
+
+def test_serve_on_a_database_never_migrated_says_to_migrate(tmp_path):
+    db = tmp_path / "fresh.db"
+    r = run(["serve", "--port", "1"], {"GUARDID_DATABASE_URL": f"sqlite:///{db}",
+                                       "GUARDID_VAR_DIR": str(tmp_path), "GUARDID_ENV": "test",
+                                       "GUARDID_KEYRING_FILE": str(tmp_path / "k.json")},
+            check=False)
+    assert r.returncode == 2, r.stderr
+    assert "has never been migrated" in r.stderr and "guardid migrate" in r.stderr
+    assert "Traceback" not in r.stderr and "listening" not in r.stdout

@@ -102,11 +102,15 @@ $("verify").addEventListener("click", async () => {
   if ($("site").value.trim()) form.append("site", $("site").value.trim());
   if ($("face").files[0]) form.append("face", $("face").files[0]);
   if ($("finger").files[0]) form.append("finger", $("finger").files[0]);
+  if ($("finger").files[0] && $("finger-position").value)
+    form.append("finger_position", $("finger-position").value);
   if (recapture && recapture.doc === docOf()) form.append("recapture_of", recapture.case);
   const el = $("result");
   el.textContent = "核验中 checking…";
   el.className = "";
   delete el.dataset.outcome;
+  $("holder").hidden = true;
+  $("filed").textContent = "";
   const r = await fetch("/inspections/verify", { method: "POST", headers: headers(), body: form });
   const body = await r.json();
   if (!r.ok) {
@@ -134,8 +138,40 @@ $("verify").addEventListener("click", async () => {
     step.textContent = MISMATCH[body.mismatch_status] + " · " + body.next_step;
     el.append(step);
   }
+  filed(body);
+  if (body.guard_id !== null) showHolder(body.check_id);
   if (body.failed_checks.length > 1) {
     el.append(document.createElement("br"), "其他问题: " + body.failed_checks.slice(1)
       .map((c) => OUTCOMES[c] || c).join("，"));
   }
 });
+// What was put on record by this check, in words.
+function filed(body) {
+  const parts = ["已记录核验 #" + body.check_id + " check recorded " + body.at.slice(0, 19).replace("T", " ") + " UTC"];
+  if (body.violation_ids.length)
+    parts.push("已立违规记录 violation filed: #" + body.violation_ids.join(", #"));
+  if (body.mismatch_status === "suspected")
+    parts.push("已提交疑似人证不符 #" + body.mismatch_case_id + "，待主管确认 suspected mismatch filed for a supervisor");
+  else if (body.mismatch_status === "recapture")
+    parts.push("未记违规，等待重新采集 nothing filed yet: recapture");
+  else if (!body.violation_ids.length) parts.push("未记违规 no violation filed");
+  $("filed").textContent = parts.join(" · ");
+  $("filed").dataset.violations = body.violation_ids.join(",");
+  $("filed").dataset.mismatch = body.mismatch_status === "suspected" ? String(body.mismatch_case_id) : "";
+}
+// The certificate holder as registered (own-district guards only), beside the decision.
+async function showHolder(checkId) {
+  const r = await fetch("/inspections/" + checkId + "/holder", { headers: headers() });
+  if (!r.ok) return;  // another district's guard: minimal disclosure, nothing to show
+  const h = await r.json();
+  $("holder-name").textContent = h.name + " · " + (h.certificate_number || "");
+  $("holder-employer").textContent = "用人单位 employer: " + (h.employer || "无 none");
+  $("holder-post").textContent = "登记岗位 post: " + (h.post_site || "—");
+  $("holder").dataset.guard = h.guard_id;
+  $("holder").hidden = false;
+  $("holder-photo").removeAttribute("src");
+  if (h.photo) {
+    const p = await fetch(h.photo, { headers: headers() });
+    if (p.ok) $("holder-photo").src = URL.createObjectURL(await p.blob());
+  }
+}

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, UploadFile
+from fastapi.responses import Response
 
 from api.deps import Limit, Offset, RuntimeDep, SessionDep, VaultDep, role_dep
 from api.uploads import read_upload
+from enrollment.review import media_type
+from inspection import holder, records, service
 from inspection import identify as identify_service
-from inspection import records, service
 from inspection.models import Outcome
-from inspection.schemas import CheckContext, CheckOut, CheckPage, StoredCheckOut
+from inspection.schemas import CheckContext, CheckOut, CheckPage, HolderOut, StoredCheckOut
 from registry.fieldtypes import DbId
 from registry.models import Role
 
@@ -87,3 +89,17 @@ def list_checks(session: SessionDep, actor: CheckReader, offset: Offset = 0, lim
 def get_check(check_id: DbId, session: SessionDep, actor: CheckReader):
     """Return one recorded check (the read is audited)."""
     return records.get(db_session=session, actor=actor, check_id=check_id)
+
+
+@router.get("/inspections/{check_id}/holder", response_model=HolderOut)
+def check_holder(check_id: DbId, session: SessionDep, actor: Inspector):
+    """The certificate holder of a check: name, employer, post, photo link (own district)."""
+    return holder.holder(db_session=session, actor=actor, check_id=check_id)
+
+
+@router.get("/inspections/{check_id}/holder/photo")
+def check_holder_photo(check_id: DbId, session: SessionDep, vault: VaultDep,
+                       actor: Inspector) -> Response:
+    """The holder's enrolled face photo, to compare with the person at the post (audited)."""
+    data = holder.photo(db_session=session, vault=vault, actor=actor, check_id=check_id)
+    return Response(data, media_type=media_type(data))  # no-store: every response

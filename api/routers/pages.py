@@ -47,6 +47,12 @@ def dashboard_page() -> HTMLResponse:
     return HTMLResponse(_page("dashboard.html"), headers=PAGE_HEADERS)
 
 
+@router.get("/review", response_class=HTMLResponse)
+def review_page() -> HTMLResponse:
+    """The supervisor's queues: possible duplicates and suspected mismatches, decided here."""
+    return HTMLResponse(_page("review.html"), headers=PAGE_HEADERS)
+
+
 @router.get("/station", response_class=HTMLResponse)
 def station_page() -> HTMLResponse:
     """The enrolment station in a browser: camera with live quality feedback, fingerprints."""

@@ -14,13 +14,14 @@ from pydantic import BaseModel
 from api.deps import RuntimeDep, SessionDep, role_dep
 from enrollment.archive_pdf import find_font
 from registry.models import Role
-from reporting import dashboard, exports, service
+from reporting import dashboard, exports, printed, service
 from reporting.state import last_ended_day
 
 router = APIRouter(tags=["reporting"])
 Police = role_dep(Role.admin, Role.police)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Day = Query(default=None, description="report date (default: today, UTC)")
+DASHBOARD_TREND_DAYS = dt.timedelta(days=29)  # the dashboard's default trend: 30 days
 EndedDay = Query(default=None, description="a day that has ended (default: yesterday, UTC)")
 
 
@@ -31,7 +32,7 @@ def _day(day: dt.date | None) -> dt.date:
 @router.get("/reports/coverage")
 def coverage(session: SessionDep, runtime: RuntimeDep, actor: Police,
              date: dt.date | None = Day, district: str | None = None,
-             format: Literal["json", "csv", "pdf"] = "json"):  # noqa: A002
+             format: Literal["json", "csv", "xlsx", "pdf"] = "json"):  # noqa: A002
     """Collection coverage of on-duty guards: totals, breakdowns, who is missing since when."""
     day = _day(date)
     c = service.coverage_report(db_session=session, settings=runtime.settings, actor=actor,
@@ -40,6 +41,8 @@ def coverage(session: SessionDep, runtime: RuntimeDep, actor: Police,
                         district=district)
     if format == "csv":
         return Response(exports.coverage_csv(c), media_type="text/csv; charset=utf-8")
+    if format == "xlsx":
+        return Response(printed.coverage_xlsx(c), media_type=XLSX)
     if format == "pdf":
         pdf = exports.coverage_pdf(c, find_font(runtime.settings.pdf_font_file))
         return Response(pdf, media_type="application/pdf")
@@ -49,7 +52,7 @@ def coverage(session: SessionDep, runtime: RuntimeDep, actor: Police,
 @router.get("/reports/campaign")
 def campaign(session: SessionDep, runtime: RuntimeDep, actor: Police,
              date: dt.date | None = Day, district: str | None = None,
-             format: Literal["json", "csv", "xlsx"] = "json"):  # noqa: A002
+             format: Literal["json", "csv", "xlsx", "pdf"] = "json"):  # noqa: A002
     """The 23-column campaign table, cumulative to the date (a frozen week is returned as
     frozen, byte for byte)."""
     day = _day(date)
@@ -64,6 +67,9 @@ def campaign(session: SessionDep, runtime: RuntimeDep, actor: Police,
     if format == "xlsx":
         return Response(exports.campaign_xlsx(json.loads(text)), media_type=XLSX,
                         headers=headers)
+    if format == "pdf":
+        pdf = printed.campaign_pdf(json.loads(text), find_font(runtime.settings.pdf_font_file))
+        return Response(pdf, media_type="application/pdf", headers=headers)
     return Response(text.encode(), media_type="application/json", headers=headers)
 
 
@@ -101,16 +107,25 @@ def snapshot(session: SessionDep, runtime: RuntimeDep, actor: Police,
 
 
 @router.get("/reports/trend")
-def trend(session: SessionDep, actor: Police, district: str | None = None):
-    """The collection rate of every frozen day, oldest first."""
-    return service.trend(db_session=session, actor=actor, district=district)
+def trend(session: SessionDep, runtime: RuntimeDep, actor: Police, district: str | None = None,
+          start: dt.date | None = Query(default=None, description="first day of a range"),
+          end: dt.date | None = Query(default=None, description="last day (default: today)")):
+    """The collection rate over a range, computed as of each day from the dated history (at
+    most 31 points, evenly spaced); with no range, every frozen day, oldest first."""
+    if start is None:
+        return service.trend(db_session=session, actor=actor, district=district)
+    return service.trend_range(db_session=session, settings=runtime.settings, actor=actor,
+                               district=district, start=start, end=_day(end))
 
 
 @router.get("/reports/dashboard.html", response_class=HTMLResponse)
 def dashboard_fragment(session: SessionDep, runtime: RuntimeDep, actor: Police,
                        date: dt.date | None = Day, district: str | None = None,
-                       employer_type: str | None = None):
-    """The dashboard's content for one unit and day, rendered on the server."""
+                       employer_type: str | None = None,
+                       trend_start: dt.date | None = Query(
+                           default=None, description="trend from (default: 29 days before)")):
+    """The dashboard's content for one unit and day, rendered on the server; the trend is
+    computed from the dated history (no snapshot needed)."""
     day = _day(date)
     c = service.coverage_report(db_session=session, settings=runtime.settings, actor=actor,
                                 day=day, district=district)
@@ -119,7 +134,9 @@ def dashboard_fragment(session: SessionDep, runtime: RuntimeDep, actor: Police,
                                  if k == employer_type}
     text, _ = service.campaign_table(db_session=session, settings=runtime.settings,
                                      actor=actor, day=day, district=district)
-    points = service.trend(db_session=session, actor=actor, district=district)
+    points = service.trend_range(db_session=session, settings=runtime.settings, actor=actor,
+                                 district=district, end=day,
+                                 start=trend_start or day - DASHBOARD_TREND_DAYS)
     service.record_read(db_session=session, actor=actor, what="dashboard", day=day,
                         district=district)
     return HTMLResponse(dashboard.render(c, json.loads(text), points))

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.api.conftest import new_id
 from tests.helpers import auth
 
 
@@ -53,3 +54,20 @@ def test_validation_errors_do_not_echo_personal_data(client, keys):
                     json={"name": "张三", "id_number": 110105194912310021, "district": "x"})
     assert r.status_code == 422
     assert "110105194912310021" not in r.text
+
+
+def test_an_unknown_query_parameter_is_refused_not_ignored(client, keys):
+    h = auth(keys["admin"])
+    client.post("/guards", headers=h, json={"name": "王某", "id_number": new_id(901),
+                                            "district": "蓟州区"})
+    for key in (keys["admin"], keys["district_police"]):  # a city key and a district's
+        r = client.get("/guards", headers=auth(key), params={"name": "张测试"})
+        assert r.status_code == 400, r.text
+        assert r.json()["code"] == "unknown_query_parameter" and "name" in r.json()["message"]
+    typo = client.get("/reports/coverage", headers=auth(keys["police"]),
+                      params={"distrct": "蓟州区"})
+    assert typo.status_code == 400 and typo.json()["code"] == "unknown_query_parameter"
+    assert client.get("/guards", headers=h, params={"district": "蓟州区",
+                                                    "limit": 5}).status_code == 200
+    assert client.get("/reports/trend", headers=auth(keys["police"]),
+                      params={"start": "2026-11-01", "end": "2026-11-02"}).status_code == 200

@@ -119,6 +119,10 @@ OPS = [
     Op("check.list", "GET", "/inspections?limit=500", CHECKERS, "list", own="check",
        ids=_items("check_id")),
     Op("check.get", "GET", "/inspections/{check}", CHECKERS, "get", "check"),
+    Op("check.holder", "GET", "/inspections/{check}/holder", {"admin", "inspector"}, "get",
+       "check"),
+    Op("check.holder_photo", "GET", "/inspections/{check}/holder/photo",
+       {"admin", "inspector"}, "image", "check"),
     Op("check.filter", "GET", "/inspections?district={district}", CHECKERS, "filter"),
     Op("violation.list", "GET", "/violations?limit=500", CHECKERS, "list", own="violation",
        ids=_items()),
@@ -153,6 +157,9 @@ OPS = [
        {"admin", "police"}, "filter"),
     Op("report.trend", "GET", "/reports/trend?district={district}", {"admin", "police"},
        "filter"),
+    Op("report.trend_range", "GET",
+       "/reports/trend?start=2026-11-01&end=2026-11-20&district={district}",
+       {"admin", "police"}, "filter"),
     Op("report.dashboard", "GET", "/reports/dashboard.html?district={district}",
        {"admin", "police"}, "filter"),
     Op("audit.list", "GET", "/audit?limit=500", {"auditor"}, "list"),
@@ -325,6 +332,10 @@ def test_a_guard_of_another_district_verifies_here_like_any_certificate(city, fa
     assert r.status_code == 200 and r.json()["outcome"] == "match", r.text
     assert r.json()["guard_id"] is None and r.json()["face_score"] is None
     assert r.json()["certificate_number"] is None  # the inspector holds the card
+    for part in ("holder", "holder/photo"):  # nor the holder's name, employer or photo
+        held = client.get(f"/inspections/{r.json()['check_id']}/holder".replace(
+            "holder", part), headers=h)
+        assert held.status_code == 404 and held.json()["code"] == "not_found", held.text
     assert_no_leak(w, r, A, "verify")
     unknown = client.post("/inspections/verify", headers=h, data={"certificate_number": "ZZ-1"},
                           files={"face": ("p.jpg", face_b, "image/jpeg")})

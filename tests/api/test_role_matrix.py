@@ -53,6 +53,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/inspections/identify"): {"admin", "inspector"},
     ("GET", "/inspections"): {"admin", "inspector", "police"},
     ("GET", "/inspections/{check_id}"): {"admin", "inspector", "police"},
+    ("GET", "/inspections/{check_id}/holder"): {"admin", "inspector"},
+    ("GET", "/inspections/{check_id}/holder/photo"): {"admin", "inspector"},
     ("GET", "/mismatches"): {"admin", "police"},
     ("GET", "/mismatches/{case_id}"): {"admin", "police"},
     ("GET", "/mismatches/{case_id}/images/{kind}/{item_id}"): {"admin", "police"},

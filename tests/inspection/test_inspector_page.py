@@ -44,6 +44,14 @@ def test_inspector_page_end_to_end(client, keys, posted, server, page, tmp_path,
     page.eval("document.getElementById('verify').click()")
     assert page.wait_for("document.getElementById('result').dataset.outcome") == "match"
     assert "人证一致" in page.eval("document.getElementById('result').textContent")
+    # beside the decision: the holder as registered, photo included; what was put on record
+    assert page.wait_for("!document.getElementById('holder').hidden && document"
+                         ".getElementById('holder-photo').naturalWidth > 0")
+    assert page.eval("document.getElementById('holder-name').textContent") == \
+        f"王保安501 · {posted.number}"
+    assert "津安保安服务有限公司" in page.eval(
+        "document.getElementById('holder-employer').textContent")
+    assert "no violation filed" in page.eval("document.getElementById('filed').textContent")
     page.eval("document.getElementById('offline').click()")
     page.eval("document.getElementById('result').scrollIntoView()")
     page.screenshot("inspector-page-match.png")
@@ -60,15 +68,23 @@ def test_inspector_page_end_to_end(client, keys, posted, server, page, tmp_path,
     page.eval("document.getElementById('verify').click()")
     assert page.wait_for("document.getElementById('result').dataset.mismatch") == "recapture"
     assert "attempt 2 of 3" in page.eval("document.getElementById('next-step').textContent")
+    assert "nothing filed yet" in page.eval("document.getElementById('filed').textContent")
     page.screenshot("inspector-page-recapture.png")
+    # the whole finger, but claimed as the right index: compared with that finger only
     page.set_files("#finger", [whole])
+    page.eval("document.getElementById('finger-position').value = '2';"
+              "document.getElementById('result').dataset.mismatch = '';"
+              "document.getElementById('verify').click()")
+    assert page.wait_for("document.getElementById('result').dataset.mismatch") == "recapture"
+    assert "attempt 3 of 3" in page.eval("document.getElementById('next-step').textContent")
+    page.eval("document.getElementById('finger-position').value = '7'")
     page.eval("document.getElementById('verify').click()")
     assert page.wait_for("document.getElementById('result').dataset.mismatch "
                          "=== 'cleared'"), page.eval("document.getElementById('result')"
                                                      ".textContent")
     checks = client.get("/inspections", headers=auth(keys["admin"])).json()["items"]
     attempts = [(c["attempt"], c["outcome"]) for c in checks if c["mismatch_case_id"]]
-    assert sorted(attempts) == [(1, "no_match"), (2, "match")]
+    assert sorted(attempts) == [(1, "no_match"), (2, "no_match"), (3, "match")]
     assert client.get("/violations", headers=auth(keys["admin"])).json()["items"] == []
     client.post(f"/certificates/{posted.number}/revoke", headers=auth(keys["police"]),
                 json={"reason": "dismissed"})
@@ -77,3 +93,13 @@ def test_inspector_page_end_to_end(client, keys, posted, server, page, tmp_path,
     page.eval("document.getElementById('offline').click()")
     assert page.wait_for("document.getElementById('offline-result').dataset.reason "
                          "=== 'revoked'")
+    # checked online after the revocation: the violation it files is said on the page
+    page.eval("document.getElementById('finger').value = '';"
+              "document.getElementById('result').dataset.outcome = ''")
+    page.set_files("#face", [photo])
+    page.eval("document.getElementById('verify').click()")
+    assert page.wait_for("document.getElementById('result').dataset.outcome") == \
+        "certificate_revoked"
+    (v,) = client.get("/violations", headers=auth(keys["admin"])).json()["items"]
+    assert page.wait_for("document.getElementById('filed').dataset.violations") == str(v["id"])
+    assert "violation filed" in page.eval("document.getElementById('filed').textContent")

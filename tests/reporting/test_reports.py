@@ -163,3 +163,23 @@ def test_report_cli_freezes_idempotently(ids, runtime, tmp_path):
     with runtime.sessions() as session:
         assert session.scalar(text("SELECT count(*) FROM guard_spans")) == \
             json.loads(rebuilt.stdout)["spans"]
+
+
+def test_trend_over_a_range_is_computed_from_history_without_snapshots(client, keys, ids):
+    r = get(client, keys["police"], "/reports/trend", start="2026-11-09", end="2026-11-20")
+    points = {p["as_of"]: p for p in r.json()}
+    assert len(points) == 12 and not any(p["frozen"] for p in points.values())
+    assert points["2026-11-10"]["rate"] == round(2 / 6, 4)
+    assert points["2026-11-20"]["rate"] == 0.6
+    year = get(client, keys["police"], "/reports/trend", start="2025-11-20",
+               end="2026-11-20").json()
+    assert len(year) <= 31 and year[-1] == points["2026-11-20"]
+    assert year[0]["as_of"] == "2025-11-20" and year[0]["on_duty"] == 0
+    client.post("/reports/coverage/snapshot", headers=auth(keys["police"]),
+                params={"date": "2026-11-10"})
+    again = get(client, keys["police"], "/reports/trend", start="2026-11-10",
+                end="2026-11-10").json()
+    assert again == [{**points["2026-11-10"], "frozen": True}]
+    back = client.get("/reports/trend", headers=auth(keys["police"]),
+                      params={"start": "2026-11-20", "end": "2026-11-09"})
+    assert back.status_code == 422 and back.json()["code"] == "bad_range"

@@ -1,0 +1,112 @@
+"""Reports laid out for printing: the XLSX page setup of the annex (borders, widths, centred
+headers, frozen header rows repeated on every landscape page), coverage as XLSX and the
+campaign table as a PDF a person reads."""
+
+from __future__ import annotations
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reporting.campaign import COLUMNS, GROUPS
+from reporting.cells import xlsx_bytes
+
+THIN = Side(style="thin", color="000000")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+# Column width in characters for a wrapped header: a CJK character is about two.
+MIN_WIDTH, MAX_WIDTH, HEADER_LINES = 8, 40, 3
+MISSING_ZH = {"face": "人像", "fingerprints": "指纹"}
+
+
+def _width(text: str) -> int:
+    """Return the printed width of ``text`` in character cells (CJK counts double)."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def print_layout(ws: Worksheet, *, first_row: int, header_rows: int, last_row: int,
+                 last_col: int) -> None:
+    """Box every table cell, size columns to their wrapped headers, centre the headers,
+    freeze them and repeat them on every printed page (A4 landscape, one page wide)."""
+    top_header = first_row + header_rows - 1
+    for row in ws.iter_rows(min_row=first_row, max_row=last_row, max_col=last_col):
+        for cell in row:
+            cell.border = BOX
+            if cell.row <= top_header:
+                cell.alignment = Alignment(horizontal="center", vertical="center",
+                                           wrap_text=True)
+                cell.font = Font(bold=True)
+    for col in range(1, last_col + 1):
+        texts = [str(ws.cell(row=r, column=col).value or "")
+                 for r in range(first_row, last_row + 1)]
+        longest = max(_width(t) for t in texts)
+        wanted = max(longest // HEADER_LINES + 2, max(_width(t) for t in texts[header_rows:]
+                                                      or [""]) + 2)
+        ws.column_dimensions[get_column_letter(col)].width = max(MIN_WIDTH,
+                                                                 min(MAX_WIDTH, wanted))
+    ws.freeze_panes = ws.cell(row=top_header + 1, column=2)
+    ws.print_title_rows = f"{first_row}:{top_header}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+
+
+def coverage_xlsx(c: dict) -> bytes:
+    """Return coverage as XLSX: one row per district with the total, then who is missing."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "采集率"
+    unit = "全市" if c["unit"] == "*" else c["unit"]
+    ws["A1"] = f"上岗保安员人像和指纹采集情况 {unit} {c['as_of']}"
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(["辖区", "在岗保安员（人）", "已采集人像（人）", "已采集指纹（人）",
+               "均已采集（人）", "采集率"])
+    for name, f in [*c["by_district"].items(), ("合计", c["total"])]:
+        ws.append([name, f["on_duty"], f["face"], f["fingerprints"], f["both"], f["rate"]])
+        ws.cell(row=ws.max_row, column=6).number_format = "0.0%"
+    print_layout(ws, first_row=2, header_rows=1, last_row=ws.max_row, last_col=6)
+    missing = wb.create_sheet("未完成采集")
+    missing.append(["保安员编号", "姓名", "辖区", "用人单位", "岗位", "缺", "在岗起"])
+    for m in c["missing"]:
+        missing.append([m["guard_id"], m["name"], m["district"], m["employer"] or "",
+                        m.get("post_site") or "", "、".join(MISSING_ZH[x] for x in m["missing"]),
+                        str(m["on_duty_since"] or "")[:10]])
+    print_layout(missing, first_row=1, header_rows=1, last_row=missing.max_row, last_col=7)
+    return xlsx_bytes(wb)
+
+
+def campaign_pdf(t: dict, font: tuple[str, int]) -> bytes:
+    """Return the campaign table as an A4 PDF: each group's columns as numbered lines with
+    their value (23 columns in one printed row would be unreadable), pending cases below."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.add_font("cjk", fname=font[0], collection_font_number=font[1])
+    pdf.add_page()
+    pdf.set_font("cjk", size=15)
+    pdf.cell(0, 10, "保安服务市场清理整顿专项行动统计表", align="C", new_x="LMARGIN",
+             new_y="NEXT")
+    pdf.set_font("cjk", size=10)
+    unit = "全市" if t["unit"] == "*" else t["unit"]
+    pdf.cell(0, 7, f"填报单位：{unit}    统计时间：{t['period']['from']} 至 "
+                   f"{t['period']['to']}（累计）", new_x="LMARGIN", new_y="NEXT")
+    for title, cols in GROUPS:
+        pdf.ln(2)
+        pdf.set_font("cjk", size=11)
+        if title:
+            pdf.cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("cjk", size=10)
+        for n in cols:
+            head, u = COLUMNS[n]
+            pdf.cell(12, 6.5, f"{n}.", border=1, align="C")
+            pdf.cell(140, 6.5, head, border=1)
+            pdf.cell(0, 6.5, f"{t['cells'][str(n)]} {u}", border=1, align="R",
+                     new_x="LMARGIN", new_y="NEXT")
+    pending = t.get("pending_suspected_mismatches")
+    if pending is not None:
+        pdf.ln(4)
+        pdf.cell(0, 7, f"待主管确认的疑似人证不符（未计入本表）：{pending['count']} 起",
+                 new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
