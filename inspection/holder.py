@@ -4,10 +4,10 @@ another district stays at minimal disclosure, docs/security-policy.md)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from enrollment.models import Biometric, Modality
+from biometrics import records
+from biometrics.models import Biometric, Modality
 from inspection.models import SpotCheck
 from registry import audit, policy
 from registry.audit import Actor
@@ -28,10 +28,8 @@ def _guard_of(db_session: Session, actor: Actor, check_id: int) -> tuple[SpotChe
 
 def _face(db_session: Session, guard_id: int) -> Biometric | None:
     """Return the guard's current enrolled face with an image, if any."""
-    return db_session.scalar(select(Biometric).where(
-        Biometric.guard_id == guard_id, Biometric.modality == Modality.face,
-        Biometric.superseded_at.is_(None), Biometric.image_enc.is_not(None))
-        .order_by(Biometric.id.desc()).limit(1))
+    faces = records.current(db_session, guard_id, [Modality.face], with_image=True)
+    return max(faces, key=lambda b: b.id) if faces else None
 
 
 def holder(*, db_session: Session, actor: Actor, check_id: int) -> dict:
@@ -51,13 +49,11 @@ def holder(*, db_session: Session, actor: Actor, check_id: int) -> dict:
 
 def photo(*, db_session: Session, vault: Vault, actor: Actor, check_id: int) -> bytes:
     """Return the holder's enrolled face image (decrypted); audited."""
-    from enrollment.service import FACE_IMAGE_PURPOSE
-
     row, guard = _guard_of(db_session, actor, check_id)
     face = _face(db_session, guard.id)
     if face is None:
         raise NotFound(f"no photo is on file for the holder of check {check_id}")
-    data = vault.decrypt(db_session, face.image_enc, purpose=FACE_IMAGE_PURPOSE)
+    data = vault.decrypt(db_session, face.image_enc, purpose=records.image_purpose(face.modality))
     audit.record(db_session, actor, "inspection.holder_photo_viewed", resource_type="guard",
                  resource_id=guard.id, detail={"check": row.id, "biometric": face.id},
                  district=guard.district)
