@@ -262,8 +262,9 @@ class FingerIndex:
         rng = np.random.default_rng(len(train_rows))
         take = min(len(train_rows), IVF_TRAIN_PER_LIST * nlist)
         sample = np.sort(rng.choice(train_rows, take, replace=False))
-        index = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(self.bits), self.bits, nlist)
-        index.own_fields = True
+        quantizer = faiss.IndexBinaryFlat(self.bits)
+        index = faiss.IndexBinaryIVF(quantizer, self.bits, nlist)
+        index.referenced_objects = [quantizer]  # FAISS does not own it: keep it alive
         index.cp.niter = IVF_TRAIN_ITERATIONS
         index.cp.seed = 1234
         index.train(np.ascontiguousarray(self._codes.view[sample]))
