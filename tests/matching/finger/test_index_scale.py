@@ -7,7 +7,7 @@ import pytest
 
 from fixtures.synthetic_fingers import impression, master_print, splice
 from matching.exceptions import SnapshotError
-from matching.finger.index import FingerIndex
+from matching.finger.index import FingerIndex, codes
 
 MATES = range(760, 766)
 
@@ -24,15 +24,16 @@ def world(finger_engine):
         i, j = rng.integers(len(sources), size=2)
         if i != j:
             fillers.append(splice(sources[i], sources[j], rng))
-    return mates, probes, fillers
+    return mates, probes, fillers, [codes(finger_engine, t) for t in mates + fillers]
 
 
 def build(finger_engine, world, **kw):
-    mates, _, fillers = world
+    mates, _, fillers, packed = world
     idx = FingerIndex(finger_engine, **kw)
-    idx.add(list(range(len(mates))), mates, positions=[k + 1 for k in range(len(mates))])
+    idx.add(list(range(len(mates))), mates, positions=[k + 1 for k in range(len(mates))],
+            packed=packed[:len(mates)])
     idx.add(list(range(1000, 1000 + len(fillers))), fillers,
-            positions=[1 + k % 10 for k in range(len(fillers))])
+            positions=[1 + k % 10 for k in range(len(fillers))], packed=packed[len(mates):])
     return idx
 
 
@@ -47,7 +48,7 @@ def ivf(finger_engine, world):
 
 
 def test_a_known_position_searches_only_its_fingers(flat, world):
-    _, probes, _ = world
+    probes = world[1]
     for k, probe in enumerate(probes):
         cands = flat.candidates(probe, 50, position=k + 1)
         assert cands and {flat.positions[f] for f, _ in cands} == {k + 1}
@@ -58,7 +59,7 @@ def test_a_known_position_searches_only_its_fingers(flat, world):
 
 
 def test_unknown_position_fingers_are_searched_by_every_probe(finger_engine, world):
-    mates, probes, _ = world
+    mates, probes = world[:2]
     idx = FingerIndex(finger_engine, mode="flat")
     idx.add([7], [mates[2]], positions=[0])
     idx.add([8], [mates[3]], positions=[4])
@@ -69,7 +70,7 @@ def test_unknown_position_fingers_are_searched_by_every_probe(finger_engine, wor
 
 def test_the_inverted_file_touches_few_codes_and_finds_what_the_flat_scan_finds(
         flat, ivf, world):
-    _, probes, _ = world
+    probes = world[1]
     assert all(type(p).__name__ == "IndexBinaryIVF" for p in ivf.parts.values())
     for position in (None, 0):  # known (the probe's mate position) and unknown
         for k, probe in enumerate(probes):
@@ -85,7 +86,7 @@ def test_the_inverted_file_touches_few_codes_and_finds_what_the_flat_scan_finds(
 
 
 def test_snapshot_round_trip_gives_identical_results(ivf, world, finger_engine):
-    _, probes, _ = world
+    probes = world[1]
     ivf.remove([1003])
     blob = ivf.to_bytes(seq=41)
     back, seq = FingerIndex.from_bytes(blob, finger_engine)
