@@ -5,8 +5,10 @@ The codes are partitioned by ISO finger position (0: unknown): a probe of a know
 searches its position's partition and the unknown one; a probe of unknown position searches
 them all. Each partition is a flat Hamming scan while small, and an inverted file
 (``IndexBinaryIVF``, Hamming k-means lists) once it holds ``IVF_MIN_CODES`` codes; only the
-``IVF_NPROBE`` nearest lists of each probe code are scanned. ``mode="flat"`` keeps the exact
-flat scan as the reference. The packed codes, their owners and popcounts live in numpy
+``IVF_NPROBE`` nearest lists of each probe code are scanned. ``mode="flat"`` (the default)
+keeps the exact flat scan per partition as the reference; ``mode="ivf"`` is NOT yet better:
+sparse codes give very unbalanced lists (bench/finger_scale.py, BENCHMARKS.md).
+The packed codes, their owners and popcounts live in numpy
 arrays beside FAISS (the code scores read them), and :meth:`FingerIndex.to_bytes` writes all
 of it, templates included, as one snapshot (``matching/snapshot.py``).
 
@@ -158,7 +160,7 @@ class FingerIndex:
     """Templates by id, searchable 1:N; thread-safe (one lock, searches are short)."""
 
     def __init__(self, engine: FingerprintEngine | None = None, *,
-                 cylinders_per_finger: int = CYLINDERS_PER_FINGER, mode: Mode = "ivf",
+                 cylinders_per_finger: int = CYLINDERS_PER_FINGER, mode: Mode = "flat",
                  nprobe: int = IVF_NPROBE, ivf_min_codes: int = IVF_MIN_CODES):
         if mode not in ("ivf", "flat"):
             raise MatchingError(f"unknown finger index mode {mode!r}", code="index_mode")
