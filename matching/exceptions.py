@@ -11,7 +11,9 @@ Tree::
     ├── MatchingError                (matching/)
     │   ├── ImageError               image_unreadable, image_too_large, ...
     │   ├── QualityError             quality_rejected (with reasons)
-    │   └── TemplateError            template_invalid
+    │   ├── TemplateError            template_invalid
+│   └── IndexFileError           index_stale
+│       └── SnapshotError        snapshot_invalid
     ├── RegistryError                (registry/exceptions.py)
     ├── EnrollmentError              (enrollment/exceptions.py)
     ├── InspectionError              (inspection/exceptions.py)
@@ -75,6 +77,12 @@ class IndexFileError(MatchingError):
     """A saved index is corrupt, of another format, or behind the database: rebuild it."""
 
     code = "index_stale"
+
+
+class SnapshotError(IndexFileError):
+    """An index snapshot (bytes) is corrupt, truncated, foreign or of another version."""
+
+    code = "snapshot_invalid"
 
 
 def _restore(cls: type, args: tuple, state: dict) -> GuardidError:

@@ -23,7 +23,8 @@ from typing import Literal
 import faiss
 import numpy as np
 
-from matching.exceptions import IndexFileError, MatchingError
+from matching import snapshot
+from matching.exceptions import IndexFileError, MatchingError, SnapshotError
 
 FILE_MAGIC = b"GIDX"
 FILE_VERSION = 1
@@ -40,6 +41,7 @@ HNSW_EF_SEARCH = 128
 SQ16_SHORTLIST_FACTOR = 4
 SQ16_SHORTLIST_MIN = 40
 Mode = Literal["exact", "sq16", "hnsw"]
+SNAPSHOT_KIND = "face"
 
 
 @dataclass(frozen=True)
@@ -337,3 +339,38 @@ class FaceIndex:
             index._where = {int(t): i for i, t in enumerate(index._labels.tolist())
                             if i not in index._dead}
         return index
+
+    def to_bytes(self, seq: int) -> bytes:
+        """Return a snapshot of the index (FAISS index, labels, tombstones) that includes the
+        template changes up to ``seq`` (matching/snapshot.py; the caller encrypts it)."""
+        with self._lock.read():
+            blobs = {"faiss": faiss.serialize_index(self._index).tobytes(),
+                     "labels": self._labels.tobytes(),
+                     "dead": np.array(sorted(self._dead), dtype=np.int64).tobytes(),
+                     "codes": b"" if self._codes is None else faiss.serialize_index(
+                         self._codes).tobytes()}
+            meta = {"mode": self.mode, "dim": self.dim, "count": len(self),
+                    "hnsw_m": self.hnsw_m, "ef_search": self.ef_search}
+        return snapshot.pack(SNAPSHOT_KIND, seq, meta, blobs)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> tuple[FaceIndex, int]:
+        """Return (index, seq) from :meth:`to_bytes`; raise SnapshotError when the bytes are
+        corrupt, truncated, foreign or of another version."""
+        seq, meta, b = snapshot.unpack(data, SNAPSHOT_KIND)
+        try:
+            index = cls(meta["dim"], mode=meta["mode"], hnsw_m=meta["hnsw_m"],
+                        ef_search=meta["ef_search"])
+            index._index = faiss.deserialize_index(np.frombuffer(b["faiss"], np.uint8))
+            if index.mode == "sq16":
+                index._codes = faiss.deserialize_index(np.frombuffer(b["codes"], np.uint8))
+            if index.mode == "hnsw":
+                index._labels = np.frombuffer(b["labels"], np.int64).copy()
+                index._dead = set(np.frombuffer(b["dead"], np.int64).tolist())
+                index._where = {int(t): i for i, t in enumerate(index._labels.tolist())
+                                if i not in index._dead}
+        except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+            raise SnapshotError("face index snapshot is inconsistent") from exc
+        if index._index.d != index.dim or len(index) != meta["count"]:
+            raise SnapshotError("face index snapshot does not hold what its header says")
+        return index, seq

@@ -1,5 +1,16 @@
-"""1:N fingerprint search: binary MCC codes in a FAISS binary index pick candidates, then
+"""1:N fingerprint search: binary MCC codes in FAISS binary indexes pick candidates, then
 full MCC re-ranks them.
+
+The codes are partitioned by ISO finger position (0: unknown): a probe of a known position
+searches its position's partition and the unknown one; a probe of unknown position searches
+them all. Each partition is a flat Hamming scan while small, and an inverted file
+(``IndexBinaryIVF``, Hamming k-means lists) once it holds ``IVF_MIN_CODES`` codes; only the
+``IVF_NPROBE`` nearest lists of each probe code are scanned. ``mode="flat"`` (the default)
+keeps the exact flat scan per partition as the reference; ``mode="ivf"`` is NOT yet better:
+sparse codes give very unbalanced lists (bench/finger_scale.py, BENCHMARKS.md).
+The packed codes, their owners and popcounts live in numpy
+arrays beside FAISS (the code scores read them), and :meth:`FingerIndex.to_bytes` writes all
+of it, templates included, as one snapshot (``matching/snapshot.py``).
 
 Each finger contributes up to ``CYLINDERS_PER_FINGER`` cylinders (its most reliable
 minutiae), each as a bit vector (a cell is 1 where its value exceeds one half). A probe's
@@ -13,10 +24,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Literal
 
 import faiss
 import numpy as np
 
+from matching import snapshot
+from matching.exceptions import MatchingError, SnapshotError
 from matching.finger import mcc
 from matching.finger.engine import FingerprintEngine, Matcher
 from matching.finger.template import FingerprintTemplate
@@ -44,6 +58,51 @@ MIN_SET_BITS = 0.01
 # COMPACT_MIN_DEAD), so a re-extraction of every finger costs one rebuild, not a double index.
 COMPACT_DEAD_SHARE = 0.25
 COMPACT_MIN_DEAD = 1024
+# Inverted file per position partition (bench/finger_scale.py): a partition becomes an IVF of
+# about IVF_CODES_PER_LIST codes per list (IVF_NLIST_MIN..IVF_NLIST_MAX lists) once it holds
+# IVF_MIN_CODES codes; it is retrained when it has grown IVF_RETRAIN_GROWTH times since. The
+# k-means trains on at most IVF_TRAIN_PER_LIST codes per list for IVF_TRAIN_ITERATIONS rounds.
+# Each probe code scans its IVF_NPROBE nearest lists.
+IVF_MIN_CODES = 50_000
+IVF_CODES_PER_LIST = 2_000
+IVF_NLIST_MIN = 64
+IVF_NLIST_MAX = 1024
+IVF_RETRAIN_GROWTH = 4.0
+IVF_TRAIN_PER_LIST = 40
+IVF_TRAIN_ITERATIONS = 10
+IVF_NPROBE = 16
+SNAPSHOT_KIND = "finger"
+Mode = Literal["ivf", "flat"]
+
+
+class _Rows:
+    """A growable numpy array (amortised appends), viewed as its used prefix."""
+
+    def __init__(self, dtype: np.dtype, width: int = 0):
+        self.width = width
+        self.buf = np.zeros((16, width) if width else 16, dtype)
+        self.n = 0
+
+    def append(self, values: np.ndarray) -> None:
+        """Append rows."""
+        need = self.n + len(values)
+        if need > len(self.buf):
+            cap = max(need, 2 * len(self.buf))
+            grown = np.zeros((cap, self.width) if self.width else cap, self.buf.dtype)
+            grown[:self.n] = self.buf[:self.n]
+            self.buf = grown
+        self.buf[self.n:need] = values
+        self.n = need
+
+    @property
+    def view(self) -> np.ndarray:
+        """Return the used rows (a view)."""
+        return self.buf[:self.n]
+
+    def replace(self, values: np.ndarray) -> None:
+        """Replace the content with ``values`` (a copy)."""
+        self.buf = np.array(values, dtype=self.buf.dtype, copy=True)
+        self.n = len(values)
 
 
 @dataclass(frozen=True)
@@ -81,44 +140,137 @@ def bit_similarity(hamming: np.ndarray, bits_a: np.ndarray, bits_b: np.ndarray) 
     return 1 - np.sqrt(hamming) / (np.sqrt(bits_a) + np.sqrt(bits_b) + 1e-9)
 
 
+
+@dataclass(frozen=True)
+class SearchStats:
+    """What a search's vote step touched: codes compared with the probe's codes (per probe
+    code, mean) against all stored codes, and the partitions searched."""
+
+    codes_scanned: float
+    codes_stored: int
+    partitions: tuple[int, ...]
+
+    @property
+    def touched_share(self) -> float:
+        """Return the share of stored codes one probe code was compared with."""
+        return self.codes_scanned / max(1, self.codes_stored)
+
+
 class FingerIndex:
     """Templates by id, searchable 1:N; thread-safe (one lock, searches are short)."""
 
     def __init__(self, engine: FingerprintEngine | None = None, *,
-                 cylinders_per_finger: int = CYLINDERS_PER_FINGER):
+                 cylinders_per_finger: int = CYLINDERS_PER_FINGER, mode: Mode = "flat",
+                 nprobe: int = IVF_NPROBE, ivf_min_codes: int = IVF_MIN_CODES):
+        if mode not in ("ivf", "flat"):
+            raise MatchingError(f"unknown finger index mode {mode!r}", code="index_mode")
         self.engine = engine or FingerprintEngine()
         p = self.engine.params
         self.bits = p.mcc_ns * p.mcc_ns * p.mcc_nd
         self.per_finger = cylinders_per_finger
-        self.index = faiss.IndexBinaryFlat(self.bits)
-        self.row_owner: list[int] = []
+        self.mode, self.nprobe, self.ivf_min_codes = mode, nprobe, ivf_min_codes
+        self._codes = _Rows(np.uint8, self.bits // 8)  # packed code of each row
+        self._owner = _Rows(np.int64)  # finger id of each row
+        self._bits = _Rows(np.uint16)  # popcount of each row
+        self._live = _Rows(bool)  # False: the code of a replaced or removed finger
+        self._part = _Rows(np.uint8)  # position partition of each row
         self.rows: dict[int, tuple[int, int]] = {}  # id -> (first row, count) of its codes
-        self.row_bits = np.zeros(0, np.float32)
-        self.row_live = np.zeros(0, bool)  # False: the code of a replaced or removed finger
+        self.positions: dict[int, int] = {}  # id -> ISO position (0 unknown)
         self.templates: dict[int, FingerprintTemplate] = {}
+        self.parts: dict[int, faiss.IndexBinary] = {}  # position -> FAISS over global rows
+        self._trained_at: dict[int, int] = {}  # position -> codes when its IVF was trained
+        self._sizes: dict[int, np.ndarray] = {}  # position -> IVF list sizes (a cache)
+        self.last_stats: SearchStats | None = None
         self._lock = threading.RLock()
 
     def __len__(self) -> int:
         return len(self.templates)
 
-    def add(self, ids: list[int], templates: list[FingerprintTemplate]) -> None:
-        """Add templates under ``ids`` (an id already present is replaced)."""
+    @property
+    def row_owner(self) -> np.ndarray:
+        """Return the finger id of each stored code."""
+        return self._owner.view
+
+    @property
+    def row_bits(self) -> np.ndarray:
+        """Return the popcount of each stored code."""
+        return self._bits.view
+
+    @property
+    def row_live(self) -> np.ndarray:
+        """Return whether each stored code is live (its finger holds it now)."""
+        return self._live.view
+
+    def ntotal(self) -> int:
+        """Return how many codes (live or dead) FAISS holds."""
+        return self._codes.n
+
+    def add(self, ids: list[int], templates: list[FingerprintTemplate], *,
+            positions: list[int] | None = None, packed: list[np.ndarray] | None = None
+            ) -> None:
+        """Add templates under ``ids`` (an id already present is replaced); ``positions``
+        default to the templates' own; ``packed`` may give their :func:`codes` ready-made
+        (e.g. built in worker processes)."""
+        pos = [t.position for t in templates] if positions is None else list(positions)
+        made = packed if packed is not None else [
+            codes(self.engine, t, self.per_finger) for t in templates]
+        if not (len(ids) == len(templates) == len(pos) == len(made)):
+            raise MatchingError("ids, templates, positions and codes must match",
+                                code="vector_shape")
         with self._lock:
-            batch, owners = [], []
-            for i, t in zip(ids, templates, strict=True):
-                self._retire(int(i))
-                self.templates[int(i)] = t
-                c = codes(self.engine, t, self.per_finger)
-                self.rows[int(i)] = (self.index.ntotal + len(owners), len(c))
-                batch.append(c)
-                owners += [int(i)] * len(c)
-            if owners:
-                packed = np.ascontiguousarray(np.vstack(batch))
-                self.index.add(packed)
-                self.row_owner += owners
-                self.row_bits = np.concatenate([self.row_bits, popcounts(packed)])
-                self.row_live = np.concatenate([self.row_live, np.ones(len(owners), bool)])
+            touched = set()
+            for i, t, position, c in zip(ids, templates, pos, made, strict=True):
+                fid, position = int(i), int(position)
+                self._retire(fid)
+                self.templates[fid] = t
+                self.positions[fid] = position
+                start = self._codes.n
+                self.rows[fid] = (start, len(c))
+                if len(c):
+                    self._codes.append(c)
+                    self._owner.append(np.full(len(c), fid, np.int64))
+                    self._bits.append(popcounts(c).astype(np.uint16))
+                    self._live.append(np.ones(len(c), bool))
+                    self._part.append(np.full(len(c), position, np.uint8))
+                    touched.add(position)
+            for position in touched:
+                self._grow_partition(position)
             self._compact_if_due()
+
+    def _grow_partition(self, position: int) -> None:
+        """Give FAISS the new rows of a partition, (re)training its IVF when due."""
+        self._sizes.pop(position, None)
+        index = self.parts.get(position)
+        rows = np.flatnonzero(self._part.view == position)
+        have = 0 if index is None else index.ntotal
+        due = self.mode == "ivf" and len(rows) >= self.ivf_min_codes and (
+            position not in self._trained_at
+            or len(rows) >= IVF_RETRAIN_GROWTH * self._trained_at[position])
+        if index is None or due:
+            self.parts[position] = self._new_partition(rows if due else rows[:0])
+            if due:
+                self._trained_at[position] = len(rows)
+            have = 0
+        new = rows[have:]  # FAISS holds a partition's rows in row order
+        if len(new):
+            self.parts[position].add_with_ids(np.ascontiguousarray(self._codes.view[new]),
+                                              new.astype(np.int64))
+
+    def _new_partition(self, train_rows: np.ndarray) -> faiss.IndexBinary:
+        """Return an empty flat partition, or an IVF trained on a sample of ``train_rows``."""
+        if not len(train_rows):
+            return faiss.IndexBinaryIDMap(faiss.IndexBinaryFlat(self.bits))
+        nlist = int(np.clip(len(train_rows) // IVF_CODES_PER_LIST, IVF_NLIST_MIN, IVF_NLIST_MAX))
+        rng = np.random.default_rng(len(train_rows))
+        take = min(len(train_rows), IVF_TRAIN_PER_LIST * nlist)
+        sample = np.sort(rng.choice(train_rows, take, replace=False))
+        quantizer = faiss.IndexBinaryFlat(self.bits)
+        index = faiss.IndexBinaryIVF(quantizer, self.bits, nlist)
+        index.referenced_objects = [quantizer]  # FAISS does not own it: keep it alive
+        index.cp.niter = IVF_TRAIN_ITERATIONS
+        index.cp.seed = 1234
+        index.train(np.ascontiguousarray(self._codes.view[sample]))
+        return index
 
     def remove(self, ids: list[int]) -> None:
         """Remove templates; their codes stop voting at once (and leave FAISS at compaction)."""
@@ -126,76 +278,124 @@ class FingerIndex:
             for i in ids:
                 self._retire(int(i))
                 self.templates.pop(int(i), None)
+                self.positions.pop(int(i), None)
             self._compact_if_due()
 
     def _retire(self, fid: int) -> None:
         """Mark the codes ``fid`` holds now as dead."""
         start, count = self.rows.pop(fid, (0, 0))
-        self.row_live[start:start + count] = False
+        self._live.view[start:start + count] = False
 
     def _compact_if_due(self) -> None:
         """Rebuild FAISS from the live codes when enough are dead (COMPACT_DEAD_SHARE)."""
-        dead = len(self.row_live) - int(self.row_live.sum())
-        if dead >= max(COMPACT_MIN_DEAD, COMPACT_DEAD_SHARE * len(self.row_live)):
+        dead = self._live.n - int(self._live.view.sum())
+        if dead >= max(COMPACT_MIN_DEAD, COMPACT_DEAD_SHARE * self._live.n):
             self.compact()
 
     def compact(self) -> None:
-        """Rebuild the FAISS index from the live codes only (rows renumbered)."""
+        """Rebuild the FAISS partitions from the live codes only (rows renumbered)."""
         with self._lock:
-            live = self.row_live
-            codes_now = np.ascontiguousarray(self.stored_codes()[live])
+            live = self._live.view.copy()
             dead_before = np.concatenate([[0], np.cumsum(~live)])  # dead rows before a row
             self.rows = {fid: (start - int(dead_before[start]), count)
                          for fid, (start, count) in self.rows.items()}
-            self.row_owner = [o for o, keep in zip(self.row_owner, live, strict=True) if keep]
-            self.row_bits = self.row_bits[live]
-            self.row_live = np.ones(len(codes_now), bool)
-            self.index = faiss.IndexBinaryFlat(self.bits)
-            if len(codes_now):
-                self.index.add(codes_now)
+            for arr in (self._codes, self._owner, self._bits, self._part):
+                arr.replace(arr.view[live])
+            self._live.replace(np.ones(int(live.sum()), bool))
+            self.parts, self._trained_at, self._sizes = {}, {}, {}
+            for position in np.unique(self._part.view).tolist():
+                self._grow_partition(int(position))
 
-    def candidates(self, probe: FingerprintTemplate, shortlist: int) -> list[tuple[int, float]]:
+    def _search_parts(self, probe_position: int) -> list[int]:
+        """Return the partitions a probe of ``probe_position`` searches."""
+        if not probe_position:
+            return sorted(self.parts)
+        return [p for p in (probe_position, 0) if p in self.parts]
+
+    def candidates(self, probe: FingerprintTemplate, shortlist: int, *,
+                   position: int | None = None) -> list[tuple[int, float]]:
         """Return the ``shortlist`` ids with the most Hamming-neighbour votes, best first."""
-        return self._votes(codes(self.engine, probe, self.per_finger), shortlist)
+        with self._lock:
+            return self._votes(codes(self.engine, probe, self.per_finger), shortlist,
+                               probe.position if position is None else position)
 
-    def _votes(self, q: np.ndarray, shortlist: int) -> list[tuple[int, float]]:
+    def _neighbours(self, q: np.ndarray, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return each probe code's nearest stored codes (distances, global rows; -1 none)
+        over the partitions searched, and record what was touched."""
+        parts = self._search_parts(position)
+        stored = sum(self.parts[p].ntotal for p in self.parts)
+        k = NEIGHBOURS_PER_CYLINDER
+        dists, rows, scanned = [], [], 0.0
+        for p in parts:
+            index = self.parts[p]
+            if not index.ntotal:
+                continue
+            if isinstance(index, faiss.IndexBinaryIVF):
+                nprobe = min(self.nprobe, index.nlist)
+                index.nprobe = nprobe
+                _, lists = index.quantizer.search(q, nprobe)
+                sizes = self._sizes.get(p)
+                if sizes is None:
+                    sizes = self._sizes[p] = self._list_sizes(index)
+                scanned += float(sizes[lists].sum(1).mean()) + index.nlist
+            else:
+                scanned += index.ntotal
+            d, r = index.search(q, min(k, index.ntotal))
+            dists.append(d)
+            rows.append(r)
+        self.last_stats = SearchStats(scanned, stored, tuple(parts))
+        if not rows:
+            return np.zeros((len(q), 0), np.int32), np.zeros((len(q), 0), np.int64)
+        d, r = np.hstack(dists), np.hstack(rows)
+        if len(rows) > 1:  # keep the k nearest over all partitions
+            d = np.where(r >= 0, d, np.iinfo(np.int32).max)
+            order = np.argsort(d, axis=1, kind="stable")[:, :k]
+            d, r = np.take_along_axis(d, order, 1), np.take_along_axis(r, order, 1)
+        return d, r
+
+    @staticmethod
+    def _list_sizes(index: faiss.IndexBinaryIVF) -> np.ndarray:
+        """Return the number of codes in each inverted list."""
+        inv = index.invlists
+        return np.array([inv.list_size(i) for i in range(index.nlist)], np.int64)
+
+    def _votes(self, q: np.ndarray, shortlist: int, position: int = 0
+               ) -> list[tuple[int, float]]:
         """Return :meth:`candidates` for the probe's packed codes ``q``."""
-        if not len(q) or not self.row_owner:
+        if not len(q) or not self._codes.n:
             return []
-        k = min(NEIGHBOURS_PER_CYLINDER, len(self.row_owner))
-        dist, rows = self.index.search(np.ascontiguousarray(q), k)
-        sim = bit_similarity(dist, popcounts(q)[:, None], self.row_bits[np.maximum(rows, 0)])
+        dist, rows = self._neighbours(np.ascontiguousarray(q), position)
+        safe = np.maximum(rows, 0)
+        sim = bit_similarity(dist, popcounts(q)[:, None],
+                             self._bits.view[safe].astype(np.float32))
+        ok = (rows >= 0) & self._live.view[safe]
+        owner = self._owner.view[safe]
         votes: dict[int, float] = {}
-        owner, live = self.row_owner, self.row_live
-        for s_row, r_row in zip(sim, rows, strict=True):
+        for s_row, o_row, ok_row in zip(sim, owner, ok, strict=True):
             best: dict[int, float] = {}
-            for s, r in zip(s_row, r_row, strict=True):
-                if r >= 0 and live[r]:
-                    fid = owner[r]
-                    best[fid] = max(best.get(fid, 0.0), float(s))  # one vote per finger
+            for s, fid in zip(s_row[ok_row].tolist(), o_row[ok_row].tolist(), strict=True):
+                if s > best.get(fid, -1.0):
+                    best[fid] = s  # one vote per finger
             for fid, s in best.items():
                 votes[fid] = votes.get(fid, 0.0) + max(0.0, s) ** 2
         return sorted(votes.items(), key=lambda kv: -kv[1])[:shortlist]
 
     def stored_codes(self) -> np.ndarray:
-        """Return the packed codes FAISS holds, as an (ntotal, bytes) view (no copy)."""
-        size = self.index.ntotal * self.index.code_size
-        if not size:
-            return np.zeros((0, self.index.code_size), np.uint8)
-        flat = faiss.rev_swig_ptr(self.index.xb.data(), size)
-        return flat.reshape(self.index.ntotal, self.index.code_size)
+        """Return the packed codes of every row, as an (ntotal, bytes) view (no copy)."""
+        return self._codes.view
 
     def code_scores(self, probe: FingerprintTemplate, ids: list[int]) -> np.ndarray:
         """Return a bit-based MCC score (LSS over the stored codes) per id: a cheap
         re-ranking of the voted candidates before full MCC."""
-        return self._code_scores(codes(self.engine, probe, 0), ids)
+        with self._lock:
+            return self._code_scores(codes(self.engine, probe, 0), ids)
 
     def _code_scores(self, packed: np.ndarray, ids: list[int]) -> np.ndarray:
         """Return :meth:`code_scores` for all the probe's packed codes."""
         if not len(packed) or not ids:
             return np.zeros(len(ids))
         q = np.unpackbits(packed, axis=1).astype(np.float32)
-        stored = self.stored_codes()
+        stored = self._codes.view
         spans = [self.rows.get(i, (0, 0)) for i in ids]
         width = max(c for _, c in spans) or 1
         take = np.zeros((len(ids), width), np.int64)
@@ -204,7 +404,7 @@ class FingerIndex:
             take[j, :count] = np.arange(start, start + count)
             present[j, :count] = True
         g = np.unpackbits(stored[take.ravel()], axis=1).astype(np.float32)
-        qn, gn = q.sum(1), self.row_bits[take.ravel()]
+        qn, gn = q.sum(1), self._bits.view[take.ravel()].astype(np.float32)
         ham = np.maximum(qn[:, None] + gn[None, :] - 2 * q @ g.T, 0)
         sim = bit_similarity(ham, qn[:, None], gn[None, :])
         sim = np.where(present.ravel()[None, :], sim, 0).reshape(len(q), len(ids), width)
@@ -217,23 +417,25 @@ class FingerIndex:
         wanted = int(np.ceil(POOL_PENETRATION * len(self.templates)))
         return min(POOL_MAX, max(POOL_MIN, wanted))
 
-    def shortlist(self, probe: FingerprintTemplate, size: int = FULL_RERANK
-                  ) -> list[tuple[int, float]]:
+    def shortlist(self, probe: FingerprintTemplate, size: int = FULL_RERANK, *,
+                  position: int | None = None) -> list[tuple[int, float]]:
         """Return the ``size`` fingers to compare in full, as (id, votes): the best-voted
-        :meth:`pool_size` fingers, ordered by their code scores."""
+        :meth:`pool_size` fingers, ordered by their code scores. ``position`` (default: the
+        probe's own; 0 unknown) picks the partitions searched."""
         q = codes(self.engine, probe, 0, cache=True)  # the probe's codes, built once
         with self._lock:
-            pool = self._votes(q[:self.per_finger], max(size, self.pool_size()))
+            pool = self._votes(q[:self.per_finger], max(size, self.pool_size()),
+                               probe.position if position is None else position)
             scores = self._code_scores(q, [fid for fid, _ in pool])
         return [pool[i] for i in np.argsort(-scores, kind="stable")[:size]]
 
     def search(self, probe: FingerprintTemplate, k: int = 10, *,
-               shortlist: int = FULL_RERANK, threshold: float | None = None
-               ) -> list[FingerHit]:
+               shortlist: int = FULL_RERANK, threshold: float | None = None,
+               position: int | None = None) -> list[FingerHit]:
         """Return up to ``k`` fingers re-ranked by full MCC, at or above ``threshold``;
         ``shortlist`` fingers (see :meth:`shortlist`) are compared in full."""
         with self._lock:
-            cands = self.shortlist(probe, shortlist)
+            cands = self.shortlist(probe, shortlist, position=position)
             scores = Matcher(probe, self.engine).match_many(
                 [self.templates[fid] for fid, _ in cands])
             hits = [FingerHit(fid, float(s), v) for (fid, v), s in zip(cands, scores,
@@ -250,3 +452,86 @@ class FingerIndex:
             scores = Matcher(probe, self.engine).match_many([self.templates[f] for f in fids])
             hits = [FingerHit(fid, float(s), 0.0) for fid, s in zip(fids, scores, strict=True)]
         return sorted(hits, key=lambda h: -h.score)[:k]
+
+    def to_bytes(self, seq: int) -> bytes:
+        """Return a snapshot of the index (FAISS partitions, code sidecars, templates) that
+        includes the template changes up to ``seq``; compacts first."""
+        with self._lock:
+            self.compact()
+            fids = np.fromiter(self.templates, np.int64, len(self.templates))
+            ts = [self.templates[int(f)] for f in fids]
+            counts = np.array([len(t.minutiae) for t in ts], np.int64)
+            minutiae = (np.vstack([t.minutiae for t in ts]).astype(np.float32) if ts
+                        else np.zeros((0, 5), np.float32))
+            starts = np.array([self.rows.get(int(f), (0, 0))[0] for f in fids], np.int64)
+            ncodes = np.array([self.rows.get(int(f), (0, 0))[1] for f in fids], np.int64)
+            sizes = np.array([[t.width, t.height] for t in ts], np.int32).reshape(-1, 2)
+            parts = sorted(self.parts)
+            blobs = {
+                "ids": fids.tobytes(), "minutiae_counts": counts.tobytes(),
+                "minutiae": minutiae.tobytes(), "sizes": sizes.tobytes(),
+                "quality": np.array([t.quality for t in ts], np.float64).tobytes(),
+                "positions": np.array([self.positions[int(f)] for f in fids],
+                                      np.uint8).tobytes(),
+                "row_starts": starts.tobytes(), "row_counts": ncodes.tobytes(),
+                "codes": self._codes.view.tobytes(), "owners": self._owner.view.tobytes(),
+                "popcounts": self._bits.view.tobytes(), "row_parts": self._part.view.tobytes(),
+            }
+            for p in parts:
+                blobs[f"faiss_{p}"] = faiss.serialize_index_binary(self.parts[p]).tobytes()
+            meta = {"bits": self.bits, "per_finger": self.per_finger, "mode": self.mode,
+                    "nprobe": self.nprobe, "ivf_min_codes": self.ivf_min_codes,
+                    "parts": parts, "trained_at": {str(p): n for p, n in
+                                                   self._trained_at.items()},
+                    "model_ids": sorted({t.model_id for t in ts})}
+            return snapshot.pack(SNAPSHOT_KIND, seq, meta, blobs)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, engine: FingerprintEngine | None = None
+                   ) -> tuple[FingerIndex, int]:
+        """Return (index, seq) from :meth:`to_bytes`; raise SnapshotError when the bytes are
+        corrupt, truncated, foreign or of another version or code layout."""
+        seq, meta, b = snapshot.unpack(data, SNAPSHOT_KIND)
+        try:
+            index = cls(engine, cylinders_per_finger=meta["per_finger"], mode=meta["mode"],
+                        nprobe=meta["nprobe"], ivf_min_codes=meta["ivf_min_codes"])
+            if index.bits != meta["bits"] or len(meta["model_ids"]) > 1:
+                raise SnapshotError("index snapshot was made with other matching parameters")
+            model = meta["model_ids"][0] if meta["model_ids"] else ""
+
+            def arr(name: str, dtype: type) -> np.ndarray:
+                return np.frombuffer(b[name], dtype).copy()
+
+            fids, counts = arr("ids", np.int64), arr("minutiae_counts", np.int64)
+            minutiae = arr("minutiae", np.float32).reshape(-1, 5)
+            sizes = arr("sizes", np.int32).reshape(-1, 2)
+            quality, positions = arr("quality", np.float64), arr("positions", np.uint8)
+            starts, ncodes = arr("row_starts", np.int64), arr("row_counts", np.int64)
+            offsets = np.concatenate([[0], np.cumsum(counts)])
+            if not (len(fids) == len(counts) == len(sizes) == len(quality) == len(positions)
+                    == len(starts) == len(ncodes)) or offsets[-1] != len(minutiae):
+                raise SnapshotError("index snapshot arrays do not agree")
+            for j, fid in enumerate(fids.tolist()):
+                index.templates[fid] = FingerprintTemplate(
+                    minutiae[offsets[j]:offsets[j + 1]], int(sizes[j, 0]), int(sizes[j, 1]),
+                    float(quality[j]), model, int(positions[j]))
+                index.positions[fid] = int(positions[j])
+                index.rows[fid] = (int(starts[j]), int(ncodes[j]))
+            index._codes.replace(arr("codes", np.uint8).reshape(-1, index.bits // 8))
+            index._owner.replace(arr("owners", np.int64))
+            index._bits.replace(arr("popcounts", np.uint16))
+            index._part.replace(arr("row_parts", np.uint8))
+            index._live.replace(np.ones(index._codes.n, bool))
+            if not (index._codes.n == index._owner.n == index._bits.n == index._part.n):
+                raise SnapshotError("index snapshot code arrays do not agree")
+            for p in meta["parts"]:
+                index.parts[int(p)] = faiss.deserialize_index_binary(
+                    np.frombuffer(b[f"faiss_{p}"], np.uint8))
+            index._trained_at = {int(p): int(n) for p, n in meta["trained_at"].items()}
+            if sum(x.ntotal for x in index.parts.values()) != index._codes.n:
+                raise SnapshotError("index snapshot FAISS partitions do not hold its codes")
+        except SnapshotError:
+            raise
+        except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
+            raise SnapshotError("index snapshot is inconsistent") from exc
+        return index, seq

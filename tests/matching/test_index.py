@@ -161,3 +161,20 @@ def test_concurrent_searches_with_writes():
     for t in threads:
         t.join()
     assert not errors and len(index) == 4000 - 1000
+
+
+@pytest.mark.parametrize("mode", ["exact", "sq16", "hnsw"])
+def test_snapshot_bytes_round_trip_and_refusals(gallery, mode):
+    from matching.exceptions import SnapshotError
+
+    ids, vecs, probes = gallery
+    index = FaceIndex(mode=mode)
+    index.add(ids[:3000], vecs[:3000])
+    index.remove(ids[:10])
+    blob = index.to_bytes(seq=17)
+    back, seq = FaceIndex.from_bytes(blob)
+    assert seq == 17 and len(back) == len(index)
+    assert index.search(probes[:20], k=5) == back.search(probes[:20], k=5)
+    for bad in (blob[:-1], blob[:-100], blob[:5], blob[:20] + bytes([blob[20] ^ 1]) + blob[21:]):
+        with pytest.raises(SnapshotError):
+            FaceIndex.from_bytes(bad)
