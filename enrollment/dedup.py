@@ -136,10 +136,14 @@ def candidates_since(db_session: Session, vault: Vault, g: Galleries, guard_id: 
     """
     g.face.catch_up(db_session, vault)
     g.finger.catch_up(db_session, vault)
-    probe = probe_of(db_session, vault, face, fingers)
+    captures = (face.id, *(c.id for _, c in sorted(fingers.items())))
+    if captures != bulk.probe.captures:  # the session changed: decrypt and search it all
+        probe = probe_of(db_session, vault, face, fingers)
+        return _entries(_search(g.face, g.finger, g, probe, guard_id))
+    probe = bulk.probe  # the same captures: no second decrypt and parse under the lock
     new_face, new_finger = g.face.since(bulk.face_generation), g.finger.since(
         bulk.finger_generation)
-    if new_face is None or new_finger is None or probe.captures != bulk.probe.captures:
+    if new_face is None or new_finger is None:
         return _entries(_search(g.face, g.finger, g, probe, guard_id))
     # A hit on a template superseded since then no longer counts (as in a search now).
     kept = [h for h in bulk.hits if h[2].biometric_id in
