@@ -21,6 +21,7 @@ from biometrics.models import Modality
 from biometrics.purposes import FACE_TEMPLATE_PURPOSE, FINGER_TEMPLATE_PURPOSE
 from matching.face import FaceTemplate
 from matching.finger import FingerprintEngine, FingerprintTemplate
+from matching.finger.engine import Matcher
 from matching.finger.index import FingerIndex
 from matching.index import FaceIndex
 from registry.crypto import Vault
@@ -30,6 +31,10 @@ from registry.db import read_session
 # lock searches only what arrived since its search outside the lock (enrollment.dedup); a
 # commit whose search is older than these falls back to searching the whole gallery.
 RECENT_KEEP = 20_000
+# Up to this many fingers applied since a commit's search outside the lock are compared with it
+# in full, one by one, under the lock (exact, and no code index to build for a handful:
+# 1-2 ms a finger); more than this get a code index like the whole gallery's.
+NEWER_FINGERS_IN_FULL = 64
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,9 @@ class _Gallery:
     def _empty(self) -> _Gallery:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def since(self, generation: int) -> _Gallery | None:
-        """Return a gallery of the live templates applied after ``generation``.
+    def since(self, generation: int) -> Any:
+        """Return a gallery (``search`` and ``owner``) of the live templates applied after
+        ``generation``.
 
         None when some of them are no longer kept (the caller searches the whole gallery).
         """
@@ -77,11 +83,15 @@ class _Gallery:
                 return None
             newer = {b: t for g, b, t in self._recent
                      if g > generation and b in self.owner}
-            out = self._empty()
-            if newer:
-                out._add(list(newer), list(newer.values()))
-                out.owner = {b: self.owner[b] for b in newer}
-            return out
+            return self._of(newer, {b: self.owner[b] for b in newer})
+
+    def _of(self, templates: dict[int, Any], owner: dict[int, int]) -> Any:
+        """Return a searchable gallery of just ``templates`` (biometric id -> template)."""
+        out = self._empty()
+        if templates:
+            out._add(list(templates), list(templates.values()))
+            out.owner = owner
+        return out
 
     def catch_up(self, db_session: Session, vault: Vault) -> int:
         """Apply every template change after the last one seen; return how many.
@@ -122,14 +132,20 @@ class _Gallery:
     def _per_guard(self, hits: list[tuple[int, float]], exclude_guard: int | None
                    ) -> list[GuardHit]:
         """Keep each guard's best hit, best first."""
-        best: dict[int, GuardHit] = {}
-        for bio_id, score in hits:
-            guard = self.owner.get(bio_id)
-            if guard is None or guard == exclude_guard:
-                continue
-            if guard not in best or score > best[guard].score:
-                best[guard] = GuardHit(guard, bio_id, score)
-        return sorted(best.values(), key=lambda h: -h.score)
+        return _per_guard(self.owner, hits, exclude_guard)
+
+
+def _per_guard(owner: dict[int, int], hits: list[tuple[int, float]],
+               exclude_guard: int | None) -> list[GuardHit]:
+    """Keep each guard's best hit (biometric id -> guard by ``owner``), best first."""
+    best: dict[int, GuardHit] = {}
+    for bio_id, score in hits:
+        guard = owner.get(bio_id)
+        if guard is None or guard == exclude_guard:
+            continue
+        if guard not in best or score > best[guard].score:
+            best[guard] = GuardHit(guard, bio_id, score)
+    return sorted(best.values(), key=lambda h: -h.score)
 
 
 class FaceGallery(_Gallery):
@@ -174,6 +190,12 @@ class FingerGallery(_Gallery):
     def _empty(self) -> FingerGallery:
         return FingerGallery(self.index.engine)
 
+    def _of(self, templates: dict[int, FingerprintTemplate], owner: dict[int, int]
+            ) -> FingerGallery | FingerSet:
+        if len(templates) > NEWER_FINGERS_IN_FULL:
+            return super()._of(templates, owner)
+        return FingerSet(self.index.engine, templates, owner)
+
     def _decode(self, raw: bytes) -> FingerprintTemplate:
         return FingerprintTemplate.from_bytes(raw)
 
@@ -190,3 +212,22 @@ class FingerGallery(_Gallery):
             return []
         hits = self.index.search(template, k=k, threshold=threshold)
         return self._per_guard([(h.id, h.score) for h in hits], exclude_guard)
+
+
+class FingerSet:
+    """A handful of fingers searched by comparing the probe with each one in full (exact)."""
+
+    def __init__(self, engine: FingerprintEngine, templates: dict[int, FingerprintTemplate],
+                 owner: dict[int, int]):
+        self.engine, self.templates, self.owner = engine, templates, owner
+
+    def search(self, template: FingerprintTemplate, *, threshold: float | None = None,
+               k: int = 20, exclude_guard: int | None = None) -> list[GuardHit]:
+        """Return guards with a finger at or above ``threshold``, best first, one per guard."""
+        if not self.templates:
+            return []
+        ids = list(self.templates)
+        scores = Matcher(template, self.engine).match_many([self.templates[b] for b in ids])
+        hits = [(b, s) for b, s in zip(ids, scores.tolist(), strict=True)
+                if threshold is None or s >= threshold]
+        return _per_guard(self.owner, hits, exclude_guard)[:k]

@@ -436,10 +436,11 @@ class FingerIndex:
         ``shortlist`` fingers (see :meth:`shortlist`) are compared in full."""
         with self._lock:
             cands = self.shortlist(probe, shortlist, position=position)
-            scores = Matcher(probe, self.engine).match_many(
-                [self.templates[fid] for fid, _ in cands])
-            hits = [FingerHit(fid, float(s), v) for (fid, v), s in zip(cands, scores,
-                                                                       strict=True)]
+            chosen = [self.templates[fid] for fid, _ in cands]
+        # The full comparisons need no index state (templates are immutable): concurrent
+        # searches run them side by side instead of one after another.
+        scores = Matcher(probe, self.engine).match_many(chosen)
+        hits = [FingerHit(fid, float(s), v) for (fid, v), s in zip(cands, scores, strict=True)]
         hits.sort(key=lambda h: -h.score)
         if threshold is not None:
             hits = [h for h in hits if h.score >= threshold]
