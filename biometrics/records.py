@@ -7,9 +7,9 @@ a guard's biometrics (inspection, the archive, reviews) reads them here, so the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from biometrics.models import Biometric, Modality
@@ -75,3 +75,17 @@ def template_purpose(modality: Modality) -> str:
 def template_bytes(db_session: Session, vault: Vault, bio: Biometric) -> bytes:
     """Return the decrypted template of ``bio``."""
     return vault.decrypt(db_session, bio.template_enc, purpose=template_purpose(bio.modality))
+
+
+def capture_facts(conn: Connection, where: Callable) -> Iterator[tuple]:
+    """Yield (guard id, captured at, biometric id, "face" | "finger", position) of every
+    biometric ever captured of the guards ``where(guard id column)`` selects."""
+    for gid, at, bid, modality, position in conn.execute(select(
+            Biometric.guard_id, Biometric.captured_at, Biometric.id, Biometric.modality,
+            Biometric.position).where(where(Biometric.guard_id))):
+        yield gid, at, bid, "face" if modality == Modality.face else "finger", position
+
+
+def is_record(obj: object) -> bool:
+    """Whether ``obj`` is an enrolled-biometric row (a session hook's change filter)."""
+    return isinstance(obj, Biometric)

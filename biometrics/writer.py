@@ -57,6 +57,22 @@ def store_rows(db_session: Session, rows: Sequence[dict]) -> list[int]:
     return ids
 
 
+def record_captures(db_session: Session, rows: Sequence[dict], *, bulk: bool = False) -> int:
+    """Insert capture records that hold no searchable template (``template_enc`` empty;
+    e.g. the reporting fixtures' coverage facts); return how many. They are not in the change
+    feed, so no gallery loads them; coverage and spans count them like any capture.
+    ``bulk`` inserts without the ORM (its session hooks do not see them: the caller rebuilds
+    what depends on them)."""
+    if any(r.get("template_enc") for r in rows):
+        raise ValueError("a capture record carries no template: use store() for templates")
+    rows = [{**r, "template_enc": b""} for r in rows]
+    if bulk and rows:
+        db_session.execute(insert(Biometric), rows)
+    elif rows:
+        db_session.add_all([Biometric(**r) for r in rows])
+    return len(rows)
+
+
 def supersede(db_session: Session, guard_id: int, modality: Modality,
               positions: set[int] | None, now: dt.datetime) -> list[int]:
     """Mark the guard's current biometrics of ``modality`` (at ``positions``) superseded."""

@@ -17,7 +17,7 @@ from itertools import chain
 from sqlalchemy import Connection, delete, event, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from biometrics.models import Biometric, Modality
+from biometrics import records
 from enrollment.models import ExceptionStatus, FingerException
 from registry.models import Certificate, CertificateEvent, Guard, GuardEvent
 from reporting.models import OPEN_END, GuardSpan
@@ -37,11 +37,8 @@ def _facts(conn: Connection, where: Callable) -> dict[int, list]:
             GuardEvent.guard_id, GuardEvent.at, GuardEvent.id, GuardEvent.kind,
             GuardEvent.value).where(where(GuardEvent.guard_id))):
         facts[gid].append((at, 0, seq, kind, value))
-    for gid, at, seq, modality, position in conn.execute(select(
-            Biometric.guard_id, Biometric.captured_at, Biometric.id, Biometric.modality,
-            Biometric.position).where(where(Biometric.guard_id))):
-        facts[gid].append((at, 1, seq, "face" if modality == Modality.face else "finger",
-                           position))
+    for gid, at, seq, kind, position in records.capture_facts(conn, where):
+        facts[gid].append((at, 1, seq, kind, position))
     for gid, at, seq, position in conn.execute(select(
             FingerException.guard_id, FingerException.decided_at, FingerException.id,
             FingerException.position).where(
@@ -126,7 +123,7 @@ def _collect(session: Session, _context) -> None:  # noqa: ANN001
     """After a flush: note the guards whose dated records were added, changed or deleted."""
     guards, certs = session.info.setdefault(_GUARDS, set()), session.info.setdefault(_CERTS, set())
     for obj in chain(session.new, session.dirty, session.deleted):
-        if isinstance(obj, GuardEvent | Biometric | FingerException):
+        if isinstance(obj, GuardEvent | FingerException) or records.is_record(obj):
             guards.add(obj.guard_id)
         elif isinstance(obj, CertificateEvent):
             certs.add(obj.certificate_id)

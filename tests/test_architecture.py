@@ -90,3 +90,33 @@ def test_routers_call_services_only():
                   and node.value.id in ("session", "db_session")):
                 found.append(f"{where}:{node.lineno} session.{node.attr}")
     assert found == []
+
+
+# The tables only biometrics/ writes: its models, built, inserted or updated anywhere else.
+BIOMETRIC_TABLES = {"Biometric", "TemplateChange"}
+
+
+def _writes_of(tree: ast.AST) -> list[int]:
+    """Return the lines of ``Model(...)``, ``insert(Model)`` and ``update(Model)`` calls
+    of a biometric table."""
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else (
+            node.func.attr if isinstance(node.func, ast.Attribute) else None)
+        if name in BIOMETRIC_TABLES:
+            lines.append(node.lineno)
+        elif name in {"insert", "update"} and node.args and isinstance(node.args[0], ast.Name) \
+                and node.args[0].id in BIOMETRIC_TABLES:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_biometrics_writes_biometric_rows():
+    """Every other domain (fixtures included) writes biometrics through biometrics.writer."""
+    offenders = [f"{path.relative_to(ROOT)}:{line}"
+                 for package in set(DOMAINS) - {"biometrics"} | ABOVE - {"bootstrap"}
+                 for path in sorted((ROOT / package).rglob("*.py"))
+                 for line in _writes_of(ast.parse(path.read_text(encoding="utf-8")))]
+    assert offenders == []
