@@ -30,6 +30,8 @@ log = logging.getLogger("guardid.replication")
 LISTEN_POLL_S = 0.5
 # Pause before reconnecting after the listening connection failed (s), doubling up to the max.
 RECONNECT_MIN_S, RECONNECT_MAX_S = 0.2, 5.0
+# The listening session's application_name, so an operator (and pg_stat_activity) can see it.
+LISTENER_NAME = "guardid-listener"
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,8 @@ class Listener:
         """One connection: LISTEN, catch up what a reconnect may have missed, then follow."""
         import psycopg
 
-        with psycopg.connect(self._conninfo, autocommit=True) as conn:
+        with psycopg.connect(self._conninfo, autocommit=True,
+                             application_name=LISTENER_NAME) as conn:
             conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
             self._catch_up()
             while not self._stop.is_set():
