@@ -2,7 +2,7 @@
 two code trees side by side in one run (the code before the short lock and the new one), and
 how long a replica takes to apply the other replica's commits under that load.
 
-    python bench/enrol_replicas.py --old /work/wt/old --gallery 10000 --guards 40
+    python bench/enrol_replicas.py --old /work/wt/old --gallery 10000 --guards 40 --rounds 2
 
 Each configuration gets a fresh copy (CREATE DATABASE ... TEMPLATE) of one seeded database:
 ``--gallery`` synthetic guards with a face template and two fingers each
@@ -48,9 +48,12 @@ POLL_S = 0.1  # lag watcher period
 
 SEED = """
 import json, sys
-try:  # the composition root moved out of api/ (issue 19); the old tree still has it there
+import os
+# The composition root moved out of api/ (issue 19); the old tree still has it there. Ask the
+# tree itself: an editable install of another checkout would satisfy a bare import.
+if os.path.exists("bootstrap.py"):
     from bootstrap import build_runtime
-except ImportError:
+else:
     from api.runtime import build_runtime
 from fixtures.gallery_seed import seed_face_gallery
 from fixtures.synthetic_fingers import impression, master_print
@@ -71,9 +74,12 @@ rt.close()
 
 KEYS = """
 import json
-try:  # the composition root moved out of api/ (issue 19); the old tree still has it there
+import os
+# The composition root moved out of api/ (issue 19); the old tree still has it there. Ask the
+# tree itself: an editable install of another checkout would satisfy a bare import.
+if os.path.exists("bootstrap.py"):
     from bootstrap import build_runtime
-except ImportError:
+else:
     from api.runtime import build_runtime
 from registry import apikeys
 from registry.models import Role
@@ -303,10 +309,15 @@ def configuration(tree: Path, replicas: int, base: dict, template: str, work: li
 def main() -> None:
     """Seed once, then run every configuration; print JSON lines."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--old", type=Path, required=True, help="worktree of the code before")
+    ap.add_argument("--old", type=Path, required=True, nargs="+",
+                    help="worktree(s) of the code before (each runs beside this tree)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run every configuration this many times, the trees interleaved")
     ap.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--gallery", type=int, default=10_000)
     ap.add_argument("--guards", type=int, default=40, help="commits per configuration")
+    ap.add_argument("--replicas", type=int, nargs="+", default=[1, 2],
+                    help="replica counts to run (default: 1 and 2)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="guardid-replicas-"))
     base = {"GUARDID_ENV": "test", "GUARDID_VAR_DIR": str(tmp),
@@ -323,10 +334,11 @@ def main() -> None:
         print(json.dumps({"gallery": args.gallery, "seed_s": round(time.perf_counter() - t, 1)}),
               flush=True)
         work = uploads(args.datasets, args.guards)
-        for replicas in (1, 2):
-            for tree in (args.old.resolve(), ROOT):
-                print(json.dumps(configuration(tree, replicas, base, template, work)),
-                      flush=True)
+        for replicas in args.replicas:
+            for round_ in range(args.rounds):
+                for tree in [*(t.resolve() for t in args.old), ROOT]:
+                    out = configuration(tree, replicas, base, template, work)
+                    print(json.dumps({"round": round_ + 1, **out}), flush=True)
     finally:
         sql(PG, f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
         shutil.rmtree(tmp, ignore_errors=True)
