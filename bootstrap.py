@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -23,6 +24,7 @@ from registry.db import make_engine, make_session_factory
 from registry.exceptions import ConfigurationError
 from registry.files import private_dir
 from registry.settings import Settings
+from registry.throttle import Policy
 from reporting import spans
 
 if TYPE_CHECKING:
@@ -58,6 +60,16 @@ class Runtime:
     def __post_init__(self) -> None:
         # Every session carries the audit chain key: `audit.record` authenticates its entries.
         self.sessions.configure(info={audit.SESSION_KEY_INFO: self.vault.keyring.audit_key})
+
+    @cached_property
+    def proxies(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The reverse proxies whose X-Forwarded-For names the client (settings)."""
+        return self.settings.proxy_networks()
+
+    @cached_property
+    def throttle(self) -> Policy:
+        """The brute-force throttle policy of authentication (settings)."""
+        return self.settings.auth_throttle()
 
     @cached_property
     def audit_trail(self) -> AuditTrail:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from api.client_address import client_address
 from bootstrap import Runtime
 from registry import apikeys, audit
 from registry.audit import Actor
@@ -58,10 +59,10 @@ def _token(request: Request) -> str | None:
 
 def authenticate(request: Request, session: SessionDep) -> Actor:
     """Return the caller's Actor; every endpoint except liveness depends on this."""
-    client = request.client.host if request.client else None
     runtime = get_runtime(request)
+    client = client_address(request, runtime.proxies)
     actor = apikeys.authenticate(db_session=session, token=_token(request), client=client,
-                                 policy=runtime.settings.auth_throttle())
+                                 policy=runtime.throttle)
     request.state.actor = actor
     # End the read transaction now: on SQLite every transaction holds the write lock, and the
     # route may spend a while on CPU work (face or finger extraction) before it writes.

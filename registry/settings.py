@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -142,6 +143,12 @@ class Settings(BaseSettings):
     auth_key_failure_limit: int = Field(default=10, ge=1, le=10_000)
     auth_address_failure_limit: int = Field(default=100, ge=1, le=1_000_000)
     auth_failure_window_s: int = Field(default=900, ge=1, le=86_400)
+    # Reverse proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For is
+    # believed: a request from one of them is the client it names (the nearest address in
+    # the header that is not itself a trusted proxy), for the throttle and the audit trail.
+    # Empty (the default): the TCP peer is the client and the header is ignored, since anyone
+    # can send it.
+    trusted_proxies: str = ""
 
     log_level: str = "INFO"
     page_size_max: int = 500
@@ -158,6 +165,22 @@ class Settings(BaseSettings):
         if self.audit_checkpoint_dir is None:
             self.audit_checkpoint_dir = self.var_dir / "audit" / "checkpoints"
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for item in filter(None, (v.strip() for v in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"GUARDID_TRUSTED_PROXIES: {item!r} is not an address or "
+                                 "network") from exc
+        return value
+
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """Return the trusted reverse proxies as networks."""
+        return tuple(ipaddress.ip_network(v.strip(), strict=False)
+                     for v in self.trusted_proxies.split(",") if v.strip())
 
     @property
     def uses_default_database(self) -> bool:

@@ -5,9 +5,10 @@ Policy (fixed windows, counted per API key id and per client address):
 - a key id that fails ``key_limit`` times within ``window`` is locked for ``window`` from the
   failure that reached the limit; while locked it is refused with 429 even with the right
   secret, or the attacker's guessing would go on and a right guess would still get in;
-- a client address (the TCP peer; forwarded-for headers are not trusted, anyone can send
-  them) that fails ``address_limit`` times within ``window`` is locked the same way, for
-  every key it presents, since otherwise it could go on guessing other keys' secrets;
+- a client address (the TCP peer, or the client a trusted reverse proxy names,
+  api/client_address.py; forwarded-for headers are otherwise ignored, anyone can send them)
+  that fails ``address_limit`` times within ``window`` is locked the same way, for every key
+  it presents, since otherwise it could go on guessing other keys' secrets;
 - a success resets nothing: if it did, an attacker holding one valid key of their own would
   clear their address's count with it between guesses, and a key's owner working normally
   would clear the count of whoever is guessing that key's secret. Counts end with their window;
