@@ -126,6 +126,20 @@ def get(*, db_session: Session, actor: Actor, guard_id: int) -> Guard:
     return guard
 
 
+def who(db_session: Session, guard_ids: list[int]) -> dict[int, dict]:
+    """Return {guard id: name, employer's name, district, post} for the people a case shows
+    beside its evidence (the caller has already checked and audited the case's reach)."""
+    ids = {g for g in guard_ids if g is not None}
+    if not ids:
+        return {}
+    rows = db_session.execute(
+        select(Guard.id, Guard.name, Organisation.name, Guard.district, Guard.post_site)
+        .outerjoin(Organisation, Organisation.id == Guard.employer_id)
+        .where(Guard.id.in_(ids))).all()
+    return {gid: {"guard_id": gid, "name": name, "employer": employer, "district": district,
+                  "post_site": post} for gid, name, employer, district, post in rows}
+
+
 def to_out(db_session: Session, vault: Vault, guard: Guard) -> GuardOut:
     """Return the API view of ``guard`` with the ID number masked."""
     plain = vault.decrypt(db_session, guard.id_enc, purpose=ID_PURPOSE).decode()

@@ -74,12 +74,33 @@ const post = async (url, payload, describe) => {
   const body = await r.json();
   return { ok: true, json: async () => ({ status: body.status, text: describe(body) }) };
 };
+// Who a case is about, as registered: name, employer, district and post, beside the evidence.
+function person(p, role) {
+  const box = el("div", undefined, "person");
+  if (!p) { box.append(el("div", role + " · —", "muted")); return box; }
+  box.dataset.guardId = p.guard_id;
+  box.append(el("div", role, "muted"), el("strong", p.name, "person-name"),
+             el("div", "用人单位 " + (p.employer || "无"), "person-employer"),
+             el("div", p.district + (p.post_site ? " · 岗位 " + p.post_site : ""), "muted"));
+  return box;
+}
 function reviewCase(c) {
   const div = el("div", undefined, "case");
   div.dataset.caseId = c.id;
   div.dataset.status = c.status;
   div.append(el("h3", "复核 #" + c.id + " · 新采集 guard " + c.guard_id + " · 开启 " + when(c.opened_at)));
   const pairs = el("div", undefined, "pairs");
+  const people = c.people || {};
+  const shown = new Set([c.guard_id]);
+  const who = el("div", undefined, "people");
+  who.append(person(people[c.guard_id], "新采集 new enrolment · guard " + c.guard_id));
+  for (const p of c.evidence) {
+    if (!shown.has(p.guard_id)) {
+      shown.add(p.guard_id);
+      who.append(person(people[p.guard_id], "已登记 enrolled · guard " + p.guard_id));
+    }
+  }
+  div.append(who);
   for (const p of c.evidence) {
     const pair = el("div", undefined, "pair");
     const score = p.score === null || p.score === undefined ? "" : " · " + Number(p.score).toFixed(3);
@@ -101,6 +122,8 @@ function mismatchCase(c) {
   div.append(el("h3", "疑似不符 #" + c.id + " · 证号 " + c.certificate_number + " · 岗位 " +
                 (c.site || "—") + " · " + c.district + " · " + when(c.opened_at)));
   div.append(el("div", "核验 " + c.attempts + " / " + c.max_attempts + " 次 attempts · 检查员 " + c.inspector, "muted"));
+  div.append(person({ guard_id: c.guard_id, name: c.guard_name, employer: c.employer,
+                      district: c.district }, "证件持有人 certificate holder · guard " + c.guard_id));
   const pairs = el("div", undefined, "pairs");
   const probes = el("div", undefined, "pair");
   for (const p of c.probes) {

@@ -78,6 +78,14 @@ def test_review_page_decides_a_duplicate_and_a_mismatch(client, keys, posted, fa
     # every evidence image decoded in the browser: 3 pairs (face, two fingers), 3 probes + 2
     page.wait_for("[...document.querySelectorAll('img')].length === 11 && [...document"
                   ".querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)")
+    # beside the evidence: who each case is about, by name and employer, not by id alone
+    rev = f"document.querySelector(\"#reviews .case[data-case-id='{review_id}']\")"
+    names = page.eval(f"[...{rev}.querySelectorAll('.person-name')].map(n => n.textContent)")
+    assert names == ["李替身", "王保安501"]
+    mis = f"document.querySelector(\"#mismatches .case[data-case-id='{mismatch_id}']\")"
+    assert page.eval(f"{mis}.querySelector('.person-name').textContent") == "王保安501"
+    assert "津安保安服务有限公司" in page.eval(f"{mis}.querySelector('.person-employer')"
+                                           ".textContent")
     page.screenshot("review-page.png")
     # a decision needs a reason: nothing is sent without one
     page.eval(f"document.querySelector(\"#mismatches .case[data-case-id='{mismatch_id}'] "
