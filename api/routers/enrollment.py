@@ -207,7 +207,8 @@ def guard_archive_pdf(guard_id: DbId, session: SessionDep, vault: VaultDep, runt
                       actor: ArchiveReader):
     """The guard's electronic practice archive as a printable PDF."""
     doc = archive.build(db_session=session, vault=vault, actor=actor, guard_id=guard_id)
-    pdf = archive_pdf.render(doc, font_file=runtime.settings.pdf_font_file)
+    photo = archive.face_image(db_session=session, vault=vault, actor=actor, guard_id=guard_id)
+    pdf = archive_pdf.render(doc, font_file=runtime.settings.pdf_font_file, photo=photo)
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="guard-{guard_id}-archive.pdf"'})
 
