@@ -45,7 +45,7 @@ def test_every_operation_names_its_roles_and_error_shape(client):
     assert missing["description"].startswith("**Roles:** admin, police.")
 
 
-def test_swagger_ui_runs_offline_and_authorize_takes_a_key(server, keys):
+def test_swagger_ui_runs_offline_and_authorize_takes_a_key(server, keys, client, tmp_path):
     # Every host but the test server is unresolvable: a CDN asset could not load.
     page = Browser(("--window-size=1200,1400",
                     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"))
@@ -70,6 +70,43 @@ def test_swagger_ui_runs_offline_and_authorize_takes_a_key(server, keys):
         page.screenshot("docs-authorized.png")
     finally:
         page.close()
+    _readme_commands_work(server, keys, client, tmp_path)
+
+
+def _readme_commands_work(server, keys, client, tmp_path) -> None:  # noqa: ANN001
+    """Every `curl` block of the README runs as written against the server (the demo keys
+    file in its place, the server's address for the default one)."""
+    import json
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if not shutil.which("curl"):
+        import pytest
+
+        pytest.skip("curl is not installed")
+    org = client.post("/organisations", headers={"Authorization": f"Bearer {keys['admin']}"},
+                      json={"name": "甲保安公司", "org_type": "security_company",
+                            "licence_status": "licensed", "district": "蓟州区"}).json()["id"]
+    from tests.api.conftest import new_id
+
+    client.post("/guards", headers={"Authorization": f"Bearer {keys['admin']}"},
+                json={"name": "张测试", "id_number": new_id(77), "employer_id": org})
+    here = tmp_path / "clone"
+    (here / "var").mkdir(parents=True)
+    (here / "var" / "demo-keys.txt").write_text(
+        "".join(f"{role}\t{keys[role]}\n" for role in
+                ("admin", "station", "inspector", "police", "auditor")))
+    readme = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text()
+    blocks = [b for b in re.findall(r"```sh\n(.*?)```", readme, flags=re.S) if "curl " in b]
+    assert blocks, "the README has no curl example"
+    for block in blocks:
+        out = subprocess.run(["bash", "-euo", "pipefail", "-c",
+                              block.replace("http://127.0.0.1:8000", server)],
+                             cwd=here, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        body = json.loads(out.stdout)
+        assert [g["name"] for g in body["items"]] == ["张测试"], body
 
 
 def test_guardid_help_is_written_for_a_user():

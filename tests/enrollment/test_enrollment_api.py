@@ -276,7 +276,7 @@ def test_archive_pdf_is_readable_by_a_person(client, keys, face_jpeg, tmp_path):
                     str(tmp_path / "page")], check=True)
     from tests.browser import ARTIFACTS
 
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(tmp_path / "page-1.png", ARTIFACTS / "archive-pdf-page-1.png")
     assert (tmp_path / "page-1.png").stat().st_size > 10_000
     assert client.get(f"/guards/{s['guard_id']}/archive.pdf",
