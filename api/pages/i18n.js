@@ -27,8 +27,18 @@ const ERRORS_ZH = {
   unknown_employer: "用人单位不存在",
   district_required: "请填写辖区或选择用人单位",
   id_number_registered_elsewhere: "此身份证号已在其他辖区登记，已转市级处理",
-  image_error: "无法读取图像",
-  quality_failed: "图像质量不合格",
+  image_unreadable: "无法读取图像",
+  quality_rejected: "图像质量不合格，请重新采集",
+  conflict: "与现有记录冲突（例如该身份证号已登记）",
+  no_probe: "请提供人像照片或指纹",
+  no_document: "请输入保安员证编号或电子证件",
+  too_many_attempts: "采集次数已达上限",
+  idempotency_key_reused: "重复提交的请求内容不一致",
+  certificate_token_malformed: "电子证件内容无法识别",
+  day_not_ended: "当日尚未结束，不能冻结",
+  validation_failed: "内容不符合要求",
+  method_not_allowed: "不支持的操作",
+  unsupported_media_type: "不支持的文件类型",
 };
 // The text of a refusal: in Chinese by its code, else the server's message.
 function errorText(body, status) {

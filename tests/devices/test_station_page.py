@@ -69,11 +69,19 @@ def test_station_page_enrols_from_the_fake_camera(keys, server, runtime, tmp_pat
                               "document.getElementById('fstatus2').dataset.state) && "
                               "document.getElementById('fstatus2').dataset.state", 30)
         assert state == "captured", page.eval("document.getElementById('fstatus2').textContent")
+        # a reader agent that is not running is said in words, not "Failed to fetch"
+        page.eval(f"document.getElementById('agent').value = 'http://127.0.0.1:{free_port()}';"
+                  "document.getElementById('capture7').click()")
+        page.wait_for("document.getElementById('fstatus7').dataset.state === 'error'", 30)
+        assert "无法连接本机指纹仪代理" in page.eval(
+            "document.getElementById('fstatus7').textContent")
         page.set_files("#finger7", [fingers[1]])
         page.eval("document.getElementById('enrol').click()")
         status = page.wait_for("document.getElementById('result').dataset.status", 60)
         page.screenshot("station-page.png")
         assert status == "committed", page.eval("document.getElementById('result').textContent")
+        assert page.eval("document.getElementById('result').textContent").startswith(
+            "已登记：保安员 ")  # what happened, in words
     finally:
         page.close()
         reader.stop()
