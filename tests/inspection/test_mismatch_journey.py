@@ -35,10 +35,11 @@ def _suspected_on_the_inspect_page(page, posted, finger, shot: str) -> int:
         if attempt < MAX_ATTEMPTS:
             assert status == "recapture", page.eval("document.getElementById('result')"
                                                     ".textContent")
-            assert f"attempt {attempt + 1} of {MAX_ATTEMPTS}" in page.eval(
+            # in Chinese, the page's first language
+            assert f"请重新采集（第 {attempt + 1} 次，共 {MAX_ATTEMPTS} 次）" in page.eval(
                 "document.getElementById('next-step').textContent")
-            assert "nothing filed yet" in page.eval("document.getElementById('filed')"
-                                                    ".textContent")
+            assert "未记违规，等待重新采集" in page.eval("document.getElementById('filed')"
+                                                  ".textContent")
     assert status == "suspected"
     page.screenshot(shot)
     return int(page.eval("document.getElementById('filed').dataset.mismatch"))
