@@ -96,6 +96,13 @@ def test_review_page_decides_a_duplicate_and_a_mismatch(client, keys, posted, fa
     assert "违规记录" in _decide(page, "mismatches", mismatch_id, "confirm",
                              "另一人的指纹 another man's finger")
     page.screenshot("review-page-decided.png")
+    # Chinese first, English on the switch (the queues are drawn again, now empty)
+    page.eval("document.getElementById('reviews').dataset.loaded = '';"
+              "document.getElementById('lang').value = 'en';"
+              "document.getElementById('lang').dispatchEvent(new Event('change'))")
+    page.wait_for("document.getElementById('reviews').dataset.loaded === 'true'")
+    assert page.eval("document.querySelector('h1').textContent") == "Supervisor review"
+    assert "nothing waiting" in page.eval("document.getElementById('reviews').textContent")
     (case,) = client.get("/reviews", headers=auth(keys["admin"]),
                          params={"status": "different_people"}).json()
     assert case["id"] == review_id and "checked the ID documents" in case["note"]
