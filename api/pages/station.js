@@ -51,6 +51,8 @@ const READER = {
 };
 // Fingerprints captured through the local agent's reader, by ISO position.
 const captured = {};
+$("position2").value = "2";
+$("position7").value = "7";
 for (const pos of [2, 7]) {
   $("capture" + pos).addEventListener("click", async () => {
     const el = $("fstatus" + pos);
@@ -110,18 +112,26 @@ $("enrol").addEventListener("click", async () => {
     s = await post("/enrollments", { guard });
     const face = new FormData(); face.append("file", best, "face.jpg");
     await post(`/enrollments/${s.id}/face`, face);
-    for (const pos of [2, 7]) {
-      const f = captured[pos] || $("finger" + pos).files[0];
+    for (const slot of [2, 7]) {  // each slot's finger, at the position picked for it
+      const f = captured[slot] || $("finger" + slot).files[0];
       if (!f) continue;
+      const pos = $("position" + slot).value;
       const form = new FormData(); form.append("file", f, "finger" + pos + ".png");
       const v = await post(`/enrollments/${s.id}/fingers/${pos}`, form);
-      if (!v.passed) throw new Error(L("指纹 ", "finger ") + pos + L("：", ": ") + v.reasons.map((x) => x.advice).join("; "));
+      if (!v.passed) throw new Error(L("指纹 ", "finger ") + $("position" + slot).selectedOptions[0].textContent + L("：", ": ") + v.reasons.map((x) => x.advice).join("; "));
     }
+    if ($("exc-position").value)  // a finger that cannot be given: recorded for a supervisor
+      await post(`/enrollments/${s.id}/fingers/${$("exc-position").value}/exception`,
+                 { reason_code: $("exc-reason").value });
     const c = await post(`/enrollments/${s.id}/commit`, {}, 200);
     out.className = c.status === "committed" ? "ok" : "bad";
     out.dataset.status = c.status;
     out.dataset.guardId = c.guard_id;
     out.textContent = outcome(c);
+    // the next person starts with no fingers and no exception of this one
+    for (const k of Object.keys(captured)) delete captured[k];
+    for (const slot of [2, 7]) { $("finger" + slot).value = ""; $("fstatus" + slot).textContent = ""; }
+    $("exc-position").value = "";
   } catch (e) {
     out.className = "bad"; out.dataset.status = "error";
     out.textContent = L("未登记：", "not enrolled: ") + e.message;

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from biometrics.models import Biometric
 from devices import FolderScanner
 from devices.reader_service import ReaderService
+from enrollment.models import Capture, EnrollmentSession, ExceptionStatus, FingerException
 from registry.models import DutyStatus, Guard
 from tests.api.conftest import new_id
 from tests.browser import Browser
@@ -82,13 +83,40 @@ def test_station_page_enrols_from_the_fake_camera(keys, server, runtime, tmp_pat
         assert status == "committed", page.eval("document.getElementById('result').textContent")
         assert page.eval("document.getElementById('result').textContent").startswith(
             "已登记：保安员 ")  # what happened, in words
+        # the next person: another finger position picked, a finger that cannot be given
+        # recorded as an exception, and the same face: a possible duplicate, said in words
+        other = tmp_path / "other3.png"
+        other.write_bytes(finger_png(10_000 + 10 * 963 + 2, 1))  # another man's finger
+        page.eval("document.getElementById('name').value = '网页二';"
+                  f"document.getElementById('idnumber').value = '{new_id(132)}';"
+                  "document.getElementById('position2').value = '3';"
+                  "document.getElementById('exc-position').value = '7';"
+                  "document.getElementById('exc-reason').value = 'injured';"
+                  "document.getElementById('result').dataset.status = ''")
+        page.set_files("#finger2", [other])
+        page.eval("document.getElementById('enrol').click()")
+        status = page.wait_for("document.getElementById('result').dataset.status", 60)
+        text = page.eval("document.getElementById('result').textContent")
+        page.screenshot("station-page-duplicate.png")
+        assert status == "review", text
+        assert text.startswith("可能与保安员 ") and "已开启复核案件" in text and \
+            "主管决定前该保安员不会被登记" in text
     finally:
         page.close()
         reader.stop()
     with runtime.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Biometric)) == 3
-        (guard,) = s.scalars(select(Guard))
+        first, second = s.scalars(select(Guard).order_by(Guard.id))
+        (exc,) = s.scalars(select(FingerException))
+        assert (exc.guard_id, exc.position, exc.reason_code) == (second.id, 7, "injured")
+        assert exc.status == ExceptionStatus.pending
+        assert {c.position for c in s.scalars(select(Capture).join(
+            EnrollmentSession, EnrollmentSession.id == Capture.session_id).where(
+            Capture.modality == "finger", EnrollmentSession.guard_id == second.id))} == {3}
+        guard = first
         assert guard.employer_id == org and guard.duty_status == DutyStatus.on_duty
         assert guard.post_site == "蓟州区人民医院"
     cov = client.get("/reports/coverage", headers=auth(keys["police"])).json()
-    assert cov["total"]["on_duty"] == 1 and cov["total"]["both"] == 1
+    # the second guard, waiting for the review, is on duty and counted as not yet collected
+    assert cov["total"]["on_duty"] == 2 and cov["total"]["both"] == 1
+    assert [m["name"] for m in cov["missing"]] == ["网页二"]
