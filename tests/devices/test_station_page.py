@@ -79,6 +79,7 @@ def test_station_page_enrols_from_the_fake_camera(keys, server, runtime, tmp_pat
         page.set_files("#finger7", [fingers[1]])
         page.eval("document.getElementById('enrol').click()")
         status = page.wait_for("document.getElementById('result').dataset.status", 60)
+        page.eval("document.getElementById('result').scrollIntoView()")
         page.screenshot("station-page.png")
         assert status == "committed", page.eval("document.getElementById('result').textContent")
         assert page.eval("document.getElementById('result').textContent").startswith(
@@ -97,6 +98,7 @@ def test_station_page_enrols_from_the_fake_camera(keys, server, runtime, tmp_pat
         page.eval("document.getElementById('enrol').click()")
         status = page.wait_for("document.getElementById('result').dataset.status", 60)
         text = page.eval("document.getElementById('result').textContent")
+        page.eval("document.getElementById('result').scrollIntoView()")
         page.screenshot("station-page-duplicate.png")
         assert status == "review", text
         assert text.startswith("可能与保安员 ") and "已开启复核案件" in text and \
