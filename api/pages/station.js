@@ -19,7 +19,22 @@ async function loadEmployers() {
   el.className = ""; el.dataset.count = body.items.length;
   el.textContent = body.items.length ? "" : L("本辖区无登记单位", "no employer registered here");
 }
+// A visit's server session is remembered until it ends, so one left open (the tab closed,
+// the machine restarted) is closed the next time a key is entered here.
+const OPEN_SESSION = "guardid.station.open";
+async function closeStale() {
+  const id = localStorage.getItem(OPEN_SESSION);
+  if (!id || !$("apikey").value.trim()) return;
+  const r = await fetch(`/enrollments/${id}/abandon`, { method: "POST", headers: { ...key(),
+    "Content-Type": "application/json" }, body: JSON.stringify({ reason: "left open by an earlier visit" }) });
+  if (r.ok || r.status === 404) {
+    localStorage.removeItem(OPEN_SESSION);
+    $("result").textContent = L(`已关闭上次未完成的采集会话 #${id}`, `closed session #${id} left open by an earlier visit`);
+    $("result").dataset.stale = "closed";
+  }
+}
 $("apikey").addEventListener("change", loadEmployers);
+$("apikey").addEventListener("change", closeStale);
 $("district").addEventListener("change", loadEmployers);
 async function frameBlob() {
   const v = $("video"), c = $("canvas");
@@ -110,6 +125,7 @@ $("enrol").addEventListener("click", async () => {
     if ($("employer").value) guard.employer_id = Number($("employer").value);
     if ($("post").value.trim()) guard.post_site = $("post").value.trim();
     s = await post("/enrollments", { guard });
+    localStorage.setItem(OPEN_SESSION, s.id);
     const face = new FormData(); face.append("file", best, "face.jpg");
     await post(`/enrollments/${s.id}/face`, face);
     for (const slot of [2, 7]) {  // each slot's finger, at the position picked for it
@@ -126,6 +142,7 @@ $("enrol").addEventListener("click", async () => {
     const c = await post(`/enrollments/${s.id}/commit`, {}, 200);
     out.className = c.status === "committed" ? "ok" : "bad";
     out.dataset.status = c.status;
+    localStorage.removeItem(OPEN_SESSION);
     out.dataset.guardId = c.guard_id;
     out.textContent = outcome(c);
     // the next person starts with no fingers and no exception of this one
@@ -138,6 +155,7 @@ $("enrol").addEventListener("click", async () => {
     if (s) {  // never leave a stale session open on the server
       await fetch(`/enrollments/${s.id}/abandon`, { method: "POST", headers: { ...key(),
         "Content-Type": "application/json" }, body: JSON.stringify({ reason: "refused at the station page" }) });
+      localStorage.removeItem(OPEN_SESSION);
       out.textContent += L("（本次采集会话已关闭，请修正后重新提交）", " (this session was closed; fix it and submit again)");
     }
   }
