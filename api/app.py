@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import errors
+from api import docs, errors
 from api.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
@@ -93,12 +93,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 await asyncio.to_thread(app.state.runtime.listener.stop)
                 app.state.runtime.listener = None
 
-    app = FastAPI(title="guardid", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="guardid", version="0.1.0", lifespan=lifespan, docs_url=None,
+                  redoc_url=None,
                   description="Biometric identity and enrollment service for security guards. "
                   "Every endpoint but /healthz and /readyz needs an API key "
                   "(`Authorization: Bearer gid_...`).")
     app.state.metrics = Metrics()
     errors.install(app)
+    docs.install(app, ROUTERS)
     for router in ROUTERS:
         app.include_router(router, responses=errors.ERROR_RESPONSES,
                            dependencies=[Depends(reject_unknown_query)])

@@ -19,7 +19,7 @@ from inspection.models import SpotCheck
 from registry import audit, guards, policy
 from registry.audit import Actor
 from registry.crypto import Vault
-from registry.models import Certificate, CertificateEvent, GuardEvent
+from registry.models import ApiKey, Certificate, CertificateEvent, GuardEvent, Organisation
 from violations.models import VIOLATION_COLUMN, Violation
 
 
@@ -44,6 +44,27 @@ def _review_cases(db_session: Session, actor: Actor, guard_id: int) -> list[dict
     return out
 
 
+def _names(db_session: Session, table, ids: set[int]) -> dict[int, str]:  # noqa: ANN001
+    """Return {id: name} of the given rows of ``table`` (organisations)."""
+    if not ids:
+        return {}
+    return dict(db_session.execute(select(table.id, table.name).where(table.id.in_(ids))).all())
+
+
+def face_image(*, db_session: Session, vault: Vault, actor: Actor, guard_id: int) -> bytes | None:
+    """Return the guard's current enrolled face image for the printed archive (decrypted,
+    audited), or None when no face with an image is on file."""
+    guard = guards.get(db_session=db_session, actor=actor, guard_id=guard_id)
+    face = records.latest_face(db_session, guard_id)
+    if face is None or face.image_enc is None:
+        return None
+    data = vault.decrypt(db_session, face.image_enc, purpose=records.image_purpose(face.modality))
+    audit.record(db_session, actor, "guard.archive_photo_read", resource_type="guard",
+                 resource_id=guard_id, detail={"biometric": face.id}, district=guard.district)
+    db_session.commit()
+    return data
+
+
 def build(*, db_session: Session, vault: Vault, actor: Actor, guard_id: int) -> dict[str, Any]:
     """Return the guard's archive as one JSON-ready document; the read is audited.
 
@@ -58,11 +79,23 @@ def build(*, db_session: Session, vault: Vault, actor: Actor, guard_id: int) -> 
                                Violation.district)
     sessions = _rows(db_session, select(EnrollmentSession).where(
         EnrollmentSession.guard_id == guard_id).order_by(EnrollmentSession.id))
+    events = _rows(db_session, select(GuardEvent).where(
+        GuardEvent.guard_id == guard_id).order_by(GuardEvent.at, GuardEvent.id))
+    orgs = _names(db_session, Organisation, {int(e.value) for e in events
+                                             if e.kind == "employer_id" and e.value}
+                  | ({guard.employer_id} if guard.employer_id else set()))
+    keys = {k.id: k for k in _rows(db_session, select(ApiKey).where(
+        ApiKey.id.in_({e.actor for e in events if e.actor})))}
+    identity = guards.to_out(db_session, vault, guard).model_dump(mode="json")
     doc = {
-        "identity": guards.to_out(db_session, vault, guard).model_dump(mode="json"),
-        "history": [{"at": e.at, "field": e.kind, "value": e.value, "by": e.actor}
-                    for e in _rows(db_session, select(GuardEvent).where(
-                        GuardEvent.guard_id == guard_id).order_by(GuardEvent.at, GuardEvent.id))],
+        "identity": {**identity, "employer_name": orgs.get(guard.employer_id)},
+        "history": [{"at": e.at, "field": e.kind, "value": e.value, "by": e.actor,
+                     # for people: the employer's name, and who made the change
+                     "value_name": orgs.get(int(e.value)) if e.kind == "employer_id"
+                     and e.value else None,
+                     "by_name": f"{keys[e.actor].name}（{keys[e.actor].role.value}）"
+                     if e.actor in keys else e.actor}
+                    for e in events],
         "certificates": [{"number": c.number, "issue_date": c.issue_date,
                           "status": c.status.value, "events": [
                               {"at": e.at, "event": e.event, "reason": e.reason}

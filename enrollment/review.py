@@ -24,7 +24,7 @@ from enrollment.models import (
 )
 from enrollment.schemas import ReviewOut
 from enrollment.service import _store, case_districts
-from registry import audit, policy
+from registry import audit, guards, policy
 from registry.audit import Actor
 from registry.crypto import Vault
 from registry.exceptions import Conflict, NotFound
@@ -125,10 +125,13 @@ def resolve_review(*, db_session: Session, vault: Vault, actor: Actor, galleries
     return case
 
 
-def to_out(case: ReviewCase) -> ReviewOut:
-    """Return the API view of a review case."""
-    return ReviewOut(id=case.id, session_id=case.session_id, guard_id=case.guard_id,
+def to_out(db_session: Session, case: ReviewCase) -> ReviewOut:
+    """Return the API view of a review case, with the names of the people it is about."""
+    pairs = evidence(case)
+    return ReviewOut(people=guards.who(db_session, [case.guard_id,
+                                                    *(p["guard_id"] for p in pairs)]),
+                     id=case.id, session_id=case.session_id, guard_id=case.guard_id,
                      status=case.status, candidates=json.loads(case.candidates),
                      opened_at=case.opened_at, resolved_by=case.resolved_by,
                      resolved_at=case.resolved_at, note=case.note,
-                     evidence=evidence(case))
+                     evidence=pairs)

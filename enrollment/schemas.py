@@ -108,3 +108,5 @@ class ReviewOut(BaseModel):
     # Image pairs to compare (new capture vs the candidate's enrolled biometric it matched):
     # guard_id, modality, position, score, and the URLs of both images.
     evidence: list[dict[str, Any]] = []
+    # The people the case is about, by guard id: name, employer's name, district, post.
+    people: dict[int, dict[str, Any]] = {}

@@ -23,7 +23,7 @@ from biometrics.models import Biometric, Modality
 from inspection.exceptions import RecaptureRefused
 from inspection.models import MismatchCase, MismatchStatus, SpotCheck
 from inspection.schemas import MismatchOut
-from registry import audit, paging, policy
+from registry import audit, guards, paging, policy
 from registry.audit import Actor
 from registry.crypto import Vault
 from registry.exceptions import Conflict, NotFound
@@ -254,8 +254,10 @@ def to_out(db_session: Session, case: MismatchCase) -> MismatchOut:
                    for c in attempts(db_session, case)]
     on_file = [{"biometric_id": b.id, "modality": b.modality.value, "position": b.position,
                 "image": f"{base}/enrolled/{b.id}"} for b in enrolled(db_session, case)]
+    person = guards.who(db_session, [case.guard_id]).get(case.guard_id, {})
     return MismatchOut(
-        id=case.id, guard_id=case.guard_id, certificate_number=case.certificate_number,
+        id=case.id, guard_id=case.guard_id, guard_name=person.get("name"),
+        employer=person.get("employer"), certificate_number=case.certificate_number,
         district=case.district, site=case.site, inspector=case.inspector,
         status=state(case), attempts=case.attempts,
         max_attempts=MAX_ATTEMPTS, opened_at=case.opened_at, due_at=case.due_at,

@@ -91,6 +91,8 @@ class MismatchOut(BaseModel):
 
     id: int
     guard_id: int
+    guard_name: str | None = None
+    employer: str | None = None
     certificate_number: str
     district: str
     site: str | None

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import audit, idnumber, paging, policy
+from registry import audit, canonical, idnumber, paging, policy
 from registry.audit import Actor
 from registry.crypto import Vault
 from registry.exceptions import Conflict, NotFound, RegisteredElsewhere, ValidationFailed
@@ -21,7 +21,7 @@ from registry.models import (
     GuardEvent,
     Organisation,
 )
-from registry.schemas import GuardIn, GuardOut, GuardPatch
+from registry.schemas import GuardFound, GuardIn, GuardOut, GuardPatch, GuardSearch
 
 ID_PURPOSE = "guard.id_number"
 # Fields whose changes are kept as dated history (coverage "as of" a past date needs them).
@@ -126,6 +126,20 @@ def get(*, db_session: Session, actor: Actor, guard_id: int) -> Guard:
     return guard
 
 
+def who(db_session: Session, guard_ids: list[int]) -> dict[int, dict]:
+    """Return {guard id: name, employer's name, district, post} for the people a case shows
+    beside its evidence (the caller has already checked and audited the case's reach)."""
+    ids = {g for g in guard_ids if g is not None}
+    if not ids:
+        return {}
+    rows = db_session.execute(
+        select(Guard.id, Guard.name, Organisation.name, Guard.district, Guard.post_site)
+        .outerjoin(Organisation, Organisation.id == Guard.employer_id)
+        .where(Guard.id.in_(ids))).all()
+    return {gid: {"guard_id": gid, "name": name, "employer": employer, "district": district,
+                  "post_site": post} for gid, name, employer, district, post in rows}
+
+
 def to_out(db_session: Session, vault: Vault, guard: Guard) -> GuardOut:
     """Return the API view of ``guard`` with the ID number masked."""
     plain = vault.decrypt(db_session, guard.id_enc, purpose=ID_PURPOSE).decode()
@@ -167,6 +181,50 @@ def list_page(*, db_session: Session, vault: Vault, actor: Actor, filters: Guard
                  detail={"count": len(items), "ids": [g.id for g in items],
                          "by_id_number": bool(filters.id_number)},
                  district=policy.entry_district(*(g.district for g in items)) or district)
+    db_session.commit()
+    return items, int(total)
+
+
+def search(*, db_session: Session, vault: Vault, actor: Actor,
+           terms: GuardSearch) -> tuple[list[GuardFound], int]:
+    """Return one page of guards matching every term given, and the total; audited.
+
+    ``name`` matches part of the name; ``certificate_number`` and ``id_number`` are
+    canonicalised as registration does, and the ID number is compared by keyed hash only
+    (neither it nor the name searched is written anywhere: the audit entry says which kinds
+    of term were used and which guards were shown).
+    """
+    if not (terms.name or terms.certificate_number or terms.id_number):
+        raise ValidationFailed("give a name, a certificate number or an ID number",
+                               code="search_term_required")
+    query = policy.scope_query(actor, select(Guard), Guard.district, terms.district)
+    if terms.name:
+        query = query.where(Guard.name.contains(terms.name, autoescape=True))
+    if terms.certificate_number:
+        number = canonical.certificate_number(terms.certificate_number)
+        query = query.where(Guard.id.in_(
+            select(Certificate.guard_id).where(Certificate.number == number)))
+    if terms.id_number:
+        query = query.where(Guard.id_hash == id_hash(vault, terms.id_number))
+    rows, total = paging.page(db_session, query, Guard.id, offset=terms.offset,
+                              limit=terms.limit)
+    ids = [g.id for g in rows]
+    employers = dict(db_session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_({g.employer_id for g in rows if g.employer_id}))).all())
+    numbers: dict[int, list[str]] = {}
+    for gid, number in db_session.execute(select(Certificate.guard_id, Certificate.number)
+                                          .where(Certificate.guard_id.in_(ids))
+                                          .order_by(Certificate.id)):
+        numbers.setdefault(gid, []).append(number)
+    items = [GuardFound(**to_out(db_session, vault, g).model_dump(),
+                        employer_name=employers.get(g.employer_id),
+                        certificate_numbers=numbers.get(g.id, [])) for g in rows]
+    audit.record(db_session, actor, "guard.search", resource_type="guard",
+                 detail={"count": len(items), "ids": ids, "by_name": bool(terms.name),
+                         "by_certificate_number": bool(terms.certificate_number),
+                         "by_id_number": bool(terms.id_number)},
+                 district=policy.entry_district(*(g.district for g in rows))
+                 or policy.district_filter(actor, terms.district))
     db_session.commit()
     return items, int(total)
 

@@ -122,6 +122,28 @@ class GuardOut(BaseModel):
     skill_level: int
 
 
+class GuardSearch(Strict):
+    """A guard search: any of name (part of it), certificate number, ID number; all must hold.
+
+    The ID number is sent in the body, never in a URL (which logs and histories keep), and
+    is looked up only by its keyed hash after the same canonicalisation registration applies.
+    """
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    certificate_number: str | None = Field(default=None, min_length=1, max_length=64)
+    id_number: str | None = Field(default=None, min_length=1, max_length=32)
+    district: District | None = None
+    offset: int = Field(default=0, ge=0, le=10_000_000)
+    limit: int = Field(default=20, ge=1, le=500)
+
+
+class GuardFound(GuardOut):
+    """A guard found by a search: the registry view plus the employer's name and certificates."""
+
+    employer_name: str | None
+    certificate_numbers: list[str]
+
+
 class CertificateIn(Strict):
     """A certificate to issue to a guard."""
 

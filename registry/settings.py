@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     # frozen on this weekday (0 Monday .. 4 Friday, the plan's 周五).
     campaign_start: dt.date = dt.date(2026, 11, 1)
     campaign_freeze_weekday: int = Field(default=4, ge=0, le=6)
+    # The reporting units' names printed on every report (填报单位) and the dashboard: JSON
+    # {scope: name}, scope "*" for the city level or a district, e.g.
+    # {"*": "天津市公安局", "蓟州区": "天津市公安局蓟州分局"}; a scope not named prints as
+    # 全市 (the city) or the district's own name.
+    report_units: dict[str, str] = Field(default_factory=dict)
 
     # Electronic guard certificate: how long a signed token stays valid, and who signs it.
     ecert_validity_days: int = Field(default=365, ge=1, le=3650)

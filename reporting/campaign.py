@@ -46,7 +46,21 @@ COLUMNS: dict[int, tuple[str, str]] = {
     21: ("经督促已办理自招单位备案", "家"),
     22: ("清整穿着仿警服或使用\"特勤\"\"特别勤务\"字样", "人"), 23: ("备注", ""),
 }
-REMARK = "第1-5列按辖区内保安员的用人单位类型统计（guardid 登记用人单位，不登记服务对象）"
+# Column 23 (备注) is left for the filing unit: columns 1-5 count the employers of the
+# unit's guards by type (guardid registers employers, not the clients they serve).
+CITY_LABEL = "全市"  # how a table frozen before units had names ("*") prints its unit
+
+
+def unit_label(report: dict) -> str:
+    """Return the reporting unit's printed name of a report (older ones say ``*``)."""
+    return CITY_LABEL if report["unit"] == "*" else report["unit"]
+
+
+def minute(value) -> str:  # noqa: ANN001
+    """Return a timestamp as people read it: ``YYYY-MM-DD HH:MM`` (no seconds, no offset)."""
+    if value is None:
+        return ""
+    return str(value)[:16].replace("T", " ")
 TYPE_COLUMN = {OrgType.self_recruiting: 2, OrgType.security_company: 3,
                OrgType.property_management: 4, OrgType.unqualified: 5}
 SUBSET_OF = {11: 10, 13: 12}  # property-management companies among columns 10 and 12
@@ -115,8 +129,10 @@ def _rectified(db_session: Session, unit: str | None, start: dt.datetime, cut: d
         weights[("rectification", rid)] = count
 
 
-def table(db_session: Session, *, day: dt.date, unit: str | None, start: dt.date) -> dict:
-    """Return the table for a unit, cumulative from ``start`` to the end of ``day``."""
+def table(db_session: Session, *, day: dt.date, unit: str | None, start: dt.date,
+          unit_name: str | None = None) -> dict:
+    """Return the table for a unit (a district, None for the city), cumulative from
+    ``start`` to the end of ``day``; ``unit_name`` is the reporting unit's printed name."""
     orgs = st.organisations(db_session)
     refs: dict[int, list[tuple[str, int]]] = defaultdict(list)
     weights: dict[tuple[str, int], int] = {}
@@ -130,9 +146,10 @@ def table(db_session: Session, *, day: dt.date, unit: str | None, start: dt.date
     # Beside the table, never in its 23 columns: suspected mismatches still waiting for a
     # supervisor at the cut (they count in column 15 only once confirmed).
     pending = pending_as_of(db_session, unit=unit, start=begin, cut=cut)
-    return {"unit": unit or "*", "period": {"from": start.isoformat(), "to": day.isoformat()},
+    return {"unit": unit_name or unit or "*", "district": unit,
+            "period": {"from": start.isoformat(), "to": day.isoformat()},
             "pending_suspected_mismatches": {"count": len(pending), "cases": pending},
             "columns": [{"number": n, "header": h, "unit": u} for n, (h, u) in COLUMNS.items()],
-            "cells": {**{str(n): v for n, v in cells.items()}, "23": REMARK},
+            "cells": {**{str(n): v for n, v in cells.items()}, "23": ""},
             "records": {str(n): [{"type": t, "id": i} for t, i in refs[n]]
                         for n in range(1, 23)}}

@@ -10,7 +10,7 @@ from html import escape
 from reporting.campaign import COLUMNS
 
 BAR_W, ROW_H = 260, 18
-MAX_BARS, MAX_MISSING = 20, 50
+MAX_BARS = 20
 TREND_LABELS = 8  # dates written under the trend line (more would overlap)
 
 
@@ -18,7 +18,7 @@ def _pct(rate: float | None) -> str:
     return "—" if rate is None else f"{rate:.1%}"
 
 
-def gauge(rate: float | None) -> str:
+def gauge(rate: float | None, target: str = "目标 100%") -> str:
     """Return a half-circle gauge of ``rate`` against 100%."""
     r, cx, cy = 80, 100, 95
     share = max(0.0, min(1.0, rate or 0.0))
@@ -30,7 +30,8 @@ def gauge(rate: float | None) -> str:
             f"stroke-width='16' fill='none'/><path d='M20 95 A80 80 0 {large} 1 {x:.1f} "
             f"{y:.1f}' stroke='#2a7a3a' stroke-width='16' fill='none'/><text x='100' y='90' "
             f"text-anchor='middle' font-size='22' id='rate'>{_pct(rate)}</text>"
-            f"<text x='100' y='112' text-anchor='middle' font-size='11'>目标 100%</text></svg>")
+            f"<text x='100' y='112' text-anchor='middle' font-size='11'>{escape(target)}"
+            "</text></svg>")
 
 
 def bars(rows: dict[str, dict], label: str) -> str:
@@ -49,10 +50,10 @@ def bars(rows: dict[str, dict], label: str) -> str:
     return "".join(parts) + "</svg>"
 
 
-def trend_line(points: list[dict]) -> str:
+def trend_line(points: list[dict], empty: str = "所选范围内无数据") -> str:
     """Return the collection rate over the range's days as a line (a few dates labelled)."""
     if not points:
-        return "<p class='muted'>无数据 (no days in the range)</p>"
+        return f"<p class='muted'>{escape(empty)}</p>"
     w, h = 520, 120
     n = len(points)
     every = max(1, -(-n // TREND_LABELS))
@@ -62,7 +63,7 @@ def trend_line(points: list[dict]) -> str:
     labels = "".join(f"<text x='{x:.1f}' y='{h - 4}' font-size='10' text-anchor='middle'>"
                      f"{escape(p['as_of'][5:])}</text>"
                      for i, ((x, _), p) in enumerate(zip(xy, points, strict=True))
-                     if i % every == 0 or i == n - 1)
+                     if (i % every == 0 and n - 1 - i >= every / 2) or i == n - 1)
     return (f"<svg width='{w}' height='{h}' role='img' aria-label='trend'><polyline "
             f"id='trend' data-points='{n}' points='{line}' fill='none' stroke='#2a7a3a' "
             f"stroke-width='2'/>{labels}</svg>")
@@ -81,24 +82,52 @@ def table_html(t: dict) -> str:
     return f"<table class='campaign'><tr>{head}</tr><tr>{row}</tr></table>{note}"
 
 
-def render(cov: dict, table: dict, trend: list[dict]) -> str:
-    """Return the dashboard fragment for one unit and day."""
+# Labels of the fragment in each language (Chinese first; English on the page's switch).
+TEXT = {
+    "zh": {"on_duty": "在岗", "persons": "人", "face": "人像", "fingers": "指纹",
+           "both": "均已采集", "by_district": "按辖区", "by_type": "按单位类型",
+           "by_employer": "按用人单位", "trend": "采集率趋势", "missing": "未完成采集",
+           "table": "专项行动统计表", "as_of": "截至", "target": "目标 100%",
+           "no_days": "所选范围内无数据"},
+    "en": {"on_duty": "on duty", "persons": "", "face": "face", "fingers": "fingerprints",
+           "both": "both collected", "by_district": "By district", "by_type": "By employer type",
+           "by_employer": "By employer", "trend": "Collection rate trend",
+           "missing": "Not yet collected", "table": "Campaign statistics table",
+           "as_of": "as of", "target": "target 100%", "no_days": "no days in the range"},
+}
+EMPLOYER_TYPES = {
+    "zh": {"security_company": "保安公司", "self_recruiting": "自招保安单位",
+           "property_management": "物业公司", "unqualified": "无资质单位",
+           "none": "无用人单位"},
+    "en": {"security_company": "security company", "self_recruiting": "self-recruiting unit",
+           "property_management": "property management company",
+           "unqualified": "unqualified unit", "none": "no employer"},
+}
+
+
+def _relabel(rows: dict[str, dict], labels: dict[str, str]) -> dict[str, dict]:
+    """Return ``rows`` keyed by their display labels."""
+    return {labels.get(k, k): v for k, v in rows.items()}
+
+
+def render(cov: dict, table: dict, trend: list[dict], *, unit_name: str,
+           lang: str = "zh") -> str:
+    """Return the dashboard fragment for one unit and day, in ``lang`` (zh or en); the
+    missing list itself is paged by the page (GET /reports/missing)."""
+    tx = TEXT[lang]
     t = cov["total"]
-    missing = "".join(
-        f"<tr><td>{m['guard_id']}</td><td>{escape(m['name'])}</td>"
-        f"<td>{escape(m['employer'] or '')}</td><td>{escape('、'.join(m['missing']))}</td>"
-        f"<td>{escape(str(m['on_duty_since'] or ''))[:10]}</td></tr>"
-        for m in cov["missing"][:MAX_MISSING])
-    return (f"<section id='summary'><h2>{escape(cov['unit'])} · {escape(cov['as_of'])}</h2>"
-            f"{gauge(t['rate'])}<p>在岗 <b id='on-duty'>{t['on_duty']}</b> 人 · 人像 "
-            f"<b id='face'>{t['face']}</b> · 指纹 <b id='fingers'>{t['fingerprints']}</b> · "
-            f"均已采集 <b id='both'>{t['both']}</b></p></section>"
-            f"<section><h3>按辖区 by district</h3>{bars(cov['by_district'], 'districts')}"
-            f"</section><section><h3>按单位类型 by employer type</h3>"
-            f"{bars(cov['by_employer_type'], 'employer types')}</section>"
-            f"<section><h3>按用人单位 by employer</h3>{bars(cov['by_employer'], 'employers')}"
-            f"</section><section><h3>趋势 trend</h3>{trend_line(trend)}</section>"
-            f"<section><h3>未完成采集 missing (<span id='missing-count'>{cov['missing_count']}"
-            f"</span>)</h3><table class='missing'><tr><th>id</th><th>姓名</th><th>用人单位</th>"
-            f"<th>缺</th><th>在岗起</th></tr>{missing}</table></section>"
-            f"<section><h3>专项行动统计表 campaign table</h3>{table_html(table)}</section>")
+    employers = {k: k.split(":", 1)[-1] for k in cov["by_employer"]}
+    return (f"<section id='summary'><h2><span id='unit-name'>{escape(unit_name)}</span> · "
+            f"{tx['as_of']} {escape(cov['as_of'])}</h2>"
+            f"{gauge(t['rate'], tx['target'])}<p>{tx['on_duty']} <b id='on-duty'>{t['on_duty']}"
+            f"</b> {tx['persons']} · {tx['face']} <b id='face'>{t['face']}</b> · "
+            f"{tx['fingers']} <b id='fingers'>{t['fingerprints']}</b> · {tx['both']} "
+            f"<b id='both'>{t['both']}</b> · {tx['missing']} <b id='missing-count'>"
+            f"{cov['missing_count']}</b></p></section>"
+            f"<section><h3>{tx['by_district']}</h3>{bars(cov['by_district'], 'districts')}"
+            f"</section><section><h3>{tx['by_type']}</h3>"
+            f"{bars(_relabel(cov['by_employer_type'], EMPLOYER_TYPES[lang]), 'employer types')}"
+            f"</section><section><h3>{tx['by_employer']}</h3>"
+            f"{bars(_relabel(cov['by_employer'], employers), 'employers')}</section>"
+            f"<section><h3>{tx['trend']}</h3>{trend_line(trend, tx['no_days'])}</section>"
+            f"<section><h3>{tx['table']}</h3>{table_html(table)}</section>")

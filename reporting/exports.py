@@ -9,9 +9,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from reporting.campaign import COLUMNS, GROUPS
+from reporting.campaign import COLUMNS, GROUPS, minute, unit_label
 from reporting.cells import csv_bytes, xlsx_bytes
-from reporting.printed import print_layout
+from reporting.printed import MISSING_ZH, print_layout
 
 TITLE = "保安服务市场清理整顿专项行动统计表"
 # Suspected biometric mismatches awaiting a supervisor: shown beside the table, not in it.
@@ -29,7 +29,7 @@ def campaign_csv(t: dict) -> bytes:
     """Return the table as CSV: one header row (column headers with units), one data row."""
     rows = [
         ["填报单位", "统计截止"] + [_header(n) for n in range(1, 24)],
-        [t["unit"], t["period"]["to"]] + [t["cells"][str(n)] for n in range(1, 24)],
+        [unit_label(t), t["period"]["to"]] + [t["cells"][str(n)] for n in range(1, 24)],
     ]
     if "pending_suspected_mismatches" in t:  # beside the table (older frozen weeks lack it)
         rows += [[], [PENDING_LABEL, t["pending_suspected_mismatches"]["count"]]]
@@ -47,7 +47,7 @@ def campaign_xlsx(t: dict) -> bytes:
     ws["A1"].font = Font(bold=True, size=14)
     ws["A1"].alignment = Alignment(horizontal="center")
     ws.merge_cells(f"A2:{last}2")
-    ws["A2"] = (f"填报单位：{'全市' if t['unit'] == '*' else t['unit']}    统计时间："
+    ws["A2"] = (f"填报单位：{unit_label(t)}    统计时间："
                 f"{t['period']['from']} 至 {t['period']['to']}（累计）")
     ws.merge_cells("A3:A4")
     ws["A3"] = "填报单位"
@@ -59,7 +59,7 @@ def campaign_xlsx(t: dict) -> bytes:
         for n in cols:
             cell = ws.cell(row=4, column=n + 1, value=_header(n))
             cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-    ws.cell(row=5, column=1, value="全市" if t["unit"] == "*" else t["unit"])
+    ws.cell(row=5, column=1, value=unit_label(t))
     for n in range(1, 24):
         ws.cell(row=5, column=n + 1, value=t["cells"][str(n)])
     for row in (3, 4):
@@ -76,23 +76,24 @@ def _pending_sheet(wb: Workbook, pending: dict) -> None:
     ws = wb.create_sheet(PENDING_SHEET)
     ws["A1"], ws["B1"] = PENDING_LABEL, pending["count"]
     ws["A1"].font = Font(bold=True)
-    ws["A2"] = "待确认案件编号 case ids"
+    ws["A2"] = "待确认案件编号"
     for i, case in enumerate(pending["cases"], start=3):
         ws.cell(row=i, column=1, value=case)
 
 
 def coverage_csv(c: dict) -> bytes:
     """Return coverage as CSV: one row per district, then the missing list."""
-    rows: list[list] = [["辖区 district", "在岗保安员 on duty", "已采集人像 face",
-                         "已采集指纹 fingerprints", "均已采集 both", "采集率 rate"]]
-    for name, f in [*c["by_district"].items(), ("合计 total", c["total"])]:
+    rows: list[list] = [[f"上岗保安员人像和指纹采集情况 填报单位：{unit_label(c)} 截至 "
+                         f"{c['as_of']}"],
+                        ["辖区", "在岗保安员（人）", "已采集人像（人）", "已采集指纹（人）",
+                         "均已采集（人）", "采集率"]]
+    for name, f in [*c["by_district"].items(), ("合计", c["total"])]:
         rows.append([name, f["on_duty"], f["face"], f["fingerprints"], f["both"], f["rate"]])
     rows.append([])
-    rows.append(["未采集 missing: guard id", "name", "district", "employer", "missing",
-                 "on duty since"])
+    rows.append(["未完成采集：保安员编号", "姓名", "辖区", "用人单位", "缺", "在岗起"])
     for m in c["missing"]:
         rows.append([m["guard_id"], m["name"], m["district"], m["employer"],
-                     "+".join(m["missing"]), m["on_duty_since"]])
+                     "、".join(MISSING_ZH[x] for x in m["missing"]), minute(m["on_duty_since"])])
     return csv_bytes(rows)
 
 
@@ -104,7 +105,7 @@ def coverage_pdf(c: dict, font: tuple[str, int]) -> bytes:
     pdf.add_font("cjk", fname=font[0], collection_font_number=font[1])
     pdf.add_page()
     pdf.set_font("cjk", size=15)
-    pdf.cell(0, 10, f"上岗保安员人像和指纹采集情况 {c['unit']} {c['as_of']}",
+    pdf.cell(0, 10, f"上岗保安员人像和指纹采集情况 {unit_label(c)} {c['as_of']}",
              new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=10)
     t = c["total"]
@@ -129,7 +130,8 @@ def coverage_pdf(c: dict, font: tuple[str, int]) -> bytes:
     pdf.set_font("cjk", size=8)
     for m in c["missing"][:200]:
         pdf.cell(0, 4.5, f"{m['guard_id']}  {m['name']}  {m['employer'] or ''}  缺：" +
-                 "、".join({"face": "人像", "fingerprints": "指纹"}[x] for x in m["missing"]),
+                 "、".join(MISSING_ZH[x] for x in m["missing"]) +
+                 f"  在岗起 {minute(m['on_duty_since'])}",
                  new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 

@@ -9,7 +9,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reporting.campaign import COLUMNS, GROUPS
+from reporting.campaign import COLUMNS, GROUPS, minute, unit_label
 from reporting.cells import xlsx_bytes
 
 THIN = Side(style="thin", color="000000")
@@ -58,8 +58,7 @@ def coverage_xlsx(c: dict) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "采集率"
-    unit = "全市" if c["unit"] == "*" else c["unit"]
-    ws["A1"] = f"上岗保安员人像和指纹采集情况 {unit} {c['as_of']}"
+    ws["A1"] = f"上岗保安员人像和指纹采集情况 填报单位：{unit_label(c)} 截至 {c['as_of']}"
     ws["A1"].font = Font(bold=True, size=14)
     ws.append(["辖区", "在岗保安员（人）", "已采集人像（人）", "已采集指纹（人）",
                "均已采集（人）", "采集率"])
@@ -72,7 +71,7 @@ def coverage_xlsx(c: dict) -> bytes:
     for m in c["missing"]:
         missing.append([m["guard_id"], m["name"], m["district"], m["employer"] or "",
                         m.get("post_site") or "", "、".join(MISSING_ZH[x] for x in m["missing"]),
-                        str(m["on_duty_since"] or "")[:10]])
+                        minute(m["on_duty_since"])])
     print_layout(missing, first_row=1, header_rows=1, last_row=missing.max_row, last_col=7)
     return xlsx_bytes(wb)
 
@@ -89,8 +88,7 @@ def campaign_pdf(t: dict, font: tuple[str, int]) -> bytes:
     pdf.cell(0, 10, "保安服务市场清理整顿专项行动统计表", align="C", new_x="LMARGIN",
              new_y="NEXT")
     pdf.set_font("cjk", size=10)
-    unit = "全市" if t["unit"] == "*" else t["unit"]
-    pdf.cell(0, 7, f"填报单位：{unit}    统计时间：{t['period']['from']} 至 "
+    pdf.cell(0, 7, f"填报单位：{unit_label(t)}    统计时间：{t['period']['from']} 至 "
                    f"{t['period']['to']}（累计）", new_x="LMARGIN", new_y="NEXT")
     for title, cols in GROUPS:
         pdf.ln(2)

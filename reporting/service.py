@@ -14,8 +14,8 @@ from registry.settings import Settings
 from reporting import campaign, coverage, snapshots, state
 from reporting.exceptions import BadRange, DayNotEnded, UnknownColumn
 
-# A trend over a range is one as-of coverage query per point: a longer range is sampled
-# evenly (its last day always included), so a year costs what a month does.
+# A trend over a range is one query for all its points (each point the spans covering its
+# day's end); a longer range is sampled evenly (its last day always included).
 TREND_MAX_POINTS = 31
 
 
@@ -27,6 +27,14 @@ def policy(settings: Settings) -> coverage.Policy:
 def unit_of(actor: Actor, district: str | None) -> str | None:
     """Return the reporting unit a caller may see (their district when the key is scoped)."""
     return district_filter(actor, district)
+
+
+CITY_UNIT = "全市"  # the city level's name on a report when GUARDID_REPORT_UNITS names none
+
+
+def unit_name(settings: Settings, unit: str | None) -> str:
+    """Return the reporting unit's name for a district (None: the city level)."""
+    return settings.report_units.get(unit or "*") or unit or CITY_UNIT
 
 
 def record_read(*, db_session: Session, actor: Actor, what: str, day: dt.date,
@@ -45,7 +53,8 @@ def coverage_report(*, db_session: Session, settings: Settings, actor: Actor, da
     frozen = snapshots.get(db_session, snapshots.DAILY, unit or "*", day)
     if frozen is not None:
         return {**json.loads(frozen.content), "frozen": True}
-    return coverage.coverage(db_session, day=day, unit=unit, policy=policy(settings))
+    return coverage.coverage(db_session, day=day, unit=unit, policy=policy(settings),
+                             unit_name=unit_name(settings, unit))
 
 
 def campaign_table(*, db_session: Session, settings: Settings, actor: Actor, day: dt.date,
@@ -56,7 +65,23 @@ def campaign_table(*, db_session: Session, settings: Settings, actor: Actor, day
     if frozen is not None:
         return frozen.content, True
     return snapshots.canonical(campaign.table(db_session, day=day, unit=unit,
-                                              start=settings.campaign_start)), False
+                                              start=settings.campaign_start,
+                                              unit_name=unit_name(settings, unit))), False
+
+
+def missing_page(*, db_session: Session, settings: Settings, actor: Actor, day: dt.date,
+                 district: str | None, offset: int, limit: int) -> tuple[list[dict], int]:
+    """Return one page of who is missing a face or fingers in the caller's unit on ``day``,
+    and the total; the read of the names shown is audited."""
+    unit = unit_of(actor, district)
+    items, total = coverage.missing_page(db_session, day=day, unit=unit,
+                                         policy=policy(settings), offset=offset, limit=limit)
+    audit.record(db_session, actor, "report.missing", resource_type="report",
+                 resource_id=unit or "*",
+                 detail={"date": day.isoformat(), "offset": offset,
+                         "ids": [m["guard_id"] for m in items]}, district=unit)
+    db_session.commit()
+    return items, total
 
 
 def cell_records(*, db_session: Session, settings: Settings, actor: Actor, day: dt.date,
@@ -80,7 +105,8 @@ def freeze_week(*, db_session: Session, settings: Settings, actor: Actor, day: d
     row, new = snapshots.freeze(
         db_session, actor, kind=snapshots.WEEKLY, unit=unit or "*", day=week,
         build=lambda: campaign.table(db_session, day=week, unit=unit,
-                                     start=settings.campaign_start))
+                                     start=settings.campaign_start,
+                                     unit_name=unit_name(settings, unit)))
     return {"as_of": week.isoformat(), "unit": row.unit, "sha256": row.sha256, "new": new}
 
 
@@ -98,7 +124,8 @@ def snapshot_day(*, db_session: Session, settings: Settings, actor: Actor, day: 
     row, new = snapshots.freeze(
         db_session, actor, kind=snapshots.DAILY, unit=unit or "*", day=day,
         build=lambda: coverage.coverage(db_session, day=day, unit=unit,
-                                        policy=policy(settings)))
+                                        policy=policy(settings),
+                                        unit_name=unit_name(settings, unit)))
     return {"as_of": day.isoformat(), "unit": row.unit, "sha256": row.sha256, "new": new}
 
 
@@ -107,16 +134,6 @@ def trend(*, db_session: Session, actor: Actor, district: str | None) -> list[di
     unit = unit_of(actor, district) or "*"
     return [{"as_of": r.as_of.isoformat(), **json.loads(r.content)["total"]}
             for r in snapshots.history(db_session, snapshots.DAILY, unit)]
-
-
-def _rate_on(db_session: Session, settings: Settings, unit: str | None, day: dt.date) -> dict:
-    """Return the day's totals: as frozen when a snapshot exists, else computed as of it."""
-    frozen = snapshots.get(db_session, snapshots.DAILY, unit or "*", day)
-    if frozen is not None:
-        return {**json.loads(frozen.content)["total"], "frozen": True}
-    c = coverage.coverage(db_session, day=day, unit=unit, policy=policy(settings),
-                          missing_limit=0)
-    return {**c["total"], "frozen": False}
 
 
 def trend_range(*, db_session: Session, settings: Settings, actor: Actor,
@@ -132,4 +149,12 @@ def trend_range(*, db_session: Session, settings: Settings, actor: Actor,
     days = [start + dt.timedelta(days=i) for i in range(0, span + 1, step)]
     if days[-1] != end:
         days[-1] = end
-    return [{"as_of": d.isoformat(), **_rate_on(db_session, settings, unit, d)} for d in days]
+    # A frozen day reads as frozen; every other day is computed, all of them in one query.
+    frozen = {r.as_of: json.loads(r.content)["total"]
+              for r in snapshots.history(db_session, snapshots.DAILY, unit or "*")
+              if start <= r.as_of <= end}
+    computed = coverage.totals_on(db_session, days=[d for d in days if d not in frozen],
+                                  unit=unit, policy=policy(settings))
+    rest = iter(computed)
+    return [{"as_of": d.isoformat(), **frozen[d], "frozen": True} if d in frozen
+            else {"as_of": d.isoformat(), **next(rest), "frozen": False} for d in days]

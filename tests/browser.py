@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -21,7 +22,10 @@ from pathlib import Path
 
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# Screenshots (and rendered report pages) kept for people to look at after a run:
+# GUARDID_ARTEFACTS when set (CI collects that folder), else test-artifacts/ in the checkout.
+ARTIFACTS = Path(os.environ.get("GUARDID_ARTEFACTS")
+                 or Path(__file__).resolve().parent.parent / "test-artifacts")
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 
 
@@ -118,7 +122,7 @@ class Browser:
 
     def screenshot(self, name: str) -> Path:
         """Save a PNG of the page under test-artifacts/ and return its path."""
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         data = self.call("Page.captureScreenshot", format="png")["data"]
         path = ARTIFACTS / name
         path.write_bytes(base64.b64decode(data))

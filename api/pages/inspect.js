@@ -1,18 +1,33 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
-const OUTCOMES = {
-  match: "通过：人证一致", no_match: "不一致 no match", not_enrolled: "未采集生物特征",
-  no_certificate: "无证或证号不存在", certificate_suspended: "证件已暂停",
+const OUTCOMES_ZH = {
+  match: "通过：人证一致", no_match: "人证不一致", not_enrolled: "未采集生物特征",
+  no_certificate: "无证或证号不存在", certificate_suspended: "证件已暂扣",
   certificate_revoked: "证件已吊销", certificate_invalid: "电子证无效",
   background_check_failed: "背景审查未通过", employer_unlicensed: "用人单位无资质",
   employer_unfiled: "自招单位未备案", employer_blacklisted: "用人单位在黑名单",
   not_on_duty_here: "未登记在此岗位", identified: "已识别", unknown_person: "未识别",
 };
-// What a biometric no-match leads to: recapture on the spot, then a supervisor's review.
-const MISMATCH = {
-  recapture: "请重新采集 recapture", cleared: "重新采集后一致，不记录违规 cleared: nothing recorded",
-  suspected: "已记为疑似人证不符，待主管确认，尚不计为违规 suspected: a supervisor decides",
+const OUTCOMES_EN = {
+  match: "passed: the holder matches", no_match: "no match", not_enrolled: "no biometrics on file",
+  no_certificate: "no such certificate", certificate_suspended: "certificate suspended",
+  certificate_revoked: "certificate revoked", certificate_invalid: "e-certificate invalid",
+  background_check_failed: "background check failed", employer_unlicensed: "employer unlicensed",
+  employer_unfiled: "employer not filed", employer_blacklisted: "employer blacklisted",
+  not_on_duty_here: "not registered at this post", identified: "identified", unknown_person: "unknown person",
 };
+const outcomeText = (o) => (lang() === "en" ? OUTCOMES_EN : OUTCOMES_ZH)[o] || o;
+// What a biometric no-match leads to: recapture on the spot, then a supervisor's review.
+const MISMATCH = () => ({
+  recapture: L("请重新采集", "recapture"), cleared: L("重新采集后一致，不记录违规", "cleared: nothing recorded"),
+  suspected: L("已记为疑似人证不符，待主管确认，尚不计为违规", "suspected: a supervisor decides"),
+});
+// The server's next step ("no match, recapture (attempt 2 of 3)") in the page's language.
+function nextStep(body) {
+  const m = /attempt (\d+) of (\d+)/.exec(body.next_step || "");
+  if (lang() === "en" || !m) return MISMATCH()[body.mismatch_status] + " · " + (body.next_step || "");
+  return MISMATCH()[body.mismatch_status] + `（第 ${m[1]} 次，共 ${m[2]} 次）`;
+}
 let recapture = null;  // {case, doc}: the mismatch case the next check continues
 const docOf = () => $("token").value.trim() || $("number").value.trim();
 $("apikey").value = sessionStorage.getItem("guardid.key") || "";
@@ -36,7 +51,7 @@ async function edVerify(pub, sig, bytes) {
 async function getJSON(path) {
   const r = await fetch(path, { headers: headers() });
   const body = await r.json();
-  if (!r.ok) throw new Error(body.code + ": " + body.message);
+  if (!r.ok) throw new Error(errorText(body, r.status));
   return body;
 }
 $("sync").addEventListener("click", async () => {
@@ -49,7 +64,7 @@ $("sync").addEventListener("click", async () => {
       const { signature, ...body } = page;
       if (!pubs[page.kid] || !(await edVerify(pubs[page.kid], b64u(signature),
                                               new TextEncoder().encode(canonical(body)))))
-        throw new Error("revocation list signature does not verify");
+        throw new Error(L("吊销列表签名无效", "revocation list signature does not verify"));
       for (const e of page.entries) {
         if (e.status === "valid") delete state.status[e.number]; else state.status[e.number] = e.status;
       }
@@ -58,9 +73,10 @@ $("sync").addEventListener("click", async () => {
     }
     localStorage.setItem("guardid.keys", JSON.stringify(pubs));
     localStorage.setItem("guardid.revocations", JSON.stringify(state));
-    $("sync-status").textContent = "已同步 synced: " + keys.length + " keys, " +
-      Object.keys(state.status).length + " not valid";
-  } catch (e) { $("sync-status").textContent = "同步失败 sync failed: " + e.message; }
+    const bad = Object.keys(state.status).length;
+    $("sync-status").textContent = L(`已同步：公钥 ${keys.length} 个，失效证件 ${bad} 个`,
+                                     `synced: ${keys.length} keys, ${bad} not valid`);
+  } catch (e) { $("sync-status").textContent = L("同步失败：", "sync failed: ") + e.message; }
 });
 async function offlineVerify(token) {
   const pubs = JSON.parse(localStorage.getItem("guardid.keys") || "{}");
@@ -80,7 +96,7 @@ $("qr").addEventListener("change", async () => {
   const file = $("qr").files[0];
   if (!file) return;
   if (!("BarcodeDetector" in window)) {
-    $("offline-result").textContent = "此浏览器不能扫码，请粘贴内容 (no QR scanning here: paste the token)";
+    $("offline-result").textContent = L("此浏览器不能扫码，请粘贴内容", "no QR scanning here: paste the token");
     return;
   }
   const codes = await new BarcodeDetector({ formats: ["qr_code"] }).detect(await createImageBitmap(file));
@@ -91,7 +107,10 @@ $("offline").addEventListener("click", async () => {
   const el = $("offline-result");
   el.className = r.valid ? "ok" : "bad";
   el.dataset.reason = r.reason;
-  el.textContent = (r.valid ? "有效 VALID" : "无效 INVALID (" + r.reason + ")") +
+  const REASONS = { malformed: L("格式错误", "malformed"), unknown_key: L("未知签发密钥", "unknown key"),
+    bad_signature: L("签名无效", "bad signature"), revoked: L("已吊销", "revoked"),
+    suspended: L("已暂扣", "suspended"), expired: L("已过期", "expired") };
+  el.textContent = (r.valid ? L("有效", "VALID") : L("无效（", "INVALID (") + (REASONS[r.reason] || r.reason) + L("）", ")")) +
     (r.payload ? " · " + r.payload.cn + " " + r.payload.nm + " " + (r.payload.emp || "") : "");
   if (r.payload && !$("number").value) $("number").value = r.payload.cn;
 });
@@ -106,7 +125,7 @@ $("verify").addEventListener("click", async () => {
     form.append("finger_position", $("finger-position").value);
   if (recapture && recapture.doc === docOf()) form.append("recapture_of", recapture.case);
   const el = $("result");
-  el.textContent = "核验中 checking…";
+  el.textContent = L("核验中…", "checking…");
   el.className = "";
   delete el.dataset.outcome;
   $("holder").hidden = true;
@@ -117,7 +136,7 @@ $("verify").addEventListener("click", async () => {
     if (body.code === "recapture_refused") recapture = null;  // the next check starts afresh
     el.className = "bad";
     el.dataset.outcome = "error:" + body.code;
-    el.textContent = "请求被拒绝 refused: " + body.message;
+    el.textContent = L("请求被拒绝：", "refused: ") + errorText(body, r.status);
     return;
   }
   recapture = body.mismatch_status === "recapture"
@@ -125,36 +144,38 @@ $("verify").addEventListener("click", async () => {
   el.dataset.mismatch = body.mismatch_status || "";
   el.className = body.outcome === "match" ? "ok" : "bad";
   el.dataset.outcome = body.outcome;
-  const scores = [["人脸 face", body.face_score], ["指纹 finger", body.finger_score]]
+  const scores = [[L("人脸", "face"), body.face_score], [L("指纹", "finger"), body.finger_score]]
     .filter(([, s]) => s !== null).map(([n, s]) => n + " " + s.toFixed(3)).join(" · ");
   el.innerHTML = "";
   const strong = document.createElement("strong");
-  strong.textContent = OUTCOMES[body.outcome] || body.outcome;
+  strong.textContent = outcomeText(body.outcome);
   el.append(strong, document.createElement("br"),
-            "证号 " + (body.certificate_number || "—") + (scores ? " · " + scores : ""));
+            L("证号 ", "certificate ") + (body.certificate_number || "—") + (scores ? " · " + scores : ""));
   if (body.mismatch_status) {
     const step = document.createElement("div");
     step.id = "next-step";
-    step.textContent = MISMATCH[body.mismatch_status] + " · " + body.next_step;
+    step.textContent = nextStep(body);
     el.append(step);
   }
   filed(body);
   if (body.guard_id !== null) showHolder(body.check_id);
   if (body.failed_checks.length > 1) {
-    el.append(document.createElement("br"), "其他问题: " + body.failed_checks.slice(1)
-      .map((c) => OUTCOMES[c] || c).join("，"));
+    el.append(document.createElement("br"), L("其他问题：", "other problems: ") + body.failed_checks.slice(1)
+      .map(outcomeText).join(L("，", ", ")));
   }
 });
 // What was put on record by this check, in words.
 function filed(body) {
-  const parts = ["已记录核验 #" + body.check_id + " check recorded " + body.at.slice(0, 19).replace("T", " ") + " UTC"];
+  const at = body.at.slice(0, 16).replace("T", " ") + " UTC";
+  const parts = [L(`已记录核验 #${body.check_id}（${at}）`, `check #${body.check_id} recorded ${at}`)];
   if (body.violation_ids.length)
-    parts.push("已立违规记录 violation filed: #" + body.violation_ids.join(", #"));
+    parts.push(L("已立违规记录 #", "violation filed: #") + body.violation_ids.join(", #"));
   if (body.mismatch_status === "suspected")
-    parts.push("已提交疑似人证不符 #" + body.mismatch_case_id + "，待主管确认 suspected mismatch filed for a supervisor");
+    parts.push(L(`已提交疑似人证不符 #${body.mismatch_case_id}，待主管确认`,
+                 `suspected mismatch #${body.mismatch_case_id} filed for a supervisor`));
   else if (body.mismatch_status === "recapture")
-    parts.push("未记违规，等待重新采集 nothing filed yet: recapture");
-  else if (!body.violation_ids.length) parts.push("未记违规 no violation filed");
+    parts.push(L("未记违规，等待重新采集", "nothing filed yet: recapture"));
+  else if (!body.violation_ids.length) parts.push(L("未记违规", "no violation filed"));
   $("filed").textContent = parts.join(" · ");
   $("filed").dataset.violations = body.violation_ids.join(",");
   $("filed").dataset.mismatch = body.mismatch_status === "suspected" ? String(body.mismatch_case_id) : "";
@@ -165,8 +186,8 @@ async function showHolder(checkId) {
   if (!r.ok) return;  // another district's guard: minimal disclosure, nothing to show
   const h = await r.json();
   $("holder-name").textContent = h.name + " · " + (h.certificate_number || "");
-  $("holder-employer").textContent = "用人单位 employer: " + (h.employer || "无 none");
-  $("holder-post").textContent = "登记岗位 post: " + (h.post_site || "—");
+  $("holder-employer").textContent = L("用人单位：", "employer: ") + (h.employer || L("无", "none"));
+  $("holder-post").textContent = L("登记岗位：", "post: ") + (h.post_site || "—");
   $("holder").dataset.guard = h.guard_id;
   $("holder").hidden = false;
   $("holder-photo").removeAttribute("src");

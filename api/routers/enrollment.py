@@ -179,7 +179,7 @@ def commit(session_id: DbId, session: SessionDep, vault: VaultDep, runtime: Runt
 @router.get("/reviews", response_model=list[ReviewOut])
 def list_reviews(session: SessionDep, actor: Admin, status: ReviewStatus = ReviewStatus.open):
     """List review cases (open by default) in the caller's reach; the read is audited."""
-    return [review.to_out(c) for c in review.list_cases(db_session=session, actor=actor,
+    return [review.to_out(session, c) for c in review.list_cases(db_session=session, actor=actor,
                                                       status=status)]
 
 
@@ -199,7 +199,7 @@ def resolve_review(case_id: DbId, body: ReviewResolveIn, session: SessionDep, va
     case = review.resolve_review(db_session=session, vault=vault, actor=actor,
                                   galleries=runtime.galleries, case_id=case_id,
                                   same_person=body.outcome == "same_person", note=body.note)
-    return review.to_out(case)
+    return review.to_out(session, case)
 
 
 @router.get("/guards/{guard_id}/archive.pdf")
@@ -207,7 +207,8 @@ def guard_archive_pdf(guard_id: DbId, session: SessionDep, vault: VaultDep, runt
                       actor: ArchiveReader):
     """The guard's electronic practice archive as a printable PDF."""
     doc = archive.build(db_session=session, vault=vault, actor=actor, guard_id=guard_id)
-    pdf = archive_pdf.render(doc, font_file=runtime.settings.pdf_font_file)
+    photo = archive.face_image(db_session=session, vault=vault, actor=actor, guard_id=guard_id)
+    pdf = archive_pdf.render(doc, font_file=runtime.settings.pdf_font_file, photo=photo)
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="guard-{guard_id}-archive.pdf"'})
 

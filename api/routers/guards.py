@@ -18,7 +18,15 @@ from api.uploads import read_upload
 from registry import guards, importer
 from registry.fieldtypes import DbId
 from registry.models import CertificateStatus, DutyStatus
-from registry.schemas import GuardIn, GuardOut, GuardPatch, ImportReport, Page
+from registry.schemas import (
+    GuardFound,
+    GuardIn,
+    GuardOut,
+    GuardPatch,
+    GuardSearch,
+    ImportReport,
+    Page,
+)
 
 router = APIRouter(prefix="/guards", tags=["guards"])
 
@@ -43,6 +51,15 @@ def list_guards(session: SessionDep, vault: VaultDep, actor: RegistryReader,
     items, total = guards.list_page(db_session=session, vault=vault, actor=actor,
                                     filters=filters, offset=offset, limit=limit)
     return Page(items=items, total=total, offset=offset, limit=limit)
+
+
+@router.post("/search", response_model=Page[GuardFound])
+def search_guards(body: GuardSearch, session: SessionDep, vault: VaultDep,
+                  actor: RegistryReader):
+    """Find guards by part of the name, certificate number or ID number (sent in the body,
+    compared by keyed hash); the key's district only."""
+    items, total = guards.search(db_session=session, vault=vault, actor=actor, terms=body)
+    return Page(items=items, total=total, offset=body.offset, limit=body.limit)
 
 
 @router.get("/{guard_id}", response_model=GuardOut)

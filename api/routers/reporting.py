@@ -11,10 +11,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
-from api.deps import RuntimeDep, SessionDep, role_dep
+from api.deps import Limit, Offset, RuntimeDep, SessionDep, role_dep
 from enrollment.archive_pdf import find_font
+from registry.fieldtypes import UtcOutput
 from registry.models import Role
+from registry.schemas import Page
 from reporting import dashboard, exports, printed, service
+from reporting.campaign import unit_label
 from reporting.state import last_ended_day
 
 router = APIRouter(tags=["reporting"])
@@ -73,6 +76,30 @@ def campaign(session: SessionDep, runtime: RuntimeDep, actor: Police,
     return Response(text.encode(), media_type="application/json", headers=headers)
 
 
+class MissingOut(BaseModel):
+    """An on-duty guard lacking a face image or fingerprints on the report date."""
+
+    guard_id: int
+    name: str
+    district: str | None
+    employer: str | None
+    post_site: str | None
+    missing: list[Literal["face", "fingerprints"]]
+    on_duty_since: UtcOutput | None
+
+
+@router.get("/reports/missing", response_model=Page[MissingOut])
+def missing(session: SessionDep, runtime: RuntimeDep, actor: Police,
+            date: dt.date | None = Day, district: str | None = None, offset: Offset = 0,
+            limit: Limit = 50):
+    """Who is missing a face or fingers on the date, a page at a time (longest waiting
+    first); the key's district only."""
+    items, total = service.missing_page(db_session=session, settings=runtime.settings,
+                                        actor=actor, day=_day(date), district=district,
+                                        offset=offset, limit=limit)
+    return Page(items=items, total=total, offset=offset, limit=limit)
+
+
 @router.get("/reports/campaign/cells/{column}")
 def cell(column: int, session: SessionDep, runtime: RuntimeDep, actor: Police,
          date: dt.date | None = Day, district: str | None = None):
@@ -123,7 +150,9 @@ def dashboard_fragment(session: SessionDep, runtime: RuntimeDep, actor: Police,
                        date: dt.date | None = Day, district: str | None = None,
                        employer_type: str | None = None,
                        trend_start: dt.date | None = Query(
-                           default=None, description="trend from (default: 29 days before)")):
+                           default=None, description="trend from (default: 29 days before)"),
+                       lang: Literal["zh", "en"] = Query(
+                           default="zh", description="language of the labels (Chinese first)")):
     """The dashboard's content for one unit and day, rendered on the server; the trend is
     computed from the dated history (no snapshot needed)."""
     day = _day(date)
@@ -139,4 +168,5 @@ def dashboard_fragment(session: SessionDep, runtime: RuntimeDep, actor: Police,
                                  start=trend_start or day - DASHBOARD_TREND_DAYS)
     service.record_read(db_session=session, actor=actor, what="dashboard", day=day,
                         district=district)
-    return HTMLResponse(dashboard.render(c, json.loads(text), points))
+    return HTMLResponse(dashboard.render(c, json.loads(text), points,
+                                         unit_name=unit_label(c), lang=lang))

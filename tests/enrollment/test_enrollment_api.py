@@ -235,12 +235,22 @@ def test_a_restarted_gallery_catches_up_from_the_database(client, keys, face_jpe
     assert hits and hits[0].guard_id == s["guard_id"]
 
 
-def test_archive_pdf_renders_with_chinese(client, keys, face_jpeg, tmp_path):
+def test_archive_pdf_is_readable_by_a_person(client, keys, face_jpeg, tmp_path):
+    """The printed archive: the enrolled photo, the employer by name, events as sentences
+    in Chinese (not `field: duty_status · value: on_duty · by: <key id>`)."""
     import shutil
     import subprocess
 
+    org = client.post("/organisations", headers=auth(keys["admin"]), json={
+        "name": "津安保安服务有限公司", "org_type": "security_company",
+        "licence_status": "licensed", "district": "蓟州区"}).json()["id"]
     st = keys["station"]
-    s, _ = _enrol(client, st, 31, face_jpeg)
+    s = open_for(client, st, 31, employer_id=org, duty_status="on_duty",
+                 post_site="蓟州区人民医院")
+    assert face(client, st, s["id"], face_jpeg).json()["passed"]
+    submit_fingers(client, st, s["id"], 31)
+    assert client.post(f"/enrollments/{s['id']}/commit", headers=auth(st)).json()[
+        "status"] == "committed"
     r = client.get(f"/guards/{s['guard_id']}/archive.pdf", headers=auth(keys["police"]))
     if r.status_code == 503:
         pytest.skip(r.json()["message"])
@@ -248,14 +258,27 @@ def test_archive_pdf_renders_with_chinese(client, keys, face_jpeg, tmp_path):
     pdf = tmp_path / "a.pdf"
     pdf.write_bytes(r.content)
     if not shutil.which("pdftotext"):
-        pytest.skip("poppler-utils (pdftotext, pdftoppm) not installed")
+        pytest.skip("poppler-utils (pdftotext, pdftoppm, pdfimages) not installed")
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert "保安员执业电子档案" in text and "考生31" in text and "生物特征采集" in text
-    assert "face" in text and "********" in text  # masked ID number, never the full one
-    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf),
+    assert "********" in text  # masked ID number, never the full one
+    assert "用人单位：津安保安服务有限公司" in text
+    assert "上岗状态变更为「在岗」" in text and "用人单位变更为「津安保安服务有限公司」" in text
+    assert "经办：station（station）" in text
+    assert "采集人像" in text and "采集指纹（右食指）" in text
+    for developer in ("field:", "value:", "by:", "on_duty", "duty_status", "face"):
+        assert developer not in text, developer
+    images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True,
+                            check=True).stdout.splitlines()[2:]
+    assert len(images) == 1  # the guard's photo
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf),
                     str(tmp_path / "page")], check=True)
-    assert (tmp_path / "page-1.png").stat().st_size > 2000
+    from tests.browser import ARTIFACTS
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(tmp_path / "page-1.png", ARTIFACTS / "archive-pdf-page-1.png")
+    assert (tmp_path / "page-1.png").stat().st_size > 10_000
     assert client.get(f"/guards/{s['guard_id']}/archive.pdf",
                       headers=auth(keys["auditor"])).status_code == 403
 

@@ -24,6 +24,11 @@ def test_inspector_page_end_to_end(client, keys, posted, server, page, tmp_path,
     photo.write_bytes(face_jpeg)
     page.navigate(server + "/inspect")
     assert page.eval("document.title").startswith("guardid")
+    # Chinese first; this test then works in English, chosen on the page's switch
+    assert page.eval("document.querySelector('h1').textContent") == "现场核验"
+    page.eval("document.getElementById('lang').value = 'en';"
+              "document.getElementById('lang').dispatchEvent(new Event('change'))")
+    assert page.eval("document.querySelector('h1').textContent") == "Spot check"
     page.eval(f"document.getElementById('apikey').value = '{keys['inspector']}';"
               "document.getElementById('apikey').dispatchEvent(new Event('change'))")
     page.eval("document.getElementById('sync').click()")
@@ -43,7 +48,8 @@ def test_inspector_page_end_to_end(client, keys, posted, server, page, tmp_path,
     page.eval("document.getElementById('site').value = '蓟州区人民医院'")
     page.eval("document.getElementById('verify').click()")
     assert page.wait_for("document.getElementById('result').dataset.outcome") == "match"
-    assert "人证一致" in page.eval("document.getElementById('result').textContent")
+    assert "passed: the holder matches" in page.eval(
+        "document.getElementById('result').textContent")
     # beside the decision: the holder as registered, photo included; what was put on record
     assert page.wait_for("!document.getElementById('holder').hidden && document"
                          ".getElementById('holder-photo').naturalWidth > 0")

@@ -78,6 +78,14 @@ def test_review_page_decides_a_duplicate_and_a_mismatch(client, keys, posted, fa
     # every evidence image decoded in the browser: 3 pairs (face, two fingers), 3 probes + 2
     page.wait_for("[...document.querySelectorAll('img')].length === 11 && [...document"
                   ".querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)")
+    # beside the evidence: who each case is about, by name and employer, not by id alone
+    rev = f"document.querySelector(\"#reviews .case[data-case-id='{review_id}']\")"
+    names = page.eval(f"[...{rev}.querySelectorAll('.person-name')].map(n => n.textContent)")
+    assert names == ["李替身", "王保安501"]
+    mis = f"document.querySelector(\"#mismatches .case[data-case-id='{mismatch_id}']\")"
+    assert page.eval(f"{mis}.querySelector('.person-name').textContent") == "王保安501"
+    assert "津安保安服务有限公司" in page.eval(f"{mis}.querySelector('.person-employer')"
+                                           ".textContent")
     page.screenshot("review-page.png")
     # a decision needs a reason: nothing is sent without one
     page.eval(f"document.querySelector(\"#mismatches .case[data-case-id='{mismatch_id}'] "
@@ -88,6 +96,13 @@ def test_review_page_decides_a_duplicate_and_a_mismatch(client, keys, posted, fa
     assert "违规记录" in _decide(page, "mismatches", mismatch_id, "confirm",
                              "另一人的指纹 another man's finger")
     page.screenshot("review-page-decided.png")
+    # Chinese first, English on the switch (the queues are drawn again, now empty)
+    page.eval("document.getElementById('reviews').dataset.loaded = '';"
+              "document.getElementById('lang').value = 'en';"
+              "document.getElementById('lang').dispatchEvent(new Event('change'))")
+    page.wait_for("document.getElementById('reviews').dataset.loaded === 'true'")
+    assert page.eval("document.querySelector('h1').textContent") == "Supervisor review"
+    assert "nothing waiting" in page.eval("document.getElementById('reviews').textContent")
     (case,) = client.get("/reviews", headers=auth(keys["admin"]),
                          params={"status": "different_people"}).json()
     assert case["id"] == review_id and "checked the ID documents" in case["note"]

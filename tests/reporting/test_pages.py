@@ -51,6 +51,7 @@ def test_dashboard_in_chromium(keys, ids, server, tmp_path):  # noqa: F811
                          ".map(o => o.value).sort()") == sorted(["和平区", "蓟州区"])
         shot = page.screenshot("dashboard.png")
         assert shot.stat().st_size > 10_000
+        _missing_search_and_language(page, ids)
         _exports_download_and_open(page, tmp_path)
         page.eval("document.getElementById('district').value = '和平区';"
                   "document.getElementById('content').dataset.loaded = '';"
@@ -142,3 +143,61 @@ def _exports_download_and_open(page, tmp_path) -> None:  # noqa: ANN001
                     assert "统计表" in _pdf_text(data, tmp_path)
             else:
                 assert data.decode("utf-8-sig").count("\n") >= 2
+
+
+def _missing_search_and_language(page, ids) -> None:  # noqa: ANN001, F811
+    """The unit's name in the heading, the paged missing list, the guard search, Chinese
+    labels and enum values first, English on the switch."""
+    import datetime as dt
+
+    from registry import idnumber
+
+    assert page.eval("document.getElementById('unit-name').textContent") == "全市"
+    assert "按单位类型" in page.eval("document.getElementById('content').textContent")
+    types = page.eval("[...document.querySelectorAll(\"svg[aria-label='employer types'] "
+                      "text.name\")].map(t => t.textContent)")
+    assert "保安公司" in types and "security_company" not in types
+    page.wait_for("document.getElementById('missing-box').dataset.loaded === 'true'")
+    rows = page.eval("[...document.querySelectorAll('#missing-list tbody tr')].map(r => "
+                     "[+r.dataset.guardId, r.cells[5].textContent, r.cells[6].textContent])")
+    assert rows == [[ids["g3"], "人像、指纹", "2026-11-05 09:00"],
+                    [ids["g4"], "指纹", "2026-11-05 09:00"]]
+    assert page.eval("document.getElementById('missing-next').disabled") is True
+    assert "共 2 条" in page.eval("document.getElementById('missing-page').textContent")
+
+    def search(name="", cert="", id_number=""):
+        page.eval(f"document.getElementById('s-name').value = {name!r};"
+                  f"document.getElementById('s-cert').value = {cert!r};"
+                  f"document.getElementById('s-id').value = {id_number!r};"
+                  "document.getElementById('search-status').dataset.state = '';"
+                  "document.getElementById('s-go').click()")
+        page.wait_for("document.getElementById('search-status').dataset.state")
+        return page.eval("[...document.querySelectorAll('#search-results tbody tr')]"
+                         ".map(r => +r.dataset.guardId)")
+
+    assert len(search(name="世界")) == 8
+    assert "找到 8 人" in page.eval("document.getElementById('search-status').textContent")
+    raw = idnumber.make("120225", dt.date(1990, 1, 1), 2 * 300 + 1, male=True)
+    assert search(id_number=raw) == [ids["g1"]]
+    assert search(cert="W-0004") == [ids["g4"]]
+    search()  # nothing to search for: refused, said in Chinese
+    assert page.eval("document.getElementById('search-status').textContent") == \
+        "请输入姓名、保安员证编号或身份证号"
+    page.screenshot("dashboard-search.png")
+    page.eval("document.getElementById('content').dataset.loaded = '';"
+              "document.getElementById('lang').value = 'en';"
+              "document.getElementById('lang').dispatchEvent(new Event('change'))")
+    page.wait_for("document.getElementById('content').dataset.loaded === 'true'")
+    assert page.eval("document.querySelector('h1').textContent").startswith("On-duty guards")
+    assert "By employer type" in page.eval("document.getElementById('content').textContent")
+    assert "security company" in page.eval("document.getElementById('content').textContent")
+    assert page.eval("document.querySelector('#missing-list tbody tr').cells[5]"
+                     ".textContent") == "face、fingerprints"
+    search()
+    assert "name, a certificate number" in page.eval(
+        "document.getElementById('search-status').textContent")
+    page.screenshot("dashboard-english.png")
+    page.eval("document.getElementById('content').dataset.loaded = '';"
+              "document.getElementById('lang').value = 'zh';"
+              "document.getElementById('lang').dispatchEvent(new Event('change'))")
+    page.wait_for("document.getElementById('content').dataset.loaded === 'true'")

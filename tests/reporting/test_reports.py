@@ -66,7 +66,9 @@ def test_every_cell_of_the_campaign_table(client, keys, ids, date, district, exp
     params = {"date": date, **({"district": district} if district else {})}
     t = get(client, keys["police"], "/reports/campaign", **params).json()
     assert {int(k): v for k, v in t["cells"].items() if k != "23"} == expected
-    assert t["cells"]["23"] and t["period"] == {"from": "2026-11-01", "to": date}
+    assert t["period"] == {"from": "2026-11-01", "to": date}
+    assert t["cells"]["23"] == ""  # 备注 is the filing unit's: no developer note in it
+    assert t["unit"] == (district or "全市") and t["district"] == district
 
 
 def test_cells_are_traceable_to_records(client, keys, ids):
@@ -113,14 +115,18 @@ def test_exports_read_back_equal(client, keys, ids):
     assert "2026-11-20" in ws["A2"].value and "A1:X1" in {str(r) for r in ws.merged_cells}
     assert ws["B3"].value == "辖区摸底情况" and ws["I3"].value == "发现违法违规行为情况"
     assert ws["B4"].value == "使用保安单位（家）" and ws["Q4"].value.endswith("（人）")
-    assert [ws.cell(row=5, column=n + 1).value for n in range(1, 24)] == [
-        t["cells"][str(n)] for n in range(1, 24)]
+    assert [ws.cell(row=5, column=n + 1).value for n in range(1, 23)] == [
+        t["cells"][str(n)] for n in range(1, 23)]
+    assert ws.cell(row=5, column=24).value is None  # 备注 left empty
+    assert ws["A5"].value == "全市" and "填报单位：全市" in ws["A2"].value
     csv_rows = get(client, keys["police"], "/reports/campaign", date="2026-11-20",
                    format="csv").content.decode("utf-8-sig").splitlines()
     assert csv_rows[1].split(",")[2:24] == [str(t["cells"][str(n)]) for n in range(1, 23)]
+    assert csv_rows[1].split(",")[0] == "全市"  # the unit's name, not "*"
     cov = get(client, keys["police"], "/reports/coverage", date="2026-11-20",
               format="csv").content.decode("utf-8-sig")
-    assert "合计 total,5,4,3,3,0.6" in cov
+    assert "合计,5,4,3,3,0.6" in cov and "填报单位：全市" in cov
+    assert "人像、指纹,2026-11-05 09:00\r\n" in cov  # no English, no seconds
 
 
 def test_daily_snapshots_make_the_trend(client, keys, ids):
