@@ -9,6 +9,8 @@ skip or replace one stage and measure what it buys.
 
 from __future__ import annotations
 
+import itertools
+import warnings
 from dataclasses import dataclass
 
 import cv2
@@ -27,6 +29,9 @@ RING = ((-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1))
 PERIOD_PEAK_SHARE = 0.05
 # Blocks sampled per cv2.remap call (x period_width rows each; remap takes < 32,767 rows).
 REMAP_BLOCKS = 1024
+# Weight of the print's median period in the smoothed local period map (a block's own weight
+# is ~0.1 after smoothing over 1.5 grid steps, so the median rules only where blocks are few).
+PERIOD_MAP_PRIOR = 0.05
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,21 @@ def normalise(gray: np.ndarray) -> np.ndarray:
     """Return the image as float32 with zero mean and unit spread."""
     img = gray.astype(np.float32)
     return (img - img.mean()) / (img.std() + 1e-6)
+
+
+def local_normalise(norm: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Return the image with zero local mean and unit local spread (Gaussian windows).
+
+    Wet or pressed patches of a print are darker and flatter than the rest; under one global
+    normalisation the Gabor filters see their edges, not their ridges. Means and spreads are
+    taken over the foreground only, so the background does not pull them at the border.
+    """
+    w = mask.astype(np.float32)
+    weight = cv2.GaussianBlur(w, (0, 0), sigma) + 1e-6
+    mean = cv2.GaussianBlur(norm * w, (0, 0), sigma) / weight
+    dev = norm - mean
+    var = cv2.GaussianBlur(dev * dev * w, (0, 0), sigma) / weight
+    return np.where(mask, dev / np.sqrt(var + 1e-3), 0).astype(np.float32)
 
 
 def _largest_region(mask: np.ndarray) -> np.ndarray:
@@ -116,7 +136,14 @@ def frequency(norm: np.ndarray, theta: np.ndarray, mask: np.ndarray, p: FingerPa
 
 def ridge_periods(norm: np.ndarray, theta: np.ndarray, mask: np.ndarray, p: FingerParams
                   ) -> tuple[float, RidgeEvidence]:
-    """Return the ridge period (px) and the evidence that the image has ridges at all.
+    """Return the ridge period (px) and the evidence that the image has ridges at all."""
+    period, evidence, _ = _block_periods(norm, theta, mask, p)
+    return period, evidence
+
+
+def _block_periods(norm: np.ndarray, theta: np.ndarray, mask: np.ndarray, p: FingerParams
+                   ) -> tuple[float, RidgeEvidence, tuple[np.ndarray, ...]]:
+    """Return the ridge period (px), the ridge evidence and the sampled blocks.
 
     At points of a grid inside the print, the grey levels of a window oriented across the
     ridges are averaged along them (the x-signature of Hong, Wan & Jain 1998); the
@@ -127,6 +154,9 @@ def ridge_periods(norm: np.ndarray, theta: np.ndarray, mask: np.ndarray, p: Fing
     The evidence counts the grid points whose signature is a ridge pattern: most of its
     power in the ridge band, at about the print's period. A fingerprint has them over most
     of the print, a face photo almost nowhere (bench/finger_ridge_gate.py measures both).
+
+    The blocks are arrays over the sampled points: y, x, period, whether the peak is clear,
+    and the share of power in the ridge band (for ``period_map`` and ``ridge_quality``).
     """
     h, w = norm.shape
     inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8),
@@ -135,7 +165,8 @@ def ridge_periods(norm: np.ndarray, theta: np.ndarray, mask: np.ndarray, p: Fing
     keep = inner[ys, xs]
     ys, xs = ys[keep], xs[keep]
     if len(ys) == 0:
-        return (p.min_period + p.max_period) / 2, RidgeEvidence(0.0, 0)
+        return (p.min_period + p.max_period) / 2, RidgeEvidence(0.0, 0), (
+            ys, xs, np.zeros(0), np.zeros(0, bool), np.zeros(0))
     phi = theta[ys, xs].astype(np.float32)  # ridge direction; the signature runs across it
     across = np.arange(p.period_window, dtype=np.float32) - p.period_window / 2
     along = np.arange(p.period_width, dtype=np.float32) - p.period_width / 2
@@ -177,11 +208,73 @@ def ridge_periods(norm: np.ndarray, theta: np.ndarray, mask: np.ndarray, p: Fing
     if ridged.any():
         typical = float(np.median(periods[ridged]))
         ridged &= np.abs(periods - typical) < p.ridge_period_tolerance * typical
-    return period, RidgeEvidence(float(ridged.mean()), int(ridged.sum()))
+    share = power[:, band].sum(1) / np.maximum(power[:, 1:].sum(1), 1e-12)
+    blocks = (ys, xs, periods, clear, share)
+    return period, RidgeEvidence(float(ridged.mean()), int(ridged.sum())), blocks
 
 
-def enhance(norm: np.ndarray, theta: np.ndarray, period: float, mask: np.ndarray,
-            p: FingerParams) -> np.ndarray:
+def period_map(shape: tuple[int, int], period: float, local: tuple[np.ndarray, ...],
+               p: FingerParams) -> np.ndarray:
+    """Return a per-pixel ridge period: the local x-signature periods, smoothed.
+
+    Hong, Wan & Jain (1998) tune each Gabor filter to the local ridge frequency; the
+    period varies over a print (narrower toward the tip, wider in dry or pressed areas).
+    The block periods are median-filtered over their 3x3 grid neighbours (one wrong block
+    does not make a patch), spread by normalised Gaussian averaging over the grid (blocks
+    without a clear peak take their neighbours' value, far from any the print's median),
+    and held within ``period_map_range`` of the median.
+    """
+    h, w = shape
+    ys, xs, periods, clear, _ = local
+    ys, xs, periods = ys[clear], xs[clear], periods[clear]
+    step = p.period_step
+    gh, gw = (h + step - 1) // step, (w + step - 1) // step
+    grid = np.full((gh, gw), np.nan, np.float32)
+    grid[ys // step, xs // step] = periods
+    padded = np.pad(grid, 1, constant_values=np.nan)
+    stack = np.stack([padded[dy:dy + gh, dx:dx + gw] for dy in range(3) for dx in range(3)])
+    with warnings.catch_warnings():  # all-NaN neighbourhoods give NaN, which is wanted
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(stack, 0)
+    have = np.isfinite(grid)
+    value = np.where(have, med, 0).astype(np.float32)
+    weight = have.astype(np.float32)
+    value = cv2.GaussianBlur(value, (0, 0), p.period_map_sigma)
+    weight = cv2.GaussianBlur(weight, (0, 0), p.period_map_sigma)
+    # Where the blocks thin out, the print's median takes over.
+    smooth = (value + PERIOD_MAP_PRIOR * period) / (weight + PERIOD_MAP_PRIOR)
+    lo, hi = period / p.period_map_range, period * p.period_map_range
+    smooth = np.clip(smooth, lo, hi)
+    return cv2.resize(smooth, (gw * step, gh * step), interpolation=cv2.INTER_LINEAR)[:h, :w]
+
+
+def ridge_quality(shape: tuple[int, int], blocks: tuple[np.ndarray, ...], p: FingerParams
+                  ) -> np.ndarray:
+    """Return a per-pixel ridge quality in [0, 1]: the share of each block's x-signature
+    power that lies in the ridge band, spread smoothly between blocks.
+
+    A clean ridge pattern puts most of its power at one period (share ~0.8-0.95); a wet blob,
+    a smudge or a scar does not (share < 0.2), and the Gabor filters turn such patches into
+    ridge-like noise full of false minutiae (a quality map in the manner of NIST mindtct's
+    low-flow / low-contrast blocks). Where no block was sampled the quality is 1: the
+    foreground border rule already covers the print's edge.
+    """
+    h, w = shape
+    ys, xs, _, _, share = blocks
+    step = p.period_step
+    gh, gw = (h + step - 1) // step, (w + step - 1) // step
+    value = np.zeros((gh, gw), np.float32)
+    weight = np.zeros((gh, gw), np.float32)
+    value[ys // step, xs // step] = share
+    weight[ys // step, xs // step] = 1
+    value = cv2.GaussianBlur(value, (0, 0), p.ridge_quality_sigma)
+    weight = cv2.GaussianBlur(weight, (0, 0), p.ridge_quality_sigma)
+    grid = np.where(weight > 1e-3, value / np.maximum(weight, 1e-3), 1).astype(np.float32)
+    return cv2.resize(grid, (gw * step, gh * step), interpolation=cv2.INTER_LINEAR)[:h, :w]
+
+
+def enhance(norm: np.ndarray, theta: np.ndarray, period: float | np.ndarray,
+            mask: np.ndarray, p: FingerParams) -> np.ndarray:
     """Contextual Gabor filtering: each pixel takes the filter tuned to its orientation.
 
     Each orientation's filter runs only over the box of the pixels that take it, plus the
@@ -190,11 +283,20 @@ def enhance(norm: np.ndarray, theta: np.ndarray, period: float, mask: np.ndarray
     """
     n = p.gabor_orientations
     index = np.round(theta / np.pi * n).astype(np.int32) % n
+    if np.ndim(period) == 0:
+        tuned, band = [float(period)], np.zeros(norm.shape, np.int32)
+    else:
+        # Periods in bins a factor period_bin_step apart, centred on the median one.
+        centre = float(np.median(period[mask])) if mask.any() else float(period.mean())
+        band = np.round(np.log(period / centre) / np.log(p.period_bin_step)).astype(np.int32)
+        lo, hi = int(band.min()), int(band.max())
+        tuned = [centre * p.period_bin_step ** b for b in range(lo, hi + 1)]
+        band -= lo
     out = np.zeros_like(norm)
     reach = p.gabor_kernel // 2
     h, w = norm.shape
-    for k in range(n):
-        sel = (index == k) & mask
+    for k, (b, lam) in itertools.product(range(n), enumerate(tuned)):
+        sel = (index == k) & (band == b) & mask
         if not sel.any():
             continue
         ys, xs = np.nonzero(sel)
@@ -202,7 +304,7 @@ def enhance(norm: np.ndarray, theta: np.ndarray, period: float, mask: np.ndarray
         py, px = max(0, y0 - reach), max(0, x0 - reach)
         # cv2's theta is the direction across the stripes: the ridge direction + 90 degrees.
         kern = cv2.getGaborKernel((p.gabor_kernel, p.gabor_kernel), p.gabor_sigma,
-                                  k * np.pi / n + np.pi / 2, period, 1.0, 0, ktype=cv2.CV_32F)
+                                  k * np.pi / n + np.pi / 2, lam, 1.0, 0, ktype=cv2.CV_32F)
         kern -= kern.mean()
         response = cv2.filter2D(norm[py:min(h, y1 + reach), px:min(w, x1 + reach)],
                                 cv2.CV_32F, kern)
@@ -255,12 +357,22 @@ def _direction(ridges: np.ndarray, y: int, x: int, kind: int, theta: float, reac
 
 
 def minutiae(skel: np.ndarray, ridges: np.ndarray, theta: np.ndarray, coherence: np.ndarray,
-             mask: np.ndarray, p: FingerParams) -> np.ndarray:
-    """Return minutiae (x, y, angle, type, reliability) with spurious ones removed."""
+             mask: np.ndarray, p: FingerParams, quality: np.ndarray | None = None
+             ) -> np.ndarray:
+    """Return minutiae (x, y, angle, type, reliability) with spurious ones removed.
+
+    With a ridge ``quality`` map, candidates where it is below ``p.min_ridge_quality``, or
+    within ``p.quality_border_px`` of such a patch, are dropped too.
+    """
     framed = mask.astype(np.uint8)
     framed[[0, -1], :] = 0  # the image's edge is a border too
     framed[:, [0, -1]] = 0
-    inner = cv2.erode(framed, np.ones((3, 3), np.uint8), iterations=p.border_px).astype(bool)
+    cell = np.ones((3, 3), np.uint8)
+    inner = cv2.erode(framed, cell, iterations=p.border_px).astype(bool)
+    if quality is not None and p.min_ridge_quality > 0:
+        good = (quality >= p.min_ridge_quality).astype(np.uint8)
+        inner &= cv2.erode(good, cell, iterations=p.quality_border_px,
+                           borderValue=1).astype(bool)
     cn = crossing_numbers(skel)
     ys, xs = np.nonzero(((cn == ENDING) | (cn == BIFURCATION)) & inner)
     if len(ys) == 0:
@@ -293,8 +405,11 @@ def extract(gray: np.ndarray, p: FingerParams) -> Features:
     if mask.mean() < p.min_foreground_fraction:
         raise ImageError("no fingerprint area found in the image", code="no_fingerprint_area")
     theta, coherence = orientation(norm, p)
-    period, evidence = ridge_periods(norm, theta, mask, p)
-    enhanced = enhance(norm, theta, period, mask, p)
+    period, evidence, local = _block_periods(norm, theta, mask, p)
+    tuning = period_map(norm.shape, period, local, p) if p.local_period else period
+    source = local_normalise(norm, mask, p.local_norm_sigma) if p.local_norm_sigma else norm
+    enhanced = enhance(source, theta, tuning, mask, p)
     ridges = binarise(enhanced, mask)
-    found = minutiae(skeleton(ridges), ridges, theta, coherence, mask, p)
+    quality = ridge_quality(norm.shape, local, p) if p.min_ridge_quality > 0 else None
+    found = minutiae(skeleton(ridges), ridges, theta, coherence, mask, p, quality)
     return Features(found, mask, theta, coherence, period, enhanced, evidence)

@@ -206,7 +206,10 @@ def lss_r(lam: np.ndarray, a: Cylinders, b: Cylinders, p: FingerParams) -> float
                                                ma[None, :, 0] - ma[:, None, 0]))
     rb = angle_diff(mb[:, None, 2], np.arctan2(mb[None, :, 1] - mb[:, None, 1],
                                                mb[None, :, 0] - mb[:, None, 0]))
-    rho = (sigmoid(np.abs(da - db), p.relax_mu1, p.relax_tau1)
+    gap = np.abs(da - db)
+    if p.relax_rel:  # a tolerance growing with the distance (elastic distortion)
+        gap = gap - p.relax_rel * 0.5 * (da + db)
+    rho = (sigmoid(gap, p.relax_mu1, p.relax_tau1)
            * sigmoid(np.abs(angle_diff(dtha, dthb)), p.relax_mu2, p.relax_tau2)
            * sigmoid(np.abs(angle_diff(ra, rb)), p.relax_mu3, p.relax_tau3))
     np.fill_diagonal(rho, 0)

@@ -108,7 +108,10 @@ def _lss_r(lam: np.ndarray, a: mcc.Cylinders, bs: Sequence[mcc.Cylinders], nb: n
                 mcc.angle_diff(theta[:, :, None], np.arctan2(dy, dx)))
 
     (da, dtha, ra), (db, dthb, rb) = geometry(ma), geometry(mb)
-    rho = (mcc.sigmoid(np.abs(da - db), p.relax_mu1, p.relax_tau1)
+    gap = np.abs(da - db)
+    if p.relax_rel:  # as mcc.lss_r
+        gap = gap - p.relax_rel * 0.5 * (da + db)
+    rho = (mcc.sigmoid(gap, p.relax_mu1, p.relax_tau1)
            * mcc.sigmoid(np.abs(mcc.angle_diff(dtha, dthb)), p.relax_mu2, p.relax_tau2)
            * mcc.sigmoid(np.abs(mcc.angle_diff(ra, rb)), p.relax_mu3, p.relax_tau3))
     rho *= live[:, :, None] & live[:, None, :]

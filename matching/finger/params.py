@@ -43,6 +43,14 @@ class FingerParams:
     period_window: int = 48
     period_width: int = 16
     period_step: int = 16
+    # --- local ridge period for the Gabor filters (Hong, Wan & Jain 1998): the block periods
+    # smoothed over period_map_sigma grid steps, held within period_map_range of the median,
+    # and filtered in bins period_bin_step apart. Measured on issue 21's development fingers,
+    # not adopted (BENCHMARKS.md, bench/finger_variants.py)
+    local_period: bool = False
+    period_map_sigma: float = 1.5
+    period_map_range: float = 1.3
+    period_bin_step: float = 1.1
     # --- ridge evidence (is it a fingerprint at all?): a block is a ridge block when its
     # x-signature keeps more than ridge_band_share of its power in the period band, at a
     # period within ridge_period_tolerance of the print's median. The gate wants at least
@@ -55,7 +63,10 @@ class FingerParams:
     min_ridge_share: float = 0.20
     min_ridge_blocks: int = 20
 
-    # --- contextual Gabor enhancement
+    # --- contextual Gabor enhancement; local_norm_sigma > 0 first normalises the image's
+    # mean and spread over Gaussian windows of that sigma (px) on the foreground (measured,
+    # not adopted: BENCHMARKS.md)
+    local_norm_sigma: float = 0.0
     gabor_orientations: int = 16
     gabor_sigma: float = 4.0  # envelope, in px (~half a ridge period)
     gabor_kernel: int = 25
@@ -65,6 +76,13 @@ class FingerParams:
     min_minutia_distance: float = 7.0  # closer pairs are broken-ridge or bridge artefacts
     direction_trace_px: int = 9  # ridge length followed to measure an ending's direction
     max_minutiae: int = 120
+    # Ridge-quality rule (extract.ridge_quality): no minutiae where the share of ridge-band
+    # power, smoothed over ridge_quality_sigma blocks, is below min_ridge_quality (0: off),
+    # nor within quality_border_px of such a patch. 0.3 / 8 px was the best on issue 21's
+    # development fingers but did not help the held-out ones: off (BENCHMARKS.md)
+    min_ridge_quality: float = 0.0
+    ridge_quality_sigma: float = 1.0
+    quality_border_px: int = 8
 
     # --- MCC (cylinders): radius R, Ns x Ns x Nd cells
     mcc_radius: float = 70.0
@@ -93,6 +111,9 @@ class FingerParams:
     # Distance disagreement (px) at which two pairs' compatibility halves: the paper's 5 px
     # is tight for FVC2004's elastic distortion; 8 was chosen on fingers 101-105
     relax_mu1: float = 8.0
+    # Share of the pair's mean distance added to that tolerance (0: the paper's absolute rule;
+    # a growing tolerance was measured for issue 21 and not adopted, BENCHMARKS.md)
+    relax_rel: float = 0.0
     relax_tau1: float = -1.6
     relax_mu2: float = 3.141592653589793 / 12
     relax_tau2: float = -30.0

@@ -57,3 +57,22 @@ def test_a_print_stretched_by_four_percent_keeps_most_of_its_score(templates, fi
         assert matcher.match_many([pulled])[0] == pytest.approx(matcher.match(pulled), abs=1e-6)
         kept.append(matcher.match(pulled) / matcher.match(t))
     assert min(kept) >= 0.8 and np.mean(kept) >= 0.85
+
+
+def test_a_distance_relative_relaxation_tolerance_keeps_more_of_a_stretched_print(
+        templates, finger_engine):
+    # relax_rel (measured for issue 21, off by default): the distance tolerance grows with
+    # the pair's distance, so an 8% stretch (up to ~11 px over a cylinder) costs less.
+    from matching.finger import FingerprintEngine
+    from matching.finger.params import FingerParams
+
+    tolerant = FingerprintEngine(FingerParams(relax_rel=0.05))
+    plain, relative = [], []
+    for f in range(FINGERS):
+        t = templates[(f, 0)]
+        pulled = stretched(t, 0.08)
+        base, wide = Matcher(t, finger_engine), Matcher(t, tolerant)
+        assert wide.match_many([pulled])[0] == pytest.approx(wide.match(pulled), abs=1e-6)
+        plain.append(base.match(pulled) / base.match(t))
+        relative.append(wide.match(pulled) / wide.match(t))
+    assert np.mean(relative) > np.mean(plain) + 0.03
