@@ -35,7 +35,7 @@ from registry.exceptions import (
     Unauthenticated,
     ValidationFailed,
 )
-from reporting.exceptions import DayNotEnded, UnknownColumn
+from reporting.exceptions import DayNotEnded, UnknownColumn, UnsupportedLanguage
 
 log = logging.getLogger("guardid.api")
 
@@ -67,6 +67,7 @@ STATUS: dict[type[GuardidError], int] = {
     UnknownColumn: 404,
     DayNotEnded: 409,
     UnknownQueryParameter: 400,
+    UnsupportedLanguage: 400,
 }
 # Status codes of the framework's own errors, with the code we send for each.
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
