@@ -18,6 +18,7 @@ from enrollment.exceptions import (
     NothingToCommit,
     PdfFontMissing,
     SessionClosed,
+    SessionExpired,
     TooManyAttempts,
 )
 from inspection.exceptions import CertificateTokenError, NoDocument, NoProbe, RecaptureRefused
@@ -55,6 +56,7 @@ STATUS: dict[type[GuardidError], int] = {
     TemplateError: 400,
     CryptoError: 500,
     SessionClosed: 409,
+    SessionExpired: 409,
     TooManyAttempts: 409,
     NothingToCommit: 422,
     IdempotencyMismatch: 422,
