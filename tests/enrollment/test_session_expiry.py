@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from enrollment.models import Capture, EnrollmentSession, SessionStatus
 from registry.models import AuditEntry
-from tests.enrollment.conftest import submit_fingers
+from tests.enrollment.conftest import finger_png, submit_fingers
 from tests.enrollment.test_enrollment_api import face, open_for
 from tests.helpers import auth
 
@@ -49,6 +49,9 @@ def test_a_stale_session_is_expired_when_touched(client, keys, runtime, face_jpe
     assert r.status_code == 409, r.text
     assert r.json()["code"] == "session_expired" and "open a new session" in r.json()["message"]
     assert _status(runtime, stale) == SessionStatus.expired  # the expiry stands
+    f = client.post(f"/enrollments/{stale}/fingers/2", headers=auth(st),
+                    files={"file": ("f2.png", finger_png(10_612, 1), "image/png")})
+    assert f.status_code == 409 and f.json()["code"] == "session_expired"
     c = client.post(f"/enrollments/{stale}/commit", headers=auth(st))
     assert c.status_code == 409 and c.json()["code"] == "session_expired"
     assert client.get(f"/enrollments/{stale}", headers=auth(st)).json()["status"] == "expired"
