@@ -18,6 +18,7 @@ from enrollment.exceptions import (
     NothingToCommit,
     PdfFontMissing,
     SessionClosed,
+    SessionExpired,
     TooManyAttempts,
 )
 from inspection.exceptions import CertificateTokenError, NoDocument, NoProbe, RecaptureRefused
@@ -35,7 +36,7 @@ from registry.exceptions import (
     Unauthenticated,
     ValidationFailed,
 )
-from reporting.exceptions import DayNotEnded, UnknownColumn
+from reporting.exceptions import DayNotEnded, UnknownColumn, UnsupportedLanguage
 
 log = logging.getLogger("guardid.api")
 
@@ -55,6 +56,7 @@ STATUS: dict[type[GuardidError], int] = {
     TemplateError: 400,
     CryptoError: 500,
     SessionClosed: 409,
+    SessionExpired: 409,
     TooManyAttempts: 409,
     NothingToCommit: 422,
     IdempotencyMismatch: 422,
@@ -67,6 +69,7 @@ STATUS: dict[type[GuardidError], int] = {
     UnknownColumn: 404,
     DayNotEnded: 409,
     UnknownQueryParameter: 400,
+    UnsupportedLanguage: 400,
 }
 # Status codes of the framework's own errors, with the code we send for each.
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",

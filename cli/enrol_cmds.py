@@ -12,7 +12,8 @@ from pathlib import Path
 
 from rich.progress import Progress
 
-from cli.context import CLI_ACTOR, runtime
+from bootstrap import Runtime
+from cli.context import CLI_ACTOR, emit, runtime
 from reporting.cells import csv_text
 
 # A zip is unpacked only within these limits (a hostile archive is refused, not unpacked).
@@ -29,6 +30,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--state", type=Path, help="progress file (default: next to the CSV)")
     p.add_argument("--report", type=Path, help="per-item report CSV (default: next to it)")
     p.set_defaults(func=_import)
+    x = enrol.add_parser("expire", help="close enrolment sessions left open longer than "
+                         "GUARDID_ENROLMENT_SESSION_TTL_H (their captures are kept)")
+    x.add_argument("--json", action="store_true", help="print the result as JSON")
+    x.set_defaults(func=_expire)
+
+
+def expire_stale_sessions(rt: Runtime) -> list[int]:
+    """Expire the stale open enrolment sessions (audited); return their ids."""
+    from enrollment.expiry import expire_stale
+
+    with rt.sessions() as s:
+        return expire_stale(s, CLI_ACTOR, rt.settings.enrolment_session_ttl_h)
+
+
+def _expire(args: argparse.Namespace) -> int:
+    rt = runtime()
+    try:
+        ids = expire_stale_sessions(rt)
+    finally:
+        rt.close()
+    ttl = rt.settings.enrolment_session_ttl_h
+    emit({"expired": ids, "ttl_h": ttl}, as_json=args.json,
+         text=f"{len(ids)} enrolment session(s) open longer than {ttl:g} h closed as expired"
+              + (f": {', '.join(map(str, ids))}" if ids else ""))
+    return 0
 
 
 def _unpack(archive: Path, into: Path) -> Path:

@@ -68,6 +68,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     if not _schema_ready(settings.database_url):
         return 2
+    _expire_at_start(settings)
     level = settings.log_level
     configure_logging(level)
     print(f"guardid listening on http://{args.host}:{args.port} "
@@ -76,6 +77,21 @@ def _serve(args: argparse.Namespace) -> int:
     uvicorn.run("api.asgi:app", host=args.host, port=args.port, workers=args.workers,
                 log_config=log_config(level), access_log=False)
     return 0
+
+
+def _expire_at_start(settings) -> None:  # noqa: ANN001
+    """Close the enrolment sessions left open too long before serving (audited)."""
+    from bootstrap import build_runtime
+    from cli.enrol_cmds import expire_stale_sessions
+
+    rt = build_runtime(settings)
+    try:
+        ids = expire_stale_sessions(rt)
+    finally:
+        rt.close()
+    if ids:
+        print(f"guardid serve: {len(ids)} enrolment session(s) open longer than "
+              f"{settings.enrolment_session_ttl_h:g} h closed as expired", flush=True)
 
 
 def _schema_ready(url: str) -> bool:

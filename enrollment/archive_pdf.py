@@ -37,7 +37,8 @@ CERT_EVENT = {"issued": "发证", "suspend": "暂扣", "revoke": "吊销", "rein
 EXC_REASON = {"amputated": "缺失", "injured": "受伤", "worn": "磨损", "other": "其他原因"}
 DECISION = {"pending": "待主管决定", "approved": "主管已批准", "rejected": "主管已驳回"}
 SESSION = {"open": "进行中", "committed": "已登记", "review": "待查重复核",
-           "blocked": "已阻止（同一人另一身份）", "abandoned": "已放弃"}
+           "blocked": "已阻止（同一人另一身份）", "abandoned": "已放弃",
+           "expired": "超时关闭（采集记录保留）"}
 REVIEW = {"open": "待复核", "different_people": "复核为不同的人，准予登记",
           "same_person": "复核为同一人，疑似身份冒用"}
 OUTCOME = {"match": "人证一致", "no_match": "人证不一致", "not_enrolled": "未采集生物特征",

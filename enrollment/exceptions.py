@@ -39,3 +39,9 @@ class PdfFontMissing(EnrollmentError):
     """No font that can print Chinese is installed for PDF export."""
 
     code = "pdf_font_missing"
+
+
+class SessionExpired(EnrollmentError):
+    """The session was left open longer than the enrolment session lifetime and was closed."""
+
+    code = "session_expired"

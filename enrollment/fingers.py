@@ -74,11 +74,11 @@ def analyse(engine: FingerprintEngine, image: bytes, *, position: int, max_bytes
 
 def submit(*, db_session: Session, vault: Vault, actor: Actor, session_id: int, position: int,
            image: bytes, result: FingerAnalysis | None, min_quality: float,
-           idem: IdempotencyKey | None = None) -> CaptureOut:
+           idem: IdempotencyKey | None = None, ttl_h: float | None = None) -> CaptureOut:
     """Keep one impression with its verdict; return the verdict at once."""
     from enrollment.service import _capture_out, _session
 
-    row = _session(db_session, actor, session_id)
+    row = _session(db_session, actor, session_id, ttl_h=ttl_h)
     attempts = db_session.scalar(select(func.count()).select_from(Capture).where(
         Capture.session_id == row.id, Capture.modality == Modality.finger,
         Capture.position == position)) or 0

@@ -58,6 +58,7 @@ class SessionStatus(StrEnum):
     review = "review"  # a possible duplicate waits for a reviewer
     blocked = "blocked"  # the reviewer found the same person under another identity
     abandoned = "abandoned"
+    expired = "expired"  # left open longer than enrolment_session_ttl_h (enrollment/expiry.py)
 
 
 class EnrollmentSession(Base):

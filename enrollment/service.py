@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from biometrics import writer
 from biometrics.models import FACE_POSITION, Modality
 from biometrics.purposes import FACE_IMAGE_PURPOSE, FACE_TEMPLATE_PURPOSE
-from enrollment import dedup, idempotency
+from enrollment import dedup, expiry, idempotency
 from enrollment.dedup import Galleries
 from enrollment.exceptions import SessionClosed, TooManyAttempts
 from enrollment.idempotency import IdempotencyKey
@@ -41,11 +41,13 @@ COMMIT_LOCK = 0x6775_6172_6431
 
 
 def _session(db_session: Session, actor: Actor, session_id: int, *,
-             open_only: bool = True) -> EnrollmentSession:
-    """Return the session, checking the caller's district; optionally only while open."""
+             open_only: bool = True, ttl_h: float | None = None) -> EnrollmentSession:
+    """Return the session, checking the caller's district; optionally only while open
+    (and, given ``ttl_h``, not stale: a stale one is expired and refused)."""
     row = db_session.get(EnrollmentSession, session_id)
     if row is None or not policy.visible(actor, _district(db_session, row.guard_id)):
         raise NotFound(f"enrollment session {session_id} not found")
+    expiry.check(db_session, actor, row, ttl_h)
     if open_only and row.status != SessionStatus.open:
         raise SessionClosed(f"session {session_id} is {row.status.value}")
     return row
@@ -135,9 +137,9 @@ def _holder(db_session: Session, vault: Vault, actor: Actor, id_number: str) -> 
 
 def submit_face(*, db_session: Session, vault: Vault, actor: Actor, engine: FaceEngine,
                 session_id: int, image: bytes, max_bytes: int, max_pixels: int,
-                idem: IdempotencyKey | None = None) -> CaptureOut:
+                idem: IdempotencyKey | None = None, ttl_h: float | None = None) -> CaptureOut:
     """Check one face photo and keep it with its verdict; return the verdict at once."""
-    row = _session(db_session, actor, session_id)
+    row = _session(db_session, actor, session_id, ttl_h=ttl_h)
     attempts = db_session.scalar(select(func.count()).select_from(Capture).where(
         Capture.session_id == row.id, Capture.modality == Modality.face)) or 0
     if attempts >= MAX_ATTEMPTS:
@@ -220,9 +222,10 @@ def decide_finger_exception(*, db_session: Session, actor: Actor, exception_id: 
 
 
 def commit(*, db_session: Session, vault: Vault, actor: Actor, galleries: Galleries,
-           session_id: int, idem: IdempotencyKey | None = None) -> CommitOut:
+           session_id: int, idem: IdempotencyKey | None = None,
+           ttl_h: float | None = None) -> CommitOut:
     """De-duplicate 1:N, then store the templates in one transaction (or open a review)."""
-    row = _session(db_session, actor, session_id, open_only=False)
+    row = _session(db_session, actor, session_id, open_only=False, ttl_h=ttl_h)
     if row.status != SessionStatus.open:
         return CommitOut(session_id=row.id, guard_id=row.guard_id, status=row.status)
     face = dedup.best_face(db_session, row.id)

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     datasets: Path | None = Field(default_factory=_default_datasets)
 
     # Input limits: hostile input is refused before it is decoded.
+    # An enrolment session left open longer than this is closed as expired (its captures kept).
+    enrolment_session_ttl_h: float = Field(default=24.0, gt=0)
     max_body_bytes: int = 1 * 1024 * 1024
     max_upload_bytes: int = 15 * 1024 * 1024
     max_image_pixels: int = 40_000_000

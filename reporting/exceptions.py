@@ -27,3 +27,9 @@ class BadRange(ReportingError):
     """A date range that ends before it starts."""
 
     code = "bad_range"
+
+
+class UnsupportedLanguage(ReportingError):
+    """An export language other than zh (the default) or en."""
+
+    code = "unsupported_language"

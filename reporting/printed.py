@@ -9,14 +9,14 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reporting.campaign import COLUMNS, GROUPS, minute, unit_label
+from reporting.campaign import minute
 from reporting.cells import xlsx_bytes
+from reporting.labels import TEXT, columns, groups, missing, unit_name
 
 THIN = Side(style="thin", color="000000")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 # Column width in characters for a wrapped header: a CJK character is about two.
 MIN_WIDTH, MAX_WIDTH, HEADER_LINES = 8, 40, 3
-MISSING_ZH = {"face": "人像", "fingerprints": "指纹"}
 
 
 def _width(text: str) -> int:
@@ -53,51 +53,55 @@ def print_layout(ws: Worksheet, *, first_row: int, header_rows: int, last_row: i
     ws.print_options.horizontalCentered = True
 
 
-def coverage_xlsx(c: dict) -> bytes:
+def coverage_xlsx(c: dict, lang: str = "zh") -> bytes:
     """Return coverage as XLSX: one row per district with the total, then who is missing."""
+    tx = TEXT[lang]
     wb = Workbook()
     ws = wb.active
-    ws.title = "采集率"
-    ws["A1"] = f"上岗保安员人像和指纹采集情况 填报单位：{unit_label(c)} 截至 {c['as_of']}"
+    ws.title = tx["rate_sheet"]
+    ws["A1"] = (f"{tx['coverage']} {tx['unit']}{tx['sep']}{unit_name(c, lang)} "
+                f"{tx['as_of']} {c['as_of']}")
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(["辖区", "在岗保安员（人）", "已采集人像（人）", "已采集指纹（人）",
-               "均已采集（人）", "采集率"])
-    for name, f in [*c["by_district"].items(), ("合计", c["total"])]:
+    ws.append([tx[k] for k in ("district", "on_duty", "face", "fingerprints", "both", "rate")])
+    for name, f in [*c["by_district"].items(), (tx["total"], c["total"])]:
         ws.append([name, f["on_duty"], f["face"], f["fingerprints"], f["both"], f["rate"]])
         ws.cell(row=ws.max_row, column=6).number_format = "0.0%"
     print_layout(ws, first_row=2, header_rows=1, last_row=ws.max_row, last_col=6)
-    missing = wb.create_sheet("未完成采集")
-    missing.append(["保安员编号", "姓名", "辖区", "用人单位", "岗位", "缺", "在岗起"])
+    sheet = wb.create_sheet(tx["missing_sheet"])
+    sheet.append([tx[k] for k in ("guard_id", "name", "district", "employer", "post", "lacks",
+                                  "since")])
     for m in c["missing"]:
-        missing.append([m["guard_id"], m["name"], m["district"], m["employer"] or "",
-                        m.get("post_site") or "", "、".join(MISSING_ZH[x] for x in m["missing"]),
-                        minute(m["on_duty_since"])])
-    print_layout(missing, first_row=1, header_rows=1, last_row=missing.max_row, last_col=7)
+        sheet.append([m["guard_id"], m["name"], m["district"], m["employer"] or "",
+                      m.get("post_site") or "", missing(m["missing"], lang),
+                      minute(m["on_duty_since"])])
+    print_layout(sheet, first_row=1, header_rows=1, last_row=sheet.max_row, last_col=7)
     return xlsx_bytes(wb)
 
 
-def campaign_pdf(t: dict, font: tuple[str, int]) -> bytes:
+def campaign_pdf(t: dict, font: tuple[str, int], lang: str = "zh") -> bytes:
     """Return the campaign table as an A4 PDF: each group's columns as numbered lines with
     their value (23 columns in one printed row would be unreadable), pending cases below."""
     from fpdf import FPDF
 
+    tx = TEXT[lang]
+    cols_text = columns(lang)
     pdf = FPDF(format="A4")
     pdf.add_font("cjk", fname=font[0], collection_font_number=font[1])
     pdf.add_page()
     pdf.set_font("cjk", size=15)
-    pdf.cell(0, 10, "保安服务市场清理整顿专项行动统计表", align="C", new_x="LMARGIN",
-             new_y="NEXT")
+    pdf.cell(0, 10, tx["title"], align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=10)
-    pdf.cell(0, 7, f"填报单位：{unit_label(t)}    统计时间：{t['period']['from']} 至 "
-                   f"{t['period']['to']}（累计）", new_x="LMARGIN", new_y="NEXT")
-    for title, cols in GROUPS:
+    pdf.cell(0, 7, f"{tx['unit']}{tx['sep']}{unit_name(t, lang)}    {tx['period']}{tx['sep']}"
+                   f"{t['period']['from']} {tx['to']} {t['period']['to']}{tx['cumulative']}",
+             new_x="LMARGIN", new_y="NEXT")
+    for title, cols in groups(lang):
         pdf.ln(2)
         pdf.set_font("cjk", size=11)
         if title:
             pdf.cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("cjk", size=10)
         for n in cols:
-            head, u = COLUMNS[n]
+            head, u = cols_text[n]
             pdf.cell(12, 6.5, f"{n}.", border=1, align="C")
             pdf.cell(140, 6.5, head, border=1)
             pdf.cell(0, 6.5, f"{t['cells'][str(n)]} {u}", border=1, align="R",
@@ -105,6 +109,6 @@ def campaign_pdf(t: dict, font: tuple[str, int]) -> bytes:
     pending = t.get("pending_suspected_mismatches")
     if pending is not None:
         pdf.ln(4)
-        pdf.cell(0, 7, f"待主管确认的疑似人证不符（未计入本表）：{pending['count']} 起",
+        pdf.cell(0, 7, f"{tx['pending']}{tx['sep']}{pending['count']} {tx['count']}",
                  new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

@@ -118,6 +118,7 @@ document.querySelectorAll("#exports button").forEach((b) => b.addEventListener("
   const { report, format } = b.dataset;
   const q = query(["date", "district"]);
   q.set("format", format);
+  q.set("lang", lang());  // the export in the page's language
   $("export-status").textContent = L("导出中…", "exporting…");
   const r = await fetch("/reports/" + report + "?" + q, { headers: headers() });
   if (!r.ok) { $("export-status").textContent = L("导出失败：", "export refused: ") + await refusalText(r); return; }

@@ -23,6 +23,7 @@ const ERRORS_ZH = {
   recapture_refused: "此案件不能再复采",
   invalid_transition: "当前状态下不能执行此操作",
   session_closed: "采集会话已关闭",
+  session_expired: "采集会话超时已关闭（采集记录已保留），请重新开始采集",
   incomplete_enrollment: "采集不完整：缺少人像或指纹",
   unknown_employer: "用人单位不存在",
   district_required: "请填写辖区或选择用人单位",

@@ -98,7 +98,7 @@ def submit_face(session_id: DbId, file: UploadFile, session: SessionDep, vault: 
     return service.submit_face(db_session=session, vault=vault, actor=actor,
                                engine=runtime.face_engine, session_id=session_id, image=data,
                                max_bytes=s.max_upload_bytes, max_pixels=s.max_image_pixels,
-                               idem=idem)
+                               idem=idem, ttl_h=s.enrolment_session_ttl_h)
 
 
 @router.post("/enrollments/{session_id}/abandon", response_model=SessionOut)
@@ -141,7 +141,8 @@ def submit_finger(session_id: DbId, position: Annotated[int, Path(ge=1, le=10)],
                              ppi=s.finger_reader_ppi)
     return fingers.submit(db_session=session, vault=vault, actor=actor, session_id=session_id,
                           position=position, image=data, result=result,
-                          min_quality=s.finger_min_quality, idem=idem)
+                          min_quality=s.finger_min_quality, idem=idem,
+                          ttl_h=s.enrolment_session_ttl_h)
 
 
 @router.post("/enrollments/{session_id}/fingers/{position}/exception", status_code=201,
@@ -173,7 +174,8 @@ def commit(session_id: DbId, session: SessionDep, vault: VaultDep, runtime: Runt
     if replay:
         return replay
     return service.commit(db_session=session, vault=vault, actor=actor,
-                          galleries=runtime.galleries, session_id=session_id, idem=idem)
+                          galleries=runtime.galleries, session_id=session_id, idem=idem,
+                          ttl_h=runtime.settings.enrolment_session_ttl_h)
 
 
 @router.get("/reviews", response_model=list[ReviewOut])

@@ -16,7 +16,7 @@ from enrollment.archive_pdf import find_font
 from registry.fieldtypes import UtcOutput
 from registry.models import Role
 from registry.schemas import Page
-from reporting import dashboard, exports, printed, service
+from reporting import dashboard, exports, labels, printed, service
 from reporting.campaign import unit_label
 from reporting.state import last_ended_day
 
@@ -25,6 +25,8 @@ Police = role_dep(Role.admin, Role.police)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Day = Query(default=None, description="report date (default: today, UTC)")
 DASHBOARD_TREND_DAYS = dt.timedelta(days=29)  # the dashboard's default trend: 30 days
+Lang = Query(default="zh",
+             description="language of an export's labels: zh (default) or en")
 EndedDay = Query(default=None, description="a day that has ended (default: yesterday, UTC)")
 
 
@@ -35,19 +37,21 @@ def _day(day: dt.date | None) -> dt.date:
 @router.get("/reports/coverage")
 def coverage(session: SessionDep, runtime: RuntimeDep, actor: Police,
              date: dt.date | None = Day, district: str | None = None,
-             format: Literal["json", "csv", "xlsx", "pdf"] = "json"):  # noqa: A002
+             format: Literal["json", "csv", "xlsx", "pdf"] = "json",  # noqa: A002
+             lang: str = Lang):
     """Collection coverage of on-duty guards: totals, breakdowns, who is missing since when."""
+    lang = labels.check(lang)
     day = _day(date)
     c = service.coverage_report(db_session=session, settings=runtime.settings, actor=actor,
                                 day=day, district=district)
     service.record_read(db_session=session, actor=actor, what="coverage", day=day,
                         district=district)
     if format == "csv":
-        return Response(exports.coverage_csv(c), media_type="text/csv; charset=utf-8")
+        return Response(exports.coverage_csv(c, lang), media_type="text/csv; charset=utf-8")
     if format == "xlsx":
-        return Response(printed.coverage_xlsx(c), media_type=XLSX)
+        return Response(printed.coverage_xlsx(c, lang), media_type=XLSX)
     if format == "pdf":
-        pdf = exports.coverage_pdf(c, find_font(runtime.settings.pdf_font_file))
+        pdf = exports.coverage_pdf(c, find_font(runtime.settings.pdf_font_file), lang)
         return Response(pdf, media_type="application/pdf")
     return c
 
@@ -55,9 +59,11 @@ def coverage(session: SessionDep, runtime: RuntimeDep, actor: Police,
 @router.get("/reports/campaign")
 def campaign(session: SessionDep, runtime: RuntimeDep, actor: Police,
              date: dt.date | None = Day, district: str | None = None,
-             format: Literal["json", "csv", "xlsx", "pdf"] = "json"):  # noqa: A002
+             format: Literal["json", "csv", "xlsx", "pdf"] = "json",  # noqa: A002
+             lang: str = Lang):
     """The 23-column campaign table, cumulative to the date (a frozen week is returned as
     frozen, byte for byte)."""
+    lang = labels.check(lang)
     day = _day(date)
     text, frozen = service.campaign_table(db_session=session, settings=runtime.settings,
                                           actor=actor, day=day, district=district)
@@ -65,13 +71,14 @@ def campaign(session: SessionDep, runtime: RuntimeDep, actor: Police,
                         district=district)
     headers = {"X-Guardid-Frozen": "true" if frozen else "false"}
     if format == "csv":
-        return Response(exports.campaign_csv(json.loads(text)),
+        return Response(exports.campaign_csv(json.loads(text), lang),
                         media_type="text/csv; charset=utf-8", headers=headers)
     if format == "xlsx":
-        return Response(exports.campaign_xlsx(json.loads(text)), media_type=XLSX,
+        return Response(exports.campaign_xlsx(json.loads(text), lang), media_type=XLSX,
                         headers=headers)
     if format == "pdf":
-        pdf = printed.campaign_pdf(json.loads(text), find_font(runtime.settings.pdf_font_file))
+        pdf = printed.campaign_pdf(json.loads(text),
+                                  find_font(runtime.settings.pdf_font_file), lang)
         return Response(pdf, media_type="application/pdf", headers=headers)
     return Response(text.encode(), media_type="application/json", headers=headers)
 
@@ -155,6 +162,7 @@ def dashboard_fragment(session: SessionDep, runtime: RuntimeDep, actor: Police,
                            default="zh", description="language of the labels (Chinese first)")):
     """The dashboard's content for one unit and day, rendered on the server; the trend is
     computed from the dated history (no snapshot needed)."""
+    lang = labels.check(lang)
     day = _day(date)
     c = service.coverage_report(db_session=session, settings=runtime.settings, actor=actor,
                                 day=day, district=district)
