@@ -50,6 +50,7 @@ from bench.inspection_load import free_port  # noqa: E402
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 STATIONS = 4
 POLL_S = 0.1  # lag watcher period
+PIN = False  # --pin: replica i runs on core i
 
 SEED = """
 import json, sys
@@ -124,10 +125,12 @@ def tree_env(tree: Path, base: dict, database: str) -> dict:
             "GUARDID_DATABASE_URL": db_url(database)}
 
 
-def serve(tree: Path, env: dict) -> tuple[subprocess.Popen, str]:
-    """Start ``guardid serve`` from ``tree``; return it once it answers."""
+def serve(tree: Path, env: dict, cpu: int | None = None) -> tuple[subprocess.Popen, str]:
+    """Start ``guardid serve`` from ``tree`` (pinned to core ``cpu`` when given); return it
+    once it answers."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
+    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    proc = subprocess.Popen([*pin, sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
                             cwd=tree, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -263,7 +266,9 @@ def configuration(tree: Path, replicas: int, base: dict, template: str, work: li
         keys = json.loads(subprocess.run([sys.executable, "-c", KEYS], cwd=tree, env=env,
                                          check=True, capture_output=True).stdout)
         t = time.perf_counter()
-        procs = [serve(tree, env) for _ in range(replicas)]
+        # --pin: each replica on a core of its own (replicas on separate machines, as far as
+        # one host can show it); PostgreSQL and the stations float over all cores.
+        procs = [serve(tree, env, i % os.cpu_count() if PIN else None) for i in range(replicas)]
         started = time.perf_counter() - t
         urls = [u for _, u in procs]
         tokens = keys["stations"][:replicas]
@@ -337,7 +342,11 @@ def main() -> None:
     ap.add_argument("--guards", type=int, default=40, help="commits per configuration")
     ap.add_argument("--replicas", type=int, nargs="+", default=[1, 2],
                     help="replica counts to run (default: 1 and 2)")
+    ap.add_argument("--pin", action="store_true",
+                    help="pin replica i to core i (the old code's global lock then shows)")
     args = ap.parse_args()
+    global PIN
+    PIN = args.pin
     tmp = Path(tempfile.mkdtemp(prefix="guardid-replicas-"))
     base = {"GUARDID_ENV": "test", "GUARDID_VAR_DIR": str(tmp),
             "GUARDID_KEYRING_FILE": str(tmp / "keyring.json"),
