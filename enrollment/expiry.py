@@ -33,15 +33,23 @@ def _close(db_session: Session, actor: Actor, row: EnrollmentSession, ttl_h: flo
                  detail={"session_id": row.id, "ttl_h": ttl_h, "how": how})
 
 
+def expire_if_stale(db_session: Session, actor: Actor, row: EnrollmentSession,
+                    ttl_h: float | None) -> None:
+    """Expire ``row`` if it is open and stale, committed at once (a read then shows it
+    ``expired``, and a refused write leaves the expiry standing). None checks nothing."""
+    if ttl_h is not None and row.status == SessionStatus.open and \
+            row.opened_at < _cutoff(ttl_h):
+        _close(db_session, actor, row, ttl_h, "on use")
+        db_session.commit()
+
+
 def check(db_session: Session, actor: Actor, row: EnrollmentSession,
           ttl_h: float | None) -> None:
-    """Expire ``row`` if it is open and stale (committed at once), then raise SessionExpired;
-    also raise for a session expired earlier. A ``ttl_h`` of None checks nothing."""
+    """Expire ``row`` if it is open and stale, then raise SessionExpired; also raise for a
+    session expired earlier (a write to it is refused). A ``ttl_h`` of None checks nothing."""
     if ttl_h is None:
         return
-    if row.status == SessionStatus.open and row.opened_at < _cutoff(ttl_h):
-        _close(db_session, actor, row, ttl_h, "on use")
-        db_session.commit()  # the expiry stands although the request is refused
+    expire_if_stale(db_session, actor, row, ttl_h)
     if row.status == SessionStatus.expired:
         raise SessionExpired(
             f"enrolment session {row.id} expired (left open longer than {ttl_h:g} h); "

@@ -58,9 +58,12 @@ def _district(db_session: Session, guard_id: int) -> str | None:
     return policy.guard_districts(db_session, [guard_id]).get(guard_id)
 
 
-def read(*, db_session: Session, actor: Actor, session_id: int) -> SessionOut:
-    """Return a session with its captures' verdicts; the read is audited."""
+def read(*, db_session: Session, actor: Actor, session_id: int,
+         ttl_h: float | None = None) -> SessionOut:
+    """Return a session with its captures' verdicts (a stale one expired first, given
+    ``ttl_h``); the read is audited."""
     row = _session(db_session, actor, session_id, open_only=False)
+    expiry.expire_if_stale(db_session, actor, row, ttl_h)  # shown as it now is: expired
     out = to_out(db_session, row)
     audit.record(db_session, actor, "enrollment.read", resource_type="guard",
                  resource_id=row.guard_id, detail={"session": row.id},
@@ -188,10 +191,11 @@ def abandon(*, db_session: Session, actor: Actor, session_id: int,
 
 
 def request_finger_exception(*, db_session: Session, actor: Actor, session_id: int,
-                             position: int, reason_code: str, reason: str | None
-                             ) -> FingerException:
-    """Record a finger that cannot be captured; a supervisor approves or rejects it."""
-    row = _session(db_session, actor, session_id)
+                             position: int, reason_code: str, reason: str | None,
+                             ttl_h: float | None = None) -> FingerException:
+    """Record a finger that cannot be captured; a supervisor approves or rejects it (a
+    stale session, given ``ttl_h``, is expired and refused like any write to it)."""
+    row = _session(db_session, actor, session_id, ttl_h=ttl_h)
     exc = FingerException(guard_id=row.guard_id, position=position, reason_code=reason_code,
                           reason=reason, requested_by=actor.key_id)
     db_session.add(exc)

@@ -127,14 +127,17 @@ def check_fields(case: MismatchCase | None) -> dict:
             "next_step": next_step(case)}
 
 
-def _get(db_session: Session, actor: Actor, case_id: int) -> MismatchCase:
-    """Return a case in the caller's district."""
+def _get(db_session: Session, actor: Actor, case_id: int
+         ) -> tuple[MismatchCase, list[str | None]]:
+    """Return a case in the caller's district, and the districts it is about (read once:
+    the audit entry of the request names them too)."""
     case = db_session.get(MismatchCase, case_id)
+    districts = [] if case is None else _districts(db_session, case)
     # A case about another district's guard (checked on duty here) is for a city-level
     # supervisor, as a review case spanning two districts is (docs/security-policy.md).
-    if case is None or not policy.visible_all(actor, _districts(db_session, case)):
+    if case is None or not policy.visible_all(actor, districts):
         raise NotFound(f"mismatch case {case_id} not found")
-    return case
+    return case, districts
 
 
 def _districts(db_session: Session, case: MismatchCase) -> list[str | None]:
@@ -151,7 +154,8 @@ def pending_query(now: dt.datetime):  # noqa: ANN201
 def list_page(*, db_session: Session, actor: Actor, district: str | None,
               status: MismatchStatus | None, offset: int, limit: int
               ) -> tuple[list[MismatchCase], int]:
-    """Return cases in scope, oldest first: pending ones unless a status is asked for."""
+    """Return cases in scope, oldest first: pending ones unless a status is asked for (the
+    read is audited)."""
     now = utcnow()
     query = policy.scope_query(actor, select(MismatchCase), MismatchCase.district, district)
     if actor.district is not None:  # cases about another district's guard: city level only
@@ -163,12 +167,22 @@ def list_page(*, db_session: Session, actor: Actor, district: str | None,
         query = query.where(MismatchCase.status == status)
         if status == MismatchStatus.recapture:
             query = query.where(MismatchCase.due_at > now)
-    return paging.page(db_session, query, MismatchCase.id, offset=offset, limit=limit)
+    rows, total = paging.page(db_session, query, MismatchCase.id, offset=offset, limit=limit)
+    audit.record(db_session, actor, "inspection.mismatch_list", resource_type="mismatch_case",
+                 detail={"status": status.value if status else None, "offset": offset,
+                         "cases": [c.id for c in rows]}, district=actor.district)
+    db_session.commit()
+    return rows, total
 
 
 def get(*, db_session: Session, actor: Actor, case_id: int) -> MismatchCase:
-    """Return one case in the caller's district."""
-    return _get(db_session, actor, case_id)
+    """Return one case in the caller's district; the read (a person's name) is audited."""
+    case, districts = _get(db_session, actor, case_id)
+    audit.record(db_session, actor, "inspection.mismatch_read", resource_type="guard",
+                 resource_id=case.guard_id, detail={"case": case.id},
+                 district=policy.entry_district(*districts))
+    db_session.commit()
+    return case
 
 
 def attempts(db_session: Session, case: MismatchCase) -> list[SpotCheck]:
@@ -190,7 +204,7 @@ def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind
     """Return one evidence image of a case (a probe or an enrolled biometric); audited."""
     from inspection.service import PROBE_PURPOSE
 
-    case = _get(db_session, actor, case_id)
+    case, districts = _get(db_session, actor, case_id)
     if kind == "probe":
         row = next((c for c in attempts(db_session, case) if c.id == item_id), None)
         blob, purpose = (row.probe_enc if row else None), PROBE_PURPOSE
@@ -203,7 +217,7 @@ def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind
     data = vault.decrypt(db_session, blob, purpose=purpose)
     audit.record(db_session, actor, "inspection.mismatch_image_viewed", resource_type="guard",
                  resource_id=case.guard_id, detail={"case": case.id, kind: item_id},
-                 district=policy.entry_district(*_districts(db_session, case)))
+                 district=policy.entry_district(*districts))
     db_session.commit()
     return data
 
@@ -211,7 +225,7 @@ def image(*, db_session: Session, vault: Vault, actor: Actor, case_id: int, kind
 def decide(*, db_session: Session, actor: Actor, case_id: int, confirm: bool,
            reason: str) -> MismatchCase:
     """Confirm (record the impersonation violation) or dismiss a suspected mismatch."""
-    case = _get(db_session, actor, case_id)
+    case, districts = _get(db_session, actor, case_id)
     now = utcnow()
     if state(case, now) != MismatchStatus.suspected:
         raise Conflict(f"mismatch case {case_id} is {state(case, now).value}, not suspected")
@@ -227,7 +241,7 @@ def decide(*, db_session: Session, actor: Actor, case_id: int, confirm: bool,
                  resource_id=case.guard_id, detail={"case": case.id,
                                                     "outcome": case.status.value,
                                                     "violation": case.violation_id},
-                 district=policy.entry_district(*_districts(db_session, case)))
+                 district=policy.entry_district(*districts))
     db_session.commit()
     return case
 

@@ -101,17 +101,32 @@ def record(session: Session, actor: Actor, action: str, *, resource_type: str | 
     ``district`` is the one district the entry is about (None: city level).
     """
     entry = AuditEntry(
-        at=utcnow(), actor=actor.key_id, role=actor.role, action=action,
+        id=_next_id(session), at=utcnow(), actor=actor.key_id, role=actor.role, action=action,
         resource_type=resource_type, resource_id=None if resource_id is None else str(resource_id),
         client=actor.client, district=district,
         detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
     )
-    session.add(entry)
-    session.flush()  # the insert id, which the entry MAC covers
     key = session.info.get(SESSION_KEY_INFO)
     if key is not None:
-        entry.mac = entry_mac(key, entry)  # written with the caller's commit
+        entry.mac = entry_mac(key, entry)  # over the insert id: known before the insert
+    session.add(entry)
+    session.flush()  # one INSERT, MAC included (the next entry's SQLite id counts this one)
     return entry
+
+
+def _next_id(session: Session) -> int:
+    """Return the insert id of a new entry, taken before its INSERT so that the entry goes
+    in whole, MAC included, in one write.
+
+    PostgreSQL: the id sequence's next value, as the column default would take it (no
+    lock: concurrent appends still never wait on one another). SQLite: one more than the
+    largest id, which is how SQLite assigns a rowid itself; no other writer can take it in
+    between, because every guardid write transaction holds SQLite's one write lock from its
+    first statement (BEGIN IMMEDIATE, registry/db.py).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalar(text("SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))"))
+    return (session.scalar(select(func.max(AuditEntry.id))) or 0) + 1
 
 
 def record_separately(sessions: sessionmaker[Session], actor: Actor, action: str,

@@ -10,6 +10,7 @@ Bulk loaders that bypass the ORM call ``rebuild`` themselves.
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
@@ -27,6 +28,12 @@ STATUS_RANK = {"issued": 0, "reinstate": 0, "suspend": 1, "revoke": 2}
 # Guards rebuilt per batch in a full rebuild (bounds memory at city scale).
 REBUILD_BATCH = 20_000
 _GUARDS, _CERTS = "guardid.spans.guards", "guardid.spans.certificates"
+# The factories whose sessions keep spans, held weakly: an entry goes with its factory.
+# (SQLAlchemy's ``event.contains(factory, ...)`` cannot answer this: it keys a listener by
+# the factory's id() and keeps the key after the factory is gone, so a new factory that
+# CPython allocates at a freed one's address looked hooked and got no hooks at all: its
+# transactions wrote no spans and every report read zero.)
+_INSTALLED: weakref.WeakSet[sessionmaker] = weakref.WeakSet()
 
 
 def _facts(conn: Connection, where: Callable) -> dict[int, list]:
@@ -154,9 +161,10 @@ def _forget(session: Session, *_args) -> None:  # noqa: ANN002
 
 
 def install(factory: sessionmaker) -> None:
-    """Keep guard spans in step for every session ``factory`` makes."""
-    if not event.contains(factory, "before_commit", _refresh):
-        event.listen(factory, "after_flush", _collect)
-        event.listen(factory, "before_commit", _refresh)
-        event.listen(factory, "after_rollback", _forget)
-
+    """Keep guard spans in step for every session ``factory`` makes (once per factory)."""
+    if factory in _INSTALLED:
+        return
+    _INSTALLED.add(factory)
+    event.listen(factory, "after_flush", _collect)
+    event.listen(factory, "before_commit", _refresh)
+    event.listen(factory, "after_rollback", _forget)

@@ -41,6 +41,26 @@ const ERRORS_ZH = {
   method_not_allowed: "不支持的操作",
   unsupported_media_type: "不支持的文件类型",
 };
+// What a spot check decided (inspection.models.Outcome), in each language.
+const OUTCOMES = {
+  zh: {
+    match: "通过：人证一致", no_match: "人证不一致", not_enrolled: "未采集生物特征",
+    no_certificate: "无证或证号不存在", certificate_suspended: "证件已暂扣",
+    certificate_revoked: "证件已吊销", certificate_invalid: "电子证无效",
+    background_check_failed: "背景审查未通过", employer_unlicensed: "用人单位无资质",
+    employer_unfiled: "自招单位未备案", employer_blacklisted: "用人单位在黑名单",
+    not_on_duty_here: "未登记在此岗位", identified: "已识别", unknown_person: "未识别",
+  },
+  en: {
+    match: "passed: the holder matches", no_match: "no match", not_enrolled: "no biometrics on file",
+    no_certificate: "no such certificate", certificate_suspended: "certificate suspended",
+    certificate_revoked: "certificate revoked", certificate_invalid: "e-certificate invalid",
+    background_check_failed: "background check failed", employer_unlicensed: "employer unlicensed",
+    employer_unfiled: "employer not filed", employer_blacklisted: "employer blacklisted",
+    not_on_duty_here: "not registered at this post", identified: "identified", unknown_person: "unknown person",
+  },
+};
+const outcomeText = (o) => OUTCOMES[lang()][o] || o;
 // The text of a refusal: in Chinese by its code, else the server's message.
 function errorText(body, status) {
   const b = body || {};

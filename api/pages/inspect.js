@@ -1,22 +1,5 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
-const OUTCOMES_ZH = {
-  match: "通过：人证一致", no_match: "人证不一致", not_enrolled: "未采集生物特征",
-  no_certificate: "无证或证号不存在", certificate_suspended: "证件已暂扣",
-  certificate_revoked: "证件已吊销", certificate_invalid: "电子证无效",
-  background_check_failed: "背景审查未通过", employer_unlicensed: "用人单位无资质",
-  employer_unfiled: "自招单位未备案", employer_blacklisted: "用人单位在黑名单",
-  not_on_duty_here: "未登记在此岗位", identified: "已识别", unknown_person: "未识别",
-};
-const OUTCOMES_EN = {
-  match: "passed: the holder matches", no_match: "no match", not_enrolled: "no biometrics on file",
-  no_certificate: "no such certificate", certificate_suspended: "certificate suspended",
-  certificate_revoked: "certificate revoked", certificate_invalid: "e-certificate invalid",
-  background_check_failed: "background check failed", employer_unlicensed: "employer unlicensed",
-  employer_unfiled: "employer not filed", employer_blacklisted: "employer blacklisted",
-  not_on_duty_here: "not registered at this post", identified: "identified", unknown_person: "unknown person",
-};
-const outcomeText = (o) => (lang() === "en" ? OUTCOMES_EN : OUTCOMES_ZH)[o] || o;
 // What a biometric no-match leads to: recapture on the spot, then a supervisor's review.
 const MISMATCH = () => ({
   recapture: L("请重新采集", "recapture"), cleared: L("重新采集后一致，不记录违规", "cleared: nothing recorded"),

@@ -81,9 +81,11 @@ def open_session(body: SessionIn, session: SessionDep, vault: VaultDep, actor: S
 
 
 @router.get("/enrollments/{session_id}", response_model=SessionOut)
-def get_session(session_id: DbId, session: SessionDep, actor: Station):
-    """Return a session with every capture's verdict (the read is audited)."""
-    return service.read(db_session=session, actor=actor, session_id=session_id)
+def get_session(session_id: DbId, session: SessionDep, runtime: RuntimeDep, actor: Station):
+    """Return a session with every capture's verdict (a stale one shows ``expired``; the
+    read is audited)."""
+    return service.read(db_session=session, actor=actor, session_id=session_id,
+                        ttl_h=runtime.settings.enrolment_session_ttl_h)
 
 
 @router.post("/enrollments/{session_id}/face", status_code=201, response_model=CaptureOut)
@@ -148,11 +150,13 @@ def submit_finger(session_id: DbId, position: Annotated[int, Path(ge=1, le=10)],
 @router.post("/enrollments/{session_id}/fingers/{position}/exception", status_code=201,
              response_model=FingerExceptionOut)
 def finger_exception(session_id: DbId, position: Annotated[int, Path(ge=1, le=10)],
-                     body: FingerExceptionIn, session: SessionDep, actor: Station):
+                     body: FingerExceptionIn, session: SessionDep, runtime: RuntimeDep,
+                     actor: Station):
     """Record a finger (ISO position 1-10) that cannot be captured; a supervisor decides."""
     exc = service.request_finger_exception(db_session=session, actor=actor,
                                            session_id=session_id, position=position,
-                                           reason_code=body.reason_code, reason=body.reason)
+                                           reason_code=body.reason_code, reason=body.reason,
+                                           ttl_h=runtime.settings.enrolment_session_ttl_h)
     return FingerExceptionOut.model_validate(exc, from_attributes=True)
 
 

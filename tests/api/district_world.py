@@ -30,7 +30,8 @@ _ids = itertools.count(1)
 # Path and body values of records that do not exist (what "absent" must look like).
 NONE = {"org": 999999, "guard": 999999, "guard2": 999999, "cert": "ZZ-9999",
         "cert2": "ZZ-9998", "session": 999999, "case": 999999, "capture": 999999,
-        "check": 999999, "violation": 999999, "exam": 999999, "exception": 999999}
+        "check": 999999, "violation": 999999, "exam": 999999, "exception": 999999,
+        "mismatch": 999999, "mismatch2": 999999, "probe": 999999}
 GUARD_KEYS, ORG_KEYS = {"guard_id", "subject"}, {"employer_id", "organisation_id"}
 
 
@@ -56,6 +57,9 @@ class District:
     violation: int = 0
     exam: int = 0
     exception: int = 0  # a pending finger exception of the enrolled guard
+    mismatch: int = 0  # a suspected mismatch of the enrolled guard, waiting for a supervisor
+    mismatch2: int = 0  # another, still taking recaptures (a decision on it is refused)
+    probe: int = 0  # the spot check whose probe is the waiting case's evidence
     guards: list[int] = field(default_factory=list)
     markers: set[str] = field(default_factory=set)
 
@@ -154,6 +158,7 @@ def seed(client, runtime, faces: dict[str, bytes]) -> World:  # noqa: ANN001
     assert w.cross_case, w.cross_commit
     for d in DISTRICTS:
         _district_records(client, w, d, photo[d])
+        _mismatches(client, runtime, w, d, photo[other(d)])
     # B's unenrolled guard met in A: a check, and the violation it derives, filed in A (every
     # listing of A below must then show them without naming B's guard or organisation).
     r = client.post("/inspections/verify", headers=w.key("inspector", A),
@@ -178,6 +183,26 @@ def _district_records(client, w: World, d: str, photo: bytes) -> None:  # noqa: 
         "exam_date": "2026-12-20"}))["id"]
     _ok(client.post(f"/exams/{x.exam}/candidates", headers=w.key("station", d),
                     json={"guard_ids": [x.guard]}))
+
+
+def _mismatches(client, runtime, w: World, d: str, intruder: bytes) -> None:  # noqa: ANN001
+    """Two no-matches of ``d``'s enrolled guard (another person's face), filed in ``d``; the
+    recapture window of the first is then closed, so it waits for a supervisor."""
+    import datetime as dt
+
+    from inspection.models import MismatchCase
+
+    x = w.d[d]
+    for attr in ("mismatch2", "mismatch"):
+        r = _ok(client.post("/inspections/verify", headers=w.key("inspector", d),
+                            data={"certificate_number": x.cert, "site": f"{LABEL[d]}医院"},
+                            files={"face": ("p.jpg", intruder, "image/jpeg")}))
+        assert r["mismatch_status"] == "recapture", r
+        setattr(x, attr, r["mismatch_case_id"])
+    x.probe = r["check_id"]
+    with runtime.sessions() as s:
+        s.get(MismatchCase, x.mismatch).due_at -= dt.timedelta(hours=1)
+        s.commit()
 
 
 def faces(samples: Path, astronaut: bytes) -> dict[str, bytes]:

@@ -174,6 +174,21 @@ OPS = [
        {"admin", "police"}, "filter"),
     Op("report.dashboard", "GET", "/reports/dashboard.html?district={district}",
        {"admin", "police"}, "filter"),
+    # The suspected-mismatch queue: every query of inspection/mismatches.py.
+    Op("mismatch.list", "GET", "/mismatches?limit=500", {"admin", "police"}, "list",
+       own="mismatch", ids=_items()),
+    Op("mismatch.filter", "GET", "/mismatches?district={district}", {"admin", "police"},
+       "filter"),
+    Op("mismatch.by_status", "GET", "/mismatches?status=recapture&district={district}",
+       {"admin", "police"}, "filter"),
+    Op("mismatch.get", "GET", "/mismatches/{mismatch}", {"admin", "police"}, "get",
+       "mismatch"),
+    Op("mismatch.image", "GET", "/mismatches/{mismatch}/images/probe/{probe}",
+       {"admin", "police"}, "image", "mismatch"),
+    # Decided on the case still taking recaptures: refused (409) in scope, nothing changes.
+    Op("mismatch.decide", "POST", "/mismatches/{mismatch2}/decide", {"admin", "police"},
+       "write", "mismatch2", ok=(409,),
+       body=lambda t: {"json": {"decision": "dismiss", "reason": "probe"}}),
     Op("audit.list", "GET", "/audit?limit=500", {"auditor"}, "list"),
     Op("audit.filter", "GET", "/audit?resource_type=guard&resource_id={guard}", {"auditor"},
        "list_of", "guard", ids=lambda b: {e["resource_id"] for e in b}),
@@ -245,7 +260,7 @@ def test_matrix_covers_every_kind_and_resource():
     assert {"list", "get", "filter", "export", "image", "write"} <= kinds
     resources = {o.name.split(".")[0] for o in OPS}
     assert {"org", "guard", "cert", "ecert", "enrol", "review", "check", "violation",
-            "rectification", "exam", "archive", "report", "audit"} <= resources
+            "rectification", "exam", "archive", "report", "mismatch", "audit"} <= resources
 
 
 # The probes of issue 18 ("District scoping"), each its own test.
@@ -395,7 +410,9 @@ def test_another_districts_enrolment_reads_like_an_unknown_one(city):
     ("/inspections/{check}", "inspector", "inspection.read"),
     ("/violations/{violation}", "police", "violation.read"),
     ("/enrollments/{session}", "station", "enrollment.read"),
-    ("/exams/{exam}", "police", "exam.read")])
+    ("/exams/{exam}", "police", "exam.read"),
+    ("/mismatches", "police", "inspection.mismatch_list"),
+    ("/mismatches/{mismatch}", "admin", "inspection.mismatch_read")])
 def test_reads_are_audited(city, path, role, action):
     client, w = city
     key = w.key(role, A)

@@ -1,7 +1,7 @@
 """Stale enrolment sessions are closed on the server: a session left open longer than
-GUARDID_ENROLMENT_SESSION_TTL_H is expired when next touched (409 session_expired on submit
-and commit), in bulk by `guardid enrol expire` and at `guardid serve` start; audited; its
-captures stay for the record."""
+GUARDID_ENROLMENT_SESSION_TTL_H is expired when next touched (409 session_expired on submit,
+finger exception and commit; a read shows it expired), in bulk by `guardid enrol expire` and
+at `guardid serve` start; audited; its captures stay for the record."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from enrollment.models import Capture, EnrollmentSession, SessionStatus
+from enrollment.models import Capture, EnrollmentSession, FingerException, SessionStatus
 from registry.models import AuditEntry
 from tests.enrollment.conftest import finger_png, submit_fingers
 from tests.enrollment.test_enrollment_api import face, open_for
@@ -86,3 +86,22 @@ def test_stale_sessions_are_expired_in_bulk_and_at_serve_start(client, keys, run
     assert _status(runtime, later) == SessionStatus.expired
     assert _status(runtime, young) == SessionStatus.open
     assert [d["session_id"] for d in _expiries(runtime)] == [old, later]
+
+
+def test_a_stale_session_reads_as_expired_and_takes_no_finger_exception(client, keys, runtime):
+    st, ttl = keys["station"], runtime.settings.enrolment_session_ttl_h
+    read, excused = open_for(client, st, 66)["id"], open_for(client, st, 67)
+    _age(runtime, read, ttl + 1)
+    _age(runtime, excused["id"], ttl + 1)
+    got = client.get(f"/enrollments/{read}", headers=auth(st))
+    assert got.status_code == 200 and got.json()["status"] == "expired", got.text
+    assert got.json()["closed_at"] is not None
+    assert _status(runtime, read) == SessionStatus.expired  # the read's expiry stands
+    r = client.post(f"/enrollments/{excused['id']}/fingers/2/exception", headers=auth(st),
+                    json={"reason_code": "injured"})
+    assert r.status_code == 409 and r.json()["code"] == "session_expired", r.text
+    assert _status(runtime, excused["id"]) == SessionStatus.expired
+    with runtime.sessions() as s:  # nothing recorded against the stale session's guard
+        assert s.scalar(select(func.count()).select_from(FingerException).where(
+            FingerException.guard_id == excused["guard_id"])) == 0
+    assert [d["session_id"] for d in _expiries(runtime)] == [read, excused["id"]]

@@ -29,6 +29,13 @@ def test_inspector_page_end_to_end(client, keys, posted, server, page, tmp_path,
     page.eval("document.getElementById('lang').value = 'en';"
               "document.getElementById('lang').dispatchEvent(new Event('change'))")
     assert page.eval("document.querySelector('h1').textContent") == "Spot check"
+    # The outcome words live in i18n.js with every page's words: each outcome, both languages.
+    from inspection.models import Outcome
+
+    words = page.eval("OUTCOMES")
+    assert set(words) == {"zh", "en"} and all(set(words[x]) == {o.value for o in Outcome}
+                                              for x in words), words
+    assert "OUTCOMES" in page.eval("fetch('/pages/i18n.js').then(r => r.text())")
     page.eval(f"document.getElementById('apikey').value = '{keys['inspector']}';"
               "document.getElementById('apikey').dispatchEvent(new Event('change'))")
     page.eval("document.getElementById('sync').click()")

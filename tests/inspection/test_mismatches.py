@@ -229,3 +229,37 @@ def test_a_case_about_another_districts_guard_is_for_the_city_level(client, keys
         assert r.status_code == 404
     city = listed(client, keys["police"])
     assert [c["id"] for c in city["items"]] == [case_id]
+
+
+def test_a_request_reads_the_case_districts_once(client, keys, posted, runtime, monkeypatch):
+    """The districts a case is about decide who sees it and name its audit entry: one
+    lookup per request (the real one, counted), not one for each."""
+    import datetime as dt
+
+    from inspection import mismatches
+    from inspection.models import MismatchCase
+
+    first = check(client, keys["inspector"], posted, IMPOSTOR)
+    with runtime.sessions() as s:  # the recapture window closes: the case is pending
+        s.get(MismatchCase, first["mismatch_case_id"]).due_at -= dt.timedelta(hours=1)
+        s.commit()
+    (case,) = listed(client, keys["police"])["items"]
+    lookups, real = [], mismatches._districts
+    monkeypatch.setattr(mismatches, "_districts",
+                        lambda s, c: lookups.append(c.id) or real(s, c))
+    h = auth(keys["police"])
+    for method, path, body in [
+            ("GET", f"/mismatches/{case['id']}", None),
+            ("GET", case["probes"][0]["image"], None),
+            ("POST", f"/mismatches/{case['id']}/decide",
+             {"decision": "dismiss", "reason": "the tip of the finger only"})]:
+        lookups.clear()
+        r = client.request(method, path, headers=h, json=body)
+        assert r.status_code == 200, r.text
+        assert lookups == [case["id"]], (path, lookups)
+    log = client.get("/audit", headers=auth(keys["auditor"]),
+                     params={"resource_type": "guard", "limit": 500}).json()
+    assert {"inspection.mismatch_read", "inspection.mismatch_image_viewed",
+            "inspection.mismatch_decided"} <= {e["action"] for e in log}
+    assert all(e["district"] == "蓟州区" for e in log if e["action"].startswith(
+        "inspection.mismatch"))

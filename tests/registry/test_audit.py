@@ -178,6 +178,32 @@ def test_entry_with_an_older_insert_id_is_sealed_not_skipped(runtime, session):
     assert trail.verify().ok
 
 
+def test_an_entry_is_written_whole_in_one_insert(runtime, session):
+    """``record`` writes an entry once: one INSERT that carries its MAC (over its insert id),
+    no UPDATE after it; the entries verify once sealed."""
+    from sqlalchemy import event
+
+    writes = []
+
+    def spy(conn, cursor, statement, params, context, executemany):  # noqa: ANN001
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if "audit_log" in statement and verb in ("INSERT", "UPDATE"):
+            writes.append(verb)
+
+    event.listen(runtime.engine, "before_cursor_execute", spy)
+    try:
+        _write(session, 3)
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", spy)
+    assert writes == ["INSERT"] * 3
+    key = session.info[audit.SESSION_KEY_INFO]
+    entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert len({e.id for e in entries}) == 3
+    assert all(e.mac == audit.entry_mac(key, e) for e in entries)
+    session.commit()  # SQLite: let the sealer take the write lock
+    assert runtime.audit_trail.seal() == 3 and runtime.audit_trail.verify().ok
+
+
 def _pg_only(runtime):
     if runtime.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer: two transactions cannot append at once")

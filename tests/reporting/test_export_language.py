@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import text
 
 from fixtures import world
 from tests.helpers import auth
@@ -84,12 +85,47 @@ def test_coverage_xlsx_and_csv_in_english(client, keys, ids):
     assert zh.worksheets[1]["F1"].value == "缺"
 
 
-@pytest.mark.parametrize("fmt", ["pdf"])
-def test_pdfs_in_english(client, keys, ids, fmt):
-    for path in ("/reports/coverage", "/reports/campaign"):
-        r = _get(client, keys["police"], path, format=fmt, lang="en")
+# What the English PDFs must say (their labels), read back with pdftotext.
+PDF_LABELS_EN = {
+    "/reports/coverage": ["Face and fingerprint collection of on-duty guards City-wide",
+                          "5 on duty, face 4, fingerprints 3, both 3, rate 60.0% (target 100%)",
+                          "2 not yet collected", "missing: face, fingerprints",
+                          "missing: fingerprints", "On duty since 2026-11-05 09:00"],
+    "/reports/campaign": ["Security services market clean-up campaign statistics",
+                          "Reporting unit: City-wide", "Period: 2026-11-01 to 2026-11-20",
+                          "(cumulative)", "District survey", "Violations found",
+                          "Investigation and rectification",
+                          "Employing non-compliant persons as guards 1 persons",
+                          "Suspected mismatches awaiting a supervisor (not counted in this "
+                          "table): 0 cases"],
+}
+
+
+def test_pdfs_in_english(client, keys, ids, runtime, tmp_path):
+    """Every label in English; the only Chinese left is what has no English: the names of
+    districts, employers and people."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler-utils not installed")
+    with runtime.sessions() as s:
+        names = set(s.scalars(text("SELECT name FROM guards UNION SELECT name FROM "
+                                   "organisations UNION SELECT district FROM guards")))
+    for path, labels in PDF_LABELS_EN.items():
+        r = _get(client, keys["police"], path, format="pdf", lang="en")
         assert r.content.startswith(b"%PDF") and r.content != _get(
-            client, keys["police"], path, format=fmt).content
+            client, keys["police"], path, format="pdf").content
+        pdf = tmp_path / "en.pdf"
+        pdf.write_bytes(r.content)
+        words = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                        text=True, check=True).stdout.split())
+        for label in labels:
+            assert label in words, (path, label, words)
+        rest = words
+        for name in sorted(names, key=len, reverse=True):
+            rest = rest.replace(name, "")
+        assert not _cjk(rest), (path, [w for w in rest.split() if _cjk(w)])
 
 
 @pytest.mark.parametrize("path", ["/reports/coverage", "/reports/campaign"])

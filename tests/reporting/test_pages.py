@@ -143,6 +143,21 @@ def _exports_download_and_open(page, tmp_path) -> None:  # noqa: ANN001
                     assert "统计表" in _pdf_text(data, tmp_path)
             else:
                 assert data.decode("utf-8-sig").count("\n") >= 2
+    # In English, an export comes in English: the page passes its language to the server.
+    (downloads / "campaign-全市-2026-11-20.csv").unlink()
+    page.eval("document.getElementById('content').dataset.loaded = '';"
+              "document.getElementById('lang').value = 'en';"
+              "document.getElementById('lang').dispatchEvent(new Event('change'))")
+    page.wait_for("document.getElementById('content').dataset.loaded === 'true'")
+    page.eval("document.getElementById('export-status').dataset.last = '';"
+              "document.querySelector(\"#exports button[data-report='campaign']"
+              "[data-format='csv']\").click()")
+    path = downloads / page.wait_for("document.getElementById('export-status').dataset.last")
+    end = time.monotonic() + 20
+    while not path.exists() and time.monotonic() < end:
+        time.sleep(0.1)
+    rows = path.read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0].startswith("Reporting unit,Up to,") and rows[1].startswith("City-wide,")
 
 
 def _missing_search_and_language(page, ids) -> None:  # noqa: ANN001, F811

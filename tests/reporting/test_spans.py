@@ -93,3 +93,29 @@ def test_spans_kept_in_step_equal_a_rebuild(client, keys, runtime):
     old = client.get("/reports/campaign", headers=auth(keys["police"]),
                      params={"date": "2026-11-20"}).json()
     assert table["cells"]["7"] == old["cells"]["7"] - 1  # holders of a valid certificate
+
+
+def test_a_factory_made_at_a_freed_ones_address_still_keeps_spans(runtime):
+    """Each new session factory gets the span hooks, also one that CPython allocates where a
+    freed factory lived: SQLAlchemy's event registry keys a listener by the factory's id()
+    and keeps the key after the factory is gone, so a guard that asks it "installed?" was
+    fooled, and that factory's commits wrote no spans (a test's reports then read zero)."""
+    from bootstrap import session_factory
+    from reporting import coverage
+
+    seen, reused = set(), None
+    for _ in range(500):  # a freed factory's address comes back within a few tries
+        factory = session_factory(runtime.engine)
+        if id(factory) in seen:
+            reused = factory
+            break
+        seen.add(id(factory))
+        del factory
+    assert reused is not None, "no address was reused: the case this test is about"
+    with reused() as s:
+        world.build(s, runtime.vault)
+    with reused() as s:
+        total = coverage.coverage(s, day=dt.date(2026, 11, 20), unit=None,
+                                  policy=coverage.Policy())["total"]
+    assert (total["on_duty"], total["face"], total["fingerprints"], total["both"]) == \
+        (5, 4, 3, 3)
