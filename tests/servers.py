@@ -3,11 +3,13 @@ offline certificate sync, crash recovery, browser pages)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -39,6 +41,16 @@ def server_env(runtime) -> dict[str, str]:  # noqa: ANN001
             "GUARDID_FINGER_THRESHOLDS_FILE": str(SYNTHETIC_FINGER_THRESHOLDS)}
 
 
+def loading(url: str) -> bool:
+    """Return True while the server at ``url`` says its galleries are still loading."""
+    try:
+        with urllib.request.urlopen(url + "/readyz", timeout=5) as r:
+            body = json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        body = json.loads(exc.read() or b"{}")
+    return body.get("checks", {}).get("galleries") == "loading"
+
+
 def start(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     """Start a server on a free port and wait until it answers; return (process, url)."""
     port = free_port()
@@ -50,11 +62,12 @@ def start(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(url + "/healthz", timeout=1)
-            return proc, url
+            if not loading(url):  # the galleries load after the port is bound
+                return proc, url
         except OSError:
             if proc.poll() is not None:
                 break
-            time.sleep(0.1)
+        time.sleep(0.1)
     proc.kill()
     pytest.fail("the server did not start: " + proc.stderr.read().decode()[-2000:])
     raise AssertionError  # unreachable: pytest.fail raises
