@@ -8,7 +8,6 @@ are real types for readers and type checkers, imported for annotations only).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -178,8 +177,7 @@ class Runtime:
                                     snapshot_dir=s.snapshot_dir,
                                     interval_s=s.snapshot_interval_s,
                                     shutdown_s=s.snapshot_shutdown_s,
-                                    code_processes=s.gallery_load_processes
-                                    or os.cpu_count() or 1,
+                                    code_processes=s.gallery_load_processes,
                                     warm_up=self._warm_up_compute).start()
 
     def _warm_up_compute(self) -> None:

@@ -98,9 +98,11 @@ loader = GalleryLoader(engine=rt.engine, sessions=rt.sessions, vault=rt.vault,
                        shutdown_s=600, code_processes=int(sys.argv[2])).start()
 loader.loaded.wait()
 ready = time.perf_counter() - t
+rss_ready = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 loader.stop()
 print(json.dumps({"seconds": ready, "with_snapshot_write": time.perf_counter() - t,
                   "fingers": len(rt.finger_gallery.owner), "report": loader.report,
+                  "peak_rss_at_ready_mb": rss_ready,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 

@@ -130,6 +130,8 @@ class GalleryLoader:
         tail = self._replay(gallery)
         if tail < 0:
             return False
+        if source == "snapshot" and tail == 0:
+            self._written[modality] = gallery.generation  # its snapshot is current
         self.report[modality] = {"source": source, "snapshot_seq": seq, "tail": tail,
                                  "size": len(gallery.owner),
                                  "seconds": round(time.monotonic() - t0, 3)}

@@ -142,8 +142,9 @@ class Settings(BaseSettings):
     snapshot_interval_s: float = Field(default=300.0, gt=0, le=86_400)
     snapshot_shutdown_s: float = Field(default=10.0, ge=0, le=600)
     # Processes that build the finger codes of a big start-up replay (biometrics/codes.py);
-    # unset: one per core; 1: in the server's own process.
-    gallery_load_processes: int | None = Field(default=None, ge=1, le=256)
+    # 1 (the default): in the server's own process. Measured on the shared 2-core host, 2 was
+    # slower than 1 (BENCHMARKS.md, restart to ready), so more is opt-in.
+    gallery_load_processes: int = Field(default=1, ge=1, le=256)
 
     # Audit trail (registry/audit.py): requests insert entries unsealed; a sealer thread in
     # each server process chains them every ``audit_seal_interval_s`` (the window in which a
