@@ -30,6 +30,7 @@ from reporting import spans
 if TYPE_CHECKING:
     from biometrics.compute import ComputePool
     from biometrics.gallery import FaceGallery, FingerGallery
+    from biometrics.loader import GalleryLoader
     from biometrics.replication import Listener, ReplicaStatus
     from enrollment.dedup import Galleries
     from inspection.service import Matchers
@@ -56,6 +57,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     vault: Vault
     listener: Listener | None = None  # keeps the galleries in step while the app serves
+    loader: GalleryLoader | None = None  # loads the galleries, then writes their snapshots
 
     def __post_init__(self) -> None:
         # Every session carries the audit chain key: `audit.record` authenticates its entries.
@@ -154,15 +156,48 @@ class Runtime:
 
     def warm_up(self) -> None:
         """Load the face models and replay the gallery before the first request needs them."""
-        from biometrics.compute import limit_compute_threads
-
-        self.face_engine.warm_up()
+        self._warm_up_compute()
         with self.sessions() as session:
             self.face_gallery.catch_up(session, self.vault)
             self.finger_gallery.catch_up(session, self.vault)
+
+    def start_loading(self) -> None:
+        """Load the models and the galleries in the background (snapshot, then the tail);
+        until then a search answers GalleryLoading (503) and everything else works."""
+        from biometrics.loader import GalleryLoader
+
+        if self.loader is not None:
+            return
+        # Built here, in the caller's thread, so no request races the loader to build them.
+        galleries = (self.face_gallery, self.finger_gallery)
+        self.face_engine, self.compute_pool  # noqa: B018 - build them now, not in a race
+        s = self.settings
+        self.loader = GalleryLoader(engine=self.engine, sessions=self.sessions,
+                                    vault=self.vault, galleries=galleries,
+                                    snapshot_dir=s.snapshot_dir,
+                                    interval_s=s.snapshot_interval_s,
+                                    shutdown_s=s.snapshot_shutdown_s,
+                                    code_processes=s.gallery_load_processes,
+                                    warm_up=self._warm_up_compute).start()
+
+    def _warm_up_compute(self) -> None:
+        """Load the face models and start the compute processes (the loader's first step)."""
+        from biometrics.compute import limit_compute_threads
+
+        self.face_engine.warm_up()
         if self.compute_pool is not None:
             self.compute_pool.warm_up()
         limit_compute_threads(self.settings.compute_threads)
+
+    def loading_status(self) -> dict | None:
+        """Return the start-up load's progress, or None when the galleries are loaded."""
+        return self.loader.status() if self.loader is not None else None
+
+    def stop_loading(self) -> None:
+        """Stop the loader (final snapshots within snapshot_shutdown_s) and join its thread."""
+        if self.loader is not None:
+            self.loader.stop()
+            self.loader = None
 
     def replica_status(self) -> ReplicaStatus:
         """How far each gallery lags behind the change feed, and whether that is too far."""
@@ -182,7 +217,8 @@ class Runtime:
                                          (self.face_gallery, self.finger_gallery))
 
     def close(self) -> None:
-        """Release the database pool and stop the compute processes."""
+        """Stop the loader and the listener, the compute processes, then the database pool."""
+        self.stop_loading()
         if self.listener is not None:
             self.listener.stop()
             self.listener = None

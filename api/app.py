@@ -78,8 +78,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         own = runtime is None
         app.state.runtime = runtime or build_runtime(settings)
         if own:
-            # Off the request path: models and the gallery are ready before traffic arrives.
-            await asyncio.to_thread(app.state.runtime.warm_up)
+            # In the background: the port is bound at once; /readyz says "loading" and a
+            # search answers 503 gallery_loading until the galleries are current.
+            app.state.runtime.start_loading()
         app.state.runtime.start_listener()
         # Requests only insert audit entries; this thread chains them and checkpoints the head.
         sealer = Sealer.for_settings(app.state.runtime.audit_trail, settings).start()
@@ -88,10 +89,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         finally:
             await asyncio.to_thread(sealer.stop)
             if own:
-                app.state.runtime.close()
-            elif app.state.runtime.listener is not None:
-                await asyncio.to_thread(app.state.runtime.listener.stop)
-                app.state.runtime.listener = None
+                await asyncio.to_thread(app.state.runtime.close)
+            else:
+                if app.state.runtime.listener is not None:
+                    await asyncio.to_thread(app.state.runtime.listener.stop)
+                    app.state.runtime.listener = None
+                # a loader the caller started ends with the app that served it
+                await asyncio.to_thread(app.state.runtime.stop_loading)
 
     app = FastAPI(title="guardid", version="0.1.0", lifespan=lifespan, docs_url=None,
                   redoc_url=None,

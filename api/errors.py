@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api.query import UnknownQueryParameter
+from biometrics.exceptions import GalleryLoading
 from enrollment.exceptions import (
     IdempotencyMismatch,
     NothingToCommit,
@@ -66,6 +67,7 @@ STATUS: dict[type[GuardidError], int] = {
     NoDocument: 422,
     RecaptureRefused: 409,
     PdfFontMissing: 503,
+    GalleryLoading: 503,
     UnknownColumn: 404,
     DayNotEnded: 409,
     UnknownQueryParameter: 400,
@@ -139,10 +141,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(GuardidError)
     async def _domain(_: Request, exc: GuardidError) -> JSONResponse:
         status = status_for(exc)
-        if status >= 500:
+        if status >= 500 and not isinstance(exc, GalleryLoading):  # loading: expected, not a fault
             log.error("domain error %s: %s", exc.code, exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
-        if isinstance(exc, AuthThrottled):
+        if isinstance(exc, AuthThrottled | GalleryLoading):
             headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse(exc.to_dict(), status_code=status, headers=headers)
 

@@ -136,7 +136,10 @@ def serve(tree: Path, env: dict, cpu: int | None = None) -> tuple[subprocess.Pop
     url = f"http://127.0.0.1:{port}"
     for _ in range(3000):
         try:
-            httpx.get(url + "/healthz", timeout=1)
+            # ready once the galleries have loaded (they load after the port is bound)
+            if httpx.get(url + "/readyz", timeout=1).json().get("checks", {}).get(
+                    "galleries") == "loading":
+                raise httpx.HTTPError("galleries loading")
             return proc, url
         except httpx.HTTPError:
             time.sleep(0.2)

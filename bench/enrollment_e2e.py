@@ -196,7 +196,10 @@ def main() -> None:
         t = time.perf_counter()
         for _ in range(3000):  # the lifespan replays the gallery before serving
             try:
-                httpx.get(url + "/healthz", timeout=1)
+                # ready once the galleries have loaded (they load after the port is bound)
+                if httpx.get(url + "/readyz", timeout=1).json().get("checks", {}).get(
+                        "galleries") == "loading":
+                    raise httpx.HTTPError("galleries loading")
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)

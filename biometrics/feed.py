@@ -17,11 +17,11 @@ later change of the same biometric, leaves the gallery right.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, true
 from sqlalchemy.orm import Session
 
 from biometrics.models import Biometric, Modality, TemplateChange
@@ -33,6 +33,9 @@ _PG_XMIN = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 # replica's listener (biometrics.replication) catches up without waiting for a search.
 NOTIFY_CHANNEL = "guardid_template_changes"
 _PG_NOTIFY = text("SELECT pg_notify(:channel, '')")
+# Changes a reader fetches and applies at a time: a replay of the whole feed holds one batch of
+# encrypted templates, not all of them.
+REPLAY_BATCH = 5_000
 
 
 class ChangeOp(StrEnum):
@@ -69,6 +72,7 @@ class Change:
     seq: int
     biometric_id: int
     guard_id: int
+    position: int  # ISO finger position (0 unknown), FACE_POSITION for a face
     live: bool  # False: superseded, so it leaves the gallery
     template_enc: bytes
 
@@ -88,33 +92,67 @@ def read(session: Session, cursor: Cursor, modality: Modality) -> tuple[list[Cha
     The caller applies the changes, then keeps the returned cursor (not before: a failed
     apply reads them again).
     """
-    if session.get_bind().dialect.name != "postgresql":
-        rows = _rows(session, modality, TemplateChange.seq > cursor.seq)
-        top = session.scalar(select(TemplateChange.seq).order_by(TemplateChange.seq.desc())
-                             .limit(1))
-        return [_change(r) for r in rows], Cursor(seq=max(cursor.seq, top or 0))
-    # xmin first: the rows query runs on a later snapshot, which sees every transaction that
-    # had ended by then, so the older horizon is the safe one to keep.
-    horizon = session.scalar(_PG_XMIN)
-    rows = _rows(session, modality, TemplateChange.xid >= cursor.horizon
-                 if cursor.horizon is not None else True)
-    fresh = [_change(r) for r in rows if r.seq not in cursor.applied]
-    unsettled = frozenset(r.seq for r in rows if r.xid is None or r.xid >= horizon)
-    top = max((r.seq for r in rows), default=0)
-    return fresh, Cursor(seq=max(cursor.seq, top), horizon=horizon, applied=unsettled)
+    reading = Reading(session, cursor, modality)
+    changes = [c for batch in reading for c in batch]
+    return changes, reading.cursor
 
 
-def _rows(session: Session, modality: Modality, where) -> list:  # noqa: ANN001
-    """Return the change rows of ``modality`` matching ``where`` with their biometric's state."""
-    return session.execute(
-        select(TemplateChange.seq, TemplateChange.xid, Biometric.id, Biometric.guard_id,
-               Biometric.superseded_at, Biometric.template_enc)
-        .join(Biometric, Biometric.id == TemplateChange.biometric_id)
-        .where(where, Biometric.modality == modality)
-        .order_by(TemplateChange.seq)).all()
+class Reading:
+    """The changes of ``modality`` not applied yet, read in seq order in batches of
+    ``batch`` rows (streamed: a server-side cursor on PostgreSQL), so a replay of the whole
+    feed never holds every template at once. Once iterated to the end, ``cursor`` is the
+    cursor to keep after applying every batch."""
+
+    def __init__(self, session: Session, cursor: Cursor, modality: Modality, *,
+                 batch: int = REPLAY_BATCH):
+        self.session, self.start, self.modality, self.batch = session, cursor, modality, batch
+        self.cursor: Cursor | None = None
+
+    def __iter__(self) -> Iterator[list[Change]]:
+        """Yield the changes batch by batch; set ``cursor`` after the last."""
+        session, cursor = self.session, self.start
+        if session.get_bind().dialect.name != "postgresql":
+            for rows in self._rows(TemplateChange.seq > cursor.seq):
+                yield [_change(r) for r in rows]
+            top = session.scalar(select(TemplateChange.seq)
+                                 .order_by(TemplateChange.seq.desc()).limit(1))
+            self.cursor = Cursor(seq=max(cursor.seq, top or 0))
+            return
+        # xmin first: the rows query runs on a later snapshot, which sees every transaction
+        # that had ended by then, so the older horizon is the safe one to keep.
+        horizon = session.scalar(_PG_XMIN)
+        unsettled: set[int] = set()
+        top = 0
+        for rows in self._rows(TemplateChange.xid >= cursor.horizon
+                               if cursor.horizon is not None else true()):
+            unsettled.update(r.seq for r in rows if r.xid is None or r.xid >= horizon)
+            top = max(top, max((r.seq for r in rows), default=0))
+            yield [_change(r) for r in rows if r.seq not in cursor.applied]
+        self.cursor = Cursor(seq=max(cursor.seq, top), horizon=horizon,
+                             applied=frozenset(unsettled))
+
+    def _rows(self, where) -> Iterator[list]:  # noqa: ANN001
+        """Yield the change rows of the modality matching ``where``, ``batch`` at a time, with
+        only the columns a gallery needs (never the image)."""
+        result = self.session.execute(
+            select(TemplateChange.seq, TemplateChange.xid, Biometric.id, Biometric.guard_id,
+                   Biometric.position, Biometric.superseded_at, Biometric.template_enc)
+            .join(Biometric, Biometric.id == TemplateChange.biometric_id)
+            .where(where, Biometric.modality == self.modality)
+            .order_by(TemplateChange.seq)
+            .execution_options(yield_per=self.batch))
+        for rows in result.partitions():
+            yield list(rows)
+
+
+def identity(session: Session, seq: int) -> int | None:
+    """Return the biometric id the change ``seq`` names (None: no such change), so a
+    snapshot tagged ``seq`` can tell whether this feed is the one it was made from."""
+    return session.scalar(select(TemplateChange.biometric_id).where(TemplateChange.seq == seq))
 
 
 def _change(row) -> Change:  # noqa: ANN001
     """Return the change a joined row describes."""
     return Change(seq=row.seq, biometric_id=row.id, guard_id=row.guard_id,
-                  live=row.superseded_at is None, template_enc=row.template_enc)
+                  position=row.position, live=row.superseded_at is None,
+                  template_enc=row.template_enc)

@@ -8,15 +8,20 @@ converge, and a change a slow transaction commits late is still read.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from biometrics import feed
+from biometrics.codes import PARALLEL_MIN, CodeBuilder
+from biometrics.exceptions import GalleryLoading
 from biometrics.models import Modality
 from biometrics.purposes import FACE_TEMPLATE_PURPOSE, FINGER_TEMPLATE_PURPOSE
 from matching.face import FaceTemplate
@@ -35,6 +40,10 @@ RECENT_KEEP = 20_000
 # in full, one by one, under the lock (exact, and no code index to build for a handful:
 # 1-2 ms a finger); more than this get a code index like the whole gallery's.
 NEWER_FINGERS_IN_FULL = 64
+# A start-up replay logs its progress every this many changes.
+PROGRESS_EVERY = 50_000
+
+log = logging.getLogger("guardid.galleries")
 
 
 @dataclass(frozen=True)
@@ -58,11 +67,17 @@ class _Gallery:
         self.generation = 0  # catch-ups that applied something
         self._recent: deque[tuple[int, int, Any]] = deque(maxlen=RECENT_KEEP)
         self._lock = threading.Lock()
+        # Start-up load (biometrics.loader): while True, catch_up refuses (GalleryLoading).
+        self.loading = False
+        self.phase = "ready"
+        self.loaded = 0  # changes the load has applied
+        self.to_load: int | None = None  # changes it expects (an estimate)
 
     def _decode(self, raw: bytes) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _add(self, ids: list[int], templates: list[Any]) -> None:  # pragma: no cover
+    def _add(self, ids: list[int], templates: list[Any],
+             positions: list[int] | None = None) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def _remove(self, ids: list[int]) -> None:  # pragma: no cover
@@ -97,15 +112,55 @@ class _Gallery:
         """Apply every template change after the last one seen; return how many.
 
         Reads through its own snapshot session, so a long catch-up (a cold start replaying
-        every enrolment) never holds the caller's write lock.
+        every enrolment) never holds the caller's write lock. Raises GalleryLoading while the
+        start-up load (biometrics.loader) has not finished: nothing half-built is searched.
         """
+        self.require_loaded()
         with self._lock, read_session(db_session.get_bind()) as reader:
             return self._apply(reader, vault)
 
-    def _apply(self, db_session: Session, vault: Vault) -> int:
-        """Bring the index to the state of every change the feed has not given it yet."""
-        changes, cursor = feed.read(db_session, self.cursor, self.modality)
-        latest = {c.biometric_id: c for c in changes}  # each one read at the same snapshot
+    def require_loaded(self) -> None:
+        """Raise GalleryLoading while the start-up load has not finished."""
+        if self.loading:
+            raise GalleryLoading(f"the {self.modality.value} gallery is still loading; "
+                                 "retry shortly", progress=self.progress())
+
+    def progress(self) -> dict:
+        """Return how far the load has got (changes applied; an estimate of the total)."""
+        return {"modality": self.modality.value, "phase": self.phase,
+                "applied": self.loaded, "total": self.to_load}
+
+    def replay(self, db_engine: Engine, vault: Vault, *,
+               stop: threading.Event | None = None) -> int:
+        """Apply the changes after the cursor for the start-up load (``loading`` or not);
+        counts them in ``loaded``; returns -1 when ``stop`` was set before the end."""
+        with self._lock, read_session(db_engine) as reader:
+            return self._apply(reader, vault, stop=stop)
+
+    def _apply(self, db_session: Session, vault: Vault, *,
+               stop: threading.Event | None = None) -> int:
+        """Bring the index to the state of every change the feed has not given it yet, one
+        streamed batch at a time (feed.Reading)."""
+        reading = feed.Reading(db_session, self.cursor, self.modality)
+        n = 0
+        for changes in reading:
+            if stop is not None and stop.is_set():
+                return -1  # the cursor stays: whatever was applied is applied again later
+            self._apply_batch(changes, db_session, vault)
+            n += len(changes)
+            self.loaded += len(changes)
+            if stop is not None and n % PROGRESS_EVERY < len(changes):
+                log.info("gallery replay progress", extra={
+                    "modality": self.modality.value, "applied": self.loaded,
+                    "total": self.to_load})
+        self.cursor = reading.cursor
+        return n
+
+    def _apply_batch(self, changes: list[feed.Change], db_session: Session, vault: Vault
+                     ) -> None:
+        """Apply one batch of changes (each biometric's state as the reader's snapshot sees
+        it, so a batch applied twice leaves the gallery right)."""
+        latest = {c.biometric_id: c for c in changes}
         live = [c for c in latest.values() if c.live]
         templates = [self._decode(vault.decrypt(db_session, c.template_enc,
                                                 purpose=self.purpose)) for c in live]
@@ -113,7 +168,8 @@ class _Gallery:
         if gone:
             self._remove(gone)
         if live:
-            self._add([c.biometric_id for c in live], templates)
+            self._add([c.biometric_id for c in live], templates,
+                      [c.position for c in live])
         for b in gone:
             self.owner.pop(b, None)
         self.owner.update((c.biometric_id, c.guard_id) for c in live)
@@ -121,8 +177,31 @@ class _Gallery:
             self.generation += 1
             self._recent.extend((self.generation, c.biometric_id, t)
                                 for c, t in zip(live, templates, strict=True))
-        self.cursor = cursor
-        return len(changes)
+
+    def snapshot_state(self) -> tuple[bytes, dict, feed.Cursor]:
+        """Return (index snapshot bytes, owner arrays as bytes, cursor), taken at one
+        instant under the gallery's lock (biometrics.snapshots encrypts and writes them)."""
+        with self._lock:
+            ids = np.fromiter(self.owner, np.int64, len(self.owner))
+            guards = np.fromiter(self.owner.values(), np.int64, len(self.owner))
+            return (self.index.to_bytes(self.cursor.seq),
+                    {"owner_ids": ids.tobytes(), "owner_guards": guards.tobytes()},
+                    self.cursor)
+
+    def restore(self, index: Any, owner: dict[int, int], cursor: feed.Cursor) -> None:
+        """Take a loaded snapshot's index, owners and cursor as this gallery's state."""
+        with self._lock:
+            self.index, self.owner, self.cursor = index, owner, cursor
+            self._recent.clear()
+            self.generation += 1
+
+    def settings_signature(self) -> dict:  # pragma: no cover - overridden
+        """Return what a snapshot must have been made with to be loaded here."""
+        raise NotImplementedError
+
+    def index_from_bytes(self, data: bytes) -> tuple[Any, int]:  # pragma: no cover
+        """Return (index, seq) from a snapshot's index bytes."""
+        raise NotImplementedError
 
     @property
     def seq(self) -> int:
@@ -163,8 +242,17 @@ class FaceGallery(_Gallery):
     def _decode(self, raw: bytes) -> np.ndarray:
         return FaceTemplate.from_bytes(raw).vector
 
-    def _add(self, ids: list[int], templates: list[np.ndarray]) -> None:
+    def _add(self, ids: list[int], templates: list[np.ndarray],
+             positions: list[int] | None = None) -> None:
         self.index.add(ids, np.vstack(templates))
+
+    def settings_signature(self) -> dict:
+        """Return the index mode a snapshot must have been made with."""
+        return {"kind": "face", "mode": self.index.mode, "dim": self.index.dim}
+
+    def index_from_bytes(self, data: bytes) -> tuple[FaceIndex, int]:
+        """Return (face index, seq) from a snapshot's index bytes."""
+        return FaceIndex.from_bytes(data)
 
     def _remove(self, ids: list[int]) -> None:
         self.index.remove(ids)
@@ -186,6 +274,7 @@ class FingerGallery(_Gallery):
     def __init__(self, engine: FingerprintEngine | None = None):
         super().__init__()
         self.index = FingerIndex(engine)
+        self.builder: CodeBuilder | None = None  # set by the loader while it replays
 
     def _empty(self) -> FingerGallery:
         return FingerGallery(self.index.engine)
@@ -199,8 +288,24 @@ class FingerGallery(_Gallery):
     def _decode(self, raw: bytes) -> FingerprintTemplate:
         return FingerprintTemplate.from_bytes(raw)
 
-    def _add(self, ids: list[int], templates: list[FingerprintTemplate]) -> None:
-        self.index.add(ids, templates)
+    def _add(self, ids: list[int], templates: list[FingerprintTemplate],
+             positions: list[int] | None = None) -> None:
+        # The database's position puts each finger in its ISO position partition; a big
+        # batch of a start-up load gets its codes from the loader's processes.
+        packed = None
+        if self.builder is not None and len(templates) >= PARALLEL_MIN:
+            packed = self.builder.codes(templates, self.index.per_finger)
+        self.index.add(ids, templates, positions=positions, packed=packed)
+
+    def settings_signature(self) -> dict:
+        """Return the matching parameters and code layout a snapshot must have been made with."""
+        params = hashlib.sha256(repr(self.index.engine.params).encode()).hexdigest()
+        return {"kind": "finger", "params": params, "bits": self.index.bits,
+                "per_finger": self.index.per_finger, "mode": self.index.mode}
+
+    def index_from_bytes(self, data: bytes) -> tuple[FingerIndex, int]:
+        """Return (finger index, seq) from a snapshot's index bytes."""
+        return FingerIndex.from_bytes(data, self.index.engine)
 
     def _remove(self, ids: list[int]) -> None:
         self.index.remove(ids)

@@ -9,3 +9,6 @@ FACE_TEMPLATE_PURPOSE = "biometric.face.template"
 FACE_IMAGE_PURPOSE = "biometric.face.image"
 FINGER_TEMPLATE_PURPOSE = "biometric.finger.template"
 FINGER_IMAGE_PURPOSE = "biometric.finger.image"
+# A gallery snapshot file (biometrics/snapshots.py): each chunk's purpose also names the file,
+# the chunk's place and the chunk count, so chunks cannot be reordered, dropped or swapped.
+GALLERY_SNAPSHOT_PURPOSE = "biometric.gallery.snapshot"

@@ -147,7 +147,8 @@ def listener_for(engine: Engine, sessions: Callable[[], Session], vault,  # noqa
     def catch_up() -> None:
         with sessions() as session:
             for gallery in galleries:
-                gallery.catch_up(session, vault)
+                if not gallery.loading:  # the loader catches up once it has loaded
+                    gallery.catch_up(session, vault)
 
     return Listener(engine, catch_up).start()
 

@@ -103,6 +103,8 @@ def resolve_review(*, db_session: Session, vault: Vault, actor: Actor, galleries
                    case_id: int, same_person: bool, note: str | None) -> ReviewCase:
     """Decide a review: different people (enrol) or the same person (block, flag fraud)."""
     case = get_case(db_session, actor, case_id)
+    galleries.face.require_loaded()  # before any write: the commit's catch-up must not refuse
+    galleries.finger.require_loaded()
     if case.status != ReviewStatus.open:
         raise Conflict(f"review case {case_id} is already {case.status.value}")
     row = db_session.get(EnrollmentSession, case.session_id)

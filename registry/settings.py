@@ -133,6 +133,19 @@ class Settings(BaseSettings):
     replica_lag_max_s: float = Field(default=5.0, gt=0)
     replica_lag_max_changes: int = Field(default=1000, ge=1)
 
+    # Gallery snapshots (biometrics/snapshots.py): each gallery is written, encrypted, to
+    # ``snapshot_dir`` after a rebuild, every ``snapshot_interval_s`` when it changed, and at
+    # clean shutdown (given up after ``snapshot_shutdown_s``); a start loads it and replays
+    # only the changes after it. Unset (the default): no snapshots, every start replays the
+    # whole change feed (so test servers never share snapshot files).
+    snapshot_dir: Path | None = None
+    snapshot_interval_s: float = Field(default=300.0, gt=0, le=86_400)
+    snapshot_shutdown_s: float = Field(default=10.0, ge=0, le=600)
+    # Processes that build the finger codes of a big start-up replay (biometrics/codes.py);
+    # 1 (the default): in the server's own process. Measured on the shared 2-core host, 2 was
+    # slower than 1 (BENCHMARKS.md, restart to ready), so more is opt-in.
+    gallery_load_processes: int = Field(default=1, ge=1, le=256)
+
     # Audit trail (registry/audit.py): requests insert entries unsealed; a sealer thread in
     # each server process chains them every ``audit_seal_interval_s`` (the window in which a
     # committed entry has no chain position yet), and writes a signed checkpoint of the head

@@ -3,12 +3,16 @@ offline certificate sync, crash recovery, browser pages)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # A loaded 2-core machine takes a while to import dlib and replay the galleries (90 s was
 # not always enough while other work shared the cores).
 START_TIMEOUT_S = 180
+# Lines of a server's stderr kept to explain a failed start.
+STDERR_TAIL_LINES = 200
 
 
 def free_port() -> int:
@@ -39,6 +45,22 @@ def server_env(runtime) -> dict[str, str]:  # noqa: ANN001
             "GUARDID_FINGER_THRESHOLDS_FILE": str(SYNTHETIC_FINGER_THRESHOLDS)}
 
 
+def _drain(stream, tail: deque) -> None:  # noqa: ANN001
+    """Read ``stream`` to its end, keeping its last lines in ``tail``."""
+    for line in stream:
+        tail.append(line)
+
+
+def loading(url: str) -> bool:
+    """Return True while the server at ``url`` says its galleries are still loading."""
+    try:
+        with urllib.request.urlopen(url + "/readyz", timeout=5) as r:
+            body = json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        body = json.loads(exc.read() or b"{}")
+    return body.get("checks", {}).get("galleries") == "loading"
+
+
 def start(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     """Start a server on a free port and wait until it answers; return (process, url)."""
     port = free_port()
@@ -46,15 +68,24 @@ def start(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
+    # Drain stderr for the server's whole life: a pipe nobody reads fills (64 KiB of JSON log
+    # lines: the /readyz polls below, a test's requests) and then blocks the server's next
+    # log write, so requests time out and SIGTERM is never acted on.
+    tail: deque[bytes] = deque(maxlen=STDERR_TAIL_LINES)
+    threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True,
+                     name="guardid-test-server-stderr").start()
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(url + "/healthz", timeout=1)
-            return proc, url
+            if not loading(url):  # the galleries load after the port is bound
+                return proc, url
         except OSError:
             if proc.poll() is not None:
                 break
-            time.sleep(0.1)
+        time.sleep(0.1)
     proc.kill()
-    pytest.fail("the server did not start: " + proc.stderr.read().decode()[-2000:])
+    proc.wait(timeout=10)
+    time.sleep(0.2)  # the drain reads to the end of the pipe
+    pytest.fail("the server did not start: " + b"".join(tail).decode()[-2000:])
     raise AssertionError  # unreachable: pytest.fail raises

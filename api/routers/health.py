@@ -24,13 +24,17 @@ def healthz() -> dict:
 @router.get("/readyz")
 def readyz(runtime: RuntimeDep) -> JSONResponse:
     """Readiness: the database answers, its schema is at the code's migration head, and the
-    galleries are within the replica lag bound (a reason says which is not)."""
+    galleries are loaded (else "loading", with progress) and within the replica lag bound
+    (a reason says which is not)."""
     checks = {"database": "ok", "migrations": "ok", "galleries": "ok"}
     reason = None
+    loading = runtime.loading_status()
     try:
         ping(runtime.engine)
         if not migrate.is_current(runtime.engine):
             checks["migrations"] = "behind"
+        elif loading is not None:
+            checks["galleries"] = "loading"
         else:
             reason = runtime.replica_status().reason
             checks["galleries"] = "lagging" if reason else "ok"
@@ -40,6 +44,8 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
     body = {"status": "ready" if ready else "not_ready", "checks": checks}
     if reason:
         body["reason"] = reason
+    if loading is not None:
+        body["progress"] = loading
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
