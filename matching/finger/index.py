@@ -8,6 +8,9 @@ them all. Each partition is a flat Hamming scan while small, and an inverted fil
 ``IVF_NPROBE`` nearest lists of each probe code are scanned. ``mode="flat"`` (the default)
 keeps the exact flat scan per partition as the reference; ``mode="ivf"`` is NOT yet better:
 sparse codes give very unbalanced lists (bench/finger_scale.py, BENCHMARKS.md).
+``mode="lsh"`` replaces the scan by MinHash banding over the set bits of the codes
+(``matching/finger/minhash.py``): a probe code is compared only with the stored codes that
+share one of its band signatures, in its partitions; no FAISS index is held then.
 The packed codes, their owners and popcounts live in numpy
 arrays beside FAISS (the code scores read them), and :meth:`FingerIndex.to_bytes` writes all
 of it, templates included, as one snapshot (``matching/snapshot.py``).
@@ -33,6 +36,7 @@ from matching import snapshot
 from matching.exceptions import MatchingError, SnapshotError
 from matching.finger import mcc
 from matching.finger.engine import FingerprintEngine, Matcher
+from matching.finger.minhash import BandTable, MinHasher, nearest
 from matching.finger.template import FingerprintTemplate
 
 CYLINDERS_PER_FINGER = 24
@@ -71,8 +75,18 @@ IVF_RETRAIN_GROWTH = 4.0
 IVF_TRAIN_PER_LIST = 40
 IVF_TRAIN_ITERATIONS = 10
 IVF_NPROBE = 16
+# MinHash banding (mode="lsh"): LSH_BANDS band signatures of LSH_PER_BAND minima each per
+# code, from orderings drawn with LSH_SEED (stored in snapshots). A pair of codes of Jaccard
+# overlap J shares a band with probability 1 - (1 - J^LSH_PER_BAND)^LSH_BANDS. Chosen on the
+# tuning seeds (90,000, 60 probes, 100k fingers; bench/finger_lsh_tune.py): 12x2, 16x3, 24x4
+# and 32x4 all kept the mate of every gated probe in the shortlist; 32x4 compared the fewest
+# codes per probe code for the time (0.05% known / 0.46% unknown, against 10% / 100% flat)
+# and has the most margin in J; it costs 8 bytes per code per band (BENCHMARKS.md).
+LSH_BANDS = 32
+LSH_PER_BAND = 4
+LSH_SEED = 20
 SNAPSHOT_KIND = "finger"
-Mode = Literal["ivf", "flat"]
+Mode = Literal["ivf", "flat", "lsh"]
 
 
 class _Rows:
@@ -161,8 +175,10 @@ class FingerIndex:
 
     def __init__(self, engine: FingerprintEngine | None = None, *,
                  cylinders_per_finger: int = CYLINDERS_PER_FINGER, mode: Mode = "flat",
-                 nprobe: int = IVF_NPROBE, ivf_min_codes: int = IVF_MIN_CODES):
-        if mode not in ("ivf", "flat"):
+                 nprobe: int = IVF_NPROBE, ivf_min_codes: int = IVF_MIN_CODES,
+                 bands: int = LSH_BANDS, per_band: int = LSH_PER_BAND,
+                 lsh_orders: np.ndarray | None = None):
+        if mode not in ("ivf", "flat", "lsh"):
             raise MatchingError(f"unknown finger index mode {mode!r}", code="index_mode")
         self.engine = engine or FingerprintEngine()
         p = self.engine.params
@@ -180,6 +196,8 @@ class FingerIndex:
         self.parts: dict[int, faiss.IndexBinary] = {}  # position -> FAISS over global rows
         self._trained_at: dict[int, int] = {}  # position -> codes when its IVF was trained
         self._sizes: dict[int, np.ndarray] = {}  # position -> IVF list sizes (a cache)
+        self.hasher = MinHasher(self.bits, bands, per_band, LSH_SEED, orders=lsh_orders)
+        self.tables: dict[int, BandTable] = {}  # position -> MinHash bands (mode="lsh")
         self.last_stats: SearchStats | None = None
         self._lock = threading.RLock()
 
@@ -239,6 +257,9 @@ class FingerIndex:
 
     def _grow_partition(self, position: int) -> None:
         """Give FAISS the new rows of a partition, (re)training its IVF when due."""
+        if self.mode == "lsh":
+            self._grow_table(position)
+            return
         self._sizes.pop(position, None)
         index = self.parts.get(position)
         rows = np.flatnonzero(self._part.view == position)
@@ -255,6 +276,13 @@ class FingerIndex:
         if len(new):
             self.parts[position].add_with_ids(np.ascontiguousarray(self._codes.view[new]),
                                               new.astype(np.int64))
+
+    def _grow_table(self, position: int) -> None:
+        """Give a partition's MinHash bands its new rows (they hold its rows in row order)."""
+        table = self.tables.setdefault(position, BandTable(self.hasher.bands))
+        new = np.flatnonzero(self._part.view == position)[len(table):]
+        if len(new):
+            table.add(self.hasher.signatures(self._codes.view[new]), new)
 
     def _new_partition(self, train_rows: np.ndarray) -> faiss.IndexBinary:
         """Return an empty flat partition, or an IVF trained on a sample of ``train_rows``."""
@@ -299,6 +327,11 @@ class FingerIndex:
             dead_before = np.concatenate([[0], np.cumsum(~live)])  # dead rows before a row
             self.rows = {fid: (start - int(dead_before[start]), count)
                          for fid, (start, count) in self.rows.items()}
+            new_row = np.arange(len(live)) - dead_before[:-1]
+            for position in list(self.tables):
+                self.tables[position].renumber(live, new_row)
+                if not len(self.tables[position]):
+                    del self.tables[position]
             for arr in (self._codes, self._owner, self._bits, self._part):
                 arr.replace(arr.view[live])
             self._live.replace(np.ones(int(live.sum()), bool))
@@ -308,9 +341,10 @@ class FingerIndex:
 
     def _search_parts(self, probe_position: int) -> list[int]:
         """Return the partitions a probe of ``probe_position`` searches."""
+        have = self.tables if self.mode == "lsh" else self.parts
         if not probe_position:
-            return sorted(self.parts)
-        return [p for p in (probe_position, 0) if p in self.parts]
+            return sorted(have)
+        return [p for p in (probe_position, 0) if p in have]
 
     def candidates(self, probe: FingerprintTemplate, shortlist: int, *,
                    position: int | None = None) -> list[tuple[int, float]]:
@@ -322,6 +356,8 @@ class FingerIndex:
     def _neighbours(self, q: np.ndarray, position: int) -> tuple[np.ndarray, np.ndarray]:
         """Return each probe code's nearest stored codes (distances, global rows; -1 none)
         over the partitions searched, and record what was touched."""
+        if self.mode == "lsh":
+            return self._lsh_neighbours(q, position)
         parts = self._search_parts(position)
         stored = sum(self.parts[p].ntotal for p in self.parts)
         k = NEIGHBOURS_PER_CYLINDER
@@ -352,6 +388,23 @@ class FingerIndex:
             order = np.argsort(d, axis=1, kind="stable")[:, :k]
             d, r = np.take_along_axis(d, order, 1), np.take_along_axis(r, order, 1)
         return d, r
+
+    def _lsh_neighbours(self, q: np.ndarray, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return :meth:`_neighbours` over the live stored codes that share a MinHash band
+        with each probe code, by exact Hamming distance; the codes compared are counted
+        once per band shared (the work done)."""
+        parts, n = self._search_parts(position), self._codes.n
+        sig = self.hasher.signatures(q)
+        found = [self.tables[p].lookup(sig) for p in parts]
+        i = np.concatenate([f[0] for f in found] + [np.zeros(0, np.int64)])
+        r = np.concatenate([f[1] for f in found] + [np.zeros(0, np.int64)])
+        self.last_stats = SearchStats(len(r) / max(1, len(q)), n, tuple(parts))
+        keep = self._live.view[r]
+        i, r = i[keep], r[keep]
+        word = np.uint64 if q.shape[1] % 8 == 0 else np.uint8  # popcount whole words
+        ham = np.bitwise_count(self._codes.view.view(word)[r] ^ q.view(word)[i]).sum(1)
+        return nearest(i, r, ham.astype(np.int64), len(q), NEIGHBOURS_PER_CYLINDER,
+                       self.hasher.bands)
 
     @staticmethod
     def _list_sizes(index: faiss.IndexBinaryIVF) -> np.ndarray:
@@ -480,8 +533,15 @@ class FingerIndex:
             }
             for p in parts:
                 blobs[f"faiss_{p}"] = faiss.serialize_index_binary(self.parts[p]).tobytes()
+            for p, table in self.tables.items():
+                table.flush()
+                blobs[f"lsh_keys_{p}"], blobs[f"lsh_rows_{p}"] = (
+                    table.keys.tobytes(), table.rows.tobytes())
+            blobs["lsh_orders"] = self.hasher.orders.tobytes()
             meta = {"bits": self.bits, "per_finger": self.per_finger, "mode": self.mode,
                     "nprobe": self.nprobe, "ivf_min_codes": self.ivf_min_codes,
+                    "bands": self.hasher.bands, "per_band": self.hasher.per_band,
+                    "tables": sorted(self.tables),
                     "parts": parts, "trained_at": {str(p): n for p, n in
                                                    self._trained_at.items()},
                     "model_ids": sorted({t.model_id for t in ts})}
@@ -494,8 +554,12 @@ class FingerIndex:
         corrupt, truncated, foreign or of another version or code layout."""
         seq, meta, b = snapshot.unpack(data, SNAPSHOT_KIND)
         try:
+            bands, per_band = meta.get("bands", LSH_BANDS), meta.get("per_band", LSH_PER_BAND)
+            orders = (np.frombuffer(b["lsh_orders"], np.uint16).reshape(bands * per_band, -1)
+                      if "lsh_orders" in b else None)
             index = cls(engine, cylinders_per_finger=meta["per_finger"], mode=meta["mode"],
-                        nprobe=meta["nprobe"], ivf_min_codes=meta["ivf_min_codes"])
+                        nprobe=meta["nprobe"], ivf_min_codes=meta["ivf_min_codes"],
+                        bands=bands, per_band=per_band, lsh_orders=orders)
             if index.bits != meta["bits"] or len(meta["model_ids"]) > 1:
                 raise SnapshotError("index snapshot was made with other matching parameters")
             model = meta["model_ids"][0] if meta["model_ids"] else ""
@@ -529,8 +593,14 @@ class FingerIndex:
                 index.parts[int(p)] = faiss.deserialize_index_binary(
                     np.frombuffer(b[f"faiss_{p}"], np.uint8))
             index._trained_at = {int(p): int(n) for p, n in meta["trained_at"].items()}
-            if sum(x.ntotal for x in index.parts.values()) != index._codes.n:
-                raise SnapshotError("index snapshot FAISS partitions do not hold its codes")
+            for p in meta.get("tables", []):
+                index.tables[int(p)] = BandTable(bands, *(
+                    np.frombuffer(b[f"lsh_{what}_{p}"], np.uint32).reshape(bands, -1).copy()
+                    for what in ("keys", "rows")))
+            held = (sum(len(t) for t in index.tables.values()) if index.mode == "lsh" else
+                    sum(x.ntotal for x in index.parts.values()))
+            if held != index._codes.n:
+                raise SnapshotError("index snapshot partitions do not hold its codes")
         except SnapshotError:
             raise
         except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:

@@ -64,15 +64,16 @@ def test_pool_grows_with_the_gallery_within_bounds():
     assert sizes == {10: POOL_MIN, 100_000: 100, 300_000: 300, 5_000_000: POOL_MAX}
 
 
-def _fresh(finger_engine, seeds):
+def _fresh(finger_engine, seeds, mode="flat"):
     """An index of one impression per master print, ids = seeds."""
-    idx = FingerIndex(finger_engine)
+    idx = FingerIndex(finger_engine, mode=mode)
     idx.add(list(seeds), [finger_engine.extract(impression(master_print(s), 1)) for s in seeds])
     return idx
 
 
-def test_a_replaced_template_no_longer_votes_with_its_old_codes(finger_engine):
-    idx = _fresh(finger_engine, range(720, 730))
+@pytest.mark.parametrize("mode", ["flat", "lsh"])
+def test_a_replaced_template_no_longer_votes_with_its_old_codes(finger_engine, mode):
+    idx = _fresh(finger_engine, range(720, 730), mode)
     probe = finger_engine.extract(impression(master_print(724), 95))
     before = dict(idx.candidates(probe, 10))
     assert max(before, key=before.get) == 724
@@ -86,13 +87,15 @@ def test_a_replaced_template_no_longer_votes_with_its_old_codes(finger_engine):
     assert 725 not in dict(idx.candidates(gone, 10))
 
 
-def test_compaction_keeps_only_live_codes_and_the_same_answers(finger_engine, monkeypatch):
+@pytest.mark.parametrize("mode", ["flat", "lsh"])
+def test_compaction_keeps_only_live_codes_and_the_same_answers(finger_engine, monkeypatch,
+                                                               mode):
     import numpy as np
 
     import matching.finger.index as index_module
     from matching.finger.index import codes
 
-    idx = _fresh(finger_engine, range(740, 750))
+    idx = _fresh(finger_engine, range(740, 750), mode)
     codes_before = idx.ntotal()
     monkeypatch.setattr(index_module, "COMPACT_MIN_DEAD", 1)
     replaced = {f: finger_engine.extract(impression(master_print(f), 2)) for f in (741, 746)}
@@ -110,3 +113,6 @@ def test_compaction_keeps_only_live_codes_and_the_same_answers(finger_engine, mo
     for f in (741, 744, 749):
         probe = finger_engine.extract(impression(master_print(f), 96))
         assert idx.search(probe, k=1)[0].id == idx.exhaustive(probe, 1)[0].id == f
+    if mode == "lsh":  # the MinHash bands hold exactly the live rows, renumbered
+        held = np.sort(np.concatenate([t.rows[0] for t in idx.tables.values()]))
+        assert held.tolist() == list(range(idx.ntotal()))

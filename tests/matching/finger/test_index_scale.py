@@ -1,4 +1,5 @@
-"""Position partitions, the inverted file against the flat reference, and snapshots."""
+"""Position partitions, the inverted file and MinHash banding against the flat reference,
+and snapshots."""
 
 from __future__ import annotations
 
@@ -45,6 +46,14 @@ def flat(finger_engine, world):
 @pytest.fixture(scope="module")
 def ivf(finger_engine, world):
     return build(finger_engine, world, mode="ivf", ivf_min_codes=2000, nprobe=4)
+
+
+@pytest.fixture(scope="module")
+def lsh(finger_engine, world):
+    idx = build(finger_engine, world, mode="lsh")
+    for table in idx.tables.values():
+        table.flush()  # search the sorted bands (the small tail is tested on its own)
+    return idx
 
 
 def test_a_known_position_searches_only_its_fingers(flat, world):
@@ -115,3 +124,56 @@ def test_corrupt_truncated_and_foreign_snapshots_are_refused(flat, finger_engine
             FingerIndex.from_bytes(bad, finger_engine)
     with pytest.raises(SnapshotError):
         FaceIndex.from_bytes(blob)
+
+
+def test_minhash_banding_touches_few_codes_and_finds_what_the_flat_scan_finds(
+        flat, lsh, world):
+    probes = world[1]
+    assert not lsh.parts and sorted(lsh.tables) == list(range(1, 11))
+    for k, probe in enumerate(probes):
+        for where in (k + 1, 0):  # known (the mate's position) and unknown
+            want = flat.search(probe, k=1, position=where)
+            got = lsh.search(probe, k=1, position=where)
+            assert got[0].id == want[0].id == k
+            assert got[0].score == pytest.approx(want[0].score)
+            share = lsh.last_stats.touched_share
+            assert share < (0.03 if where else 0.25), share  # flat: 0.1 and 1.0
+            assert lsh.last_stats.partitions == ((k + 1,) if where else tuple(range(1, 11)))
+
+
+def test_minhash_banding_known_position_compares_its_partition_and_unknown_only(
+        finger_engine, world):
+    mates, probes, fillers, packed = world
+    idx = FingerIndex(finger_engine, mode="lsh")
+    idx.add(list(range(6)), mates, positions=[0, 2, 3, 4, 5, 6], packed=packed[:6])
+    idx.add(list(range(1000, 1600)), fillers[:600], positions=[1 + k % 10 for k in range(600)],
+            packed=packed[6:606])
+    for k, probe in enumerate(probes[:4]):
+        hits = idx.search(probe, k=30, position=k + 1)
+        assert idx.last_stats.partitions == (k + 1, 0)
+        assert {idx.positions[h.id] for h in hits} <= {k + 1, 0}
+        assert hits[0].id == k  # mate 0 is of unknown position, found from position 1
+        rows = sum(idx.rows[f][1] for f, p in idx.positions.items() if p in (k + 1, 0))
+        assert 0 < idx.last_stats.codes_scanned <= rows
+
+
+def test_minhash_snapshot_round_trip_gives_identical_results(finger_engine, world):
+    mates, probes, fillers, packed = world
+    idx = build(finger_engine, world, mode="lsh", bands=12, per_band=2)
+    idx.remove([1003])
+    blob = idx.to_bytes(seq=9)
+    back, seq = FingerIndex.from_bytes(blob, finger_engine)
+    assert seq == 9 and back.mode == "lsh" and 1003 not in back.templates
+    assert (back.hasher.bands, back.hasher.per_band) == (12, 2)
+    assert np.array_equal(back.hasher.orders, idx.hasher.orders)
+    assert sorted(back.tables) == sorted(idx.tables)
+    for p, table in idx.tables.items():
+        assert np.array_equal(back.tables[p].keys, table.keys)
+        assert np.array_equal(back.tables[p].rows, table.rows)
+    for k, probe in enumerate(probes):
+        for where in (k + 1, 0):
+            a = idx.search(probe, k=5, position=where)
+            b = back.search(probe, k=5, position=where)
+            assert [(h.id, h.score, h.votes) for h in a] == [(h.id, h.score, h.votes) for h in b]
+    back.add([1003], [fillers[3]], positions=[4])  # still a live index
+    assert 1003 in dict(back.candidates(fillers[3], 5, position=4))
