@@ -50,7 +50,6 @@ from bench.inspection_load import free_port  # noqa: E402
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 STATIONS = 4
 POLL_S = 0.1  # lag watcher period
-PIN = False  # --pin: replica i runs on core i
 
 SEED = """
 import json, sys
@@ -259,7 +258,8 @@ def lags(database: str, watcher: Watcher, station_key_ids: list[int]) -> dict:
             "p99_s": round(float(np.percentile(a, 99)), 3), "max_s": round(float(a.max()), 3)}
 
 
-def configuration(tree: Path, replicas: int, base: dict, template: str, work: list) -> dict:
+def configuration(tree: Path, replicas: int, base: dict, template: str, work: list,
+                  pin: bool = False) -> dict:
     """Run one (code tree, replica count) configuration on a fresh copy of the seed."""
     name = f"guardid_bench_{uuid.uuid4().hex[:8]}"
     sql(PG, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
@@ -271,7 +271,7 @@ def configuration(tree: Path, replicas: int, base: dict, template: str, work: li
         t = time.perf_counter()
         # --pin: each replica on a core of its own (replicas on separate machines, as far as
         # one host can show it); PostgreSQL and the stations float over all cores.
-        procs = [serve(tree, env, i % os.cpu_count() if PIN else None) for i in range(replicas)]
+        procs = [serve(tree, env, i % os.cpu_count() if pin else None) for i in range(replicas)]
         started = time.perf_counter() - t
         urls = [u for _, u in procs]
         tokens = keys["stations"][:replicas]
@@ -348,8 +348,6 @@ def main() -> None:
     ap.add_argument("--pin", action="store_true",
                     help="pin replica i to core i (the old code's global lock then shows)")
     args = ap.parse_args()
-    global PIN
-    PIN = args.pin
     tmp = Path(tempfile.mkdtemp(prefix="guardid-replicas-"))
     base = {"GUARDID_ENV": "test", "GUARDID_VAR_DIR": str(tmp),
             "GUARDID_KEYRING_FILE": str(tmp / "keyring.json"),
@@ -368,7 +366,7 @@ def main() -> None:
         for replicas in args.replicas:
             for round_ in range(args.rounds):
                 for tree in [*(t.resolve() for t in args.old), ROOT]:
-                    out = configuration(tree, replicas, base, template, work)
+                    out = configuration(tree, replicas, base, template, work, args.pin)
                     print(json.dumps({"round": round_ + 1, **out}), flush=True)
     finally:
         sql(PG, f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')

@@ -336,3 +336,7 @@ class FingerSet:
         hits = [(b, s) for b, s in zip(ids, scores.tolist(), strict=True)
                 if threshold is None or s >= threshold]
         return _per_guard(self.owner, hits, exclude_guard)[:k]
+
+
+# Either gallery, as the loader and the snapshots handle them.
+Gallery = FaceGallery | FingerGallery

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +25,9 @@ from biometrics import snapshots
 from biometrics.codes import PARALLEL_MIN, CodeBuilder
 from biometrics.replication import gallery_lag
 from registry.crypto import Vault
+
+if TYPE_CHECKING:
+    from biometrics.gallery import Gallery
 
 log = logging.getLogger("guardid.galleries")
 
@@ -36,7 +39,7 @@ class GalleryLoader:
     """A thread that loads the galleries, then keeps their snapshots current."""
 
     def __init__(self, *, engine: Engine, sessions: sessionmaker[Session], vault: Vault,
-                 galleries: tuple[Any, ...], snapshot_dir: Path | None, interval_s: float,
+                 galleries: tuple[Gallery, ...], snapshot_dir: Path | None, interval_s: float,
                  shutdown_s: float, warm_up: Callable[[], None] | None = None,
                  chunk_bytes: int = snapshots.CHUNK_BYTES, code_processes: int = 0):
         self.engine, self.sessions, self.vault = engine, sessions, vault
@@ -110,7 +113,7 @@ class GalleryLoader:
             log.warning("catch-up after loading failed", extra={"error": type(exc).__name__})
         return True
 
-    def _load(self, gallery: Any) -> bool:
+    def _load(self, gallery: Gallery) -> bool:
         """Load one gallery from its snapshot and the tail, or rebuild it from the feed."""
         t0, modality = time.monotonic(), gallery.modality.value
         gallery.phase, source, seq = "snapshot", "rebuild", None
@@ -138,7 +141,7 @@ class GalleryLoader:
         log.info("gallery loaded", extra={"modality": modality, **self.report[modality]})
         return True
 
-    def _replay(self, gallery: Any) -> int:
+    def _replay(self, gallery: Gallery) -> int:
         """Replay the gallery's tail; a big finger tail gets its codes built on every core."""
         if not (self.code_processes > 1 and hasattr(gallery, "builder")
                 and (gallery.to_load or 0) >= PARALLEL_MIN):
@@ -156,7 +159,7 @@ class GalleryLoader:
             if self._written.get(g.modality.value) != g.generation:
                 self._write(g, deadline=deadline)
 
-    def _write(self, gallery: Any, *, deadline: float | None) -> None:
+    def _write(self, gallery: Gallery, *, deadline: float | None) -> None:
         """Write one gallery's snapshot (when configured); a failure is logged, not raised."""
         if self.snapshot_dir is None:
             return

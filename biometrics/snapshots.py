@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import select
@@ -39,6 +39,9 @@ from matching.exceptions import SnapshotError
 from registry.crypto import Vault
 from registry.exceptions import CryptoError
 from registry.models import DataKey
+
+if TYPE_CHECKING:
+    from biometrics.gallery import Gallery
 
 log = logging.getLogger("guardid.snapshots")
 
@@ -81,7 +84,7 @@ def _purpose(file_id: str, modality: str, index: int, count: int) -> str:
     return f"{GALLERY_SNAPSHOT_PURPOSE}/{file_id}/{modality}/{index}/{count}"
 
 
-def write(directory: Path, gallery: Any, *, session: Session, vault: Vault,
+def write(directory: Path, gallery: Gallery, *, session: Session, vault: Vault,
           chunk_bytes: int = CHUNK_BYTES, deadline: float | None = None) -> Path | None:
     """Write ``gallery``'s snapshot atomically; return its path (None when ``deadline``, a
     ``time.monotonic()`` instant, passed first: the previous snapshot stays)."""
@@ -167,7 +170,7 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def read(directory: Path, gallery: Any, *, session: Session, vault: Vault) -> Loaded:
+def read(directory: Path, gallery: Gallery, *, session: Session, vault: Vault) -> Loaded:
     """Return the state in ``gallery``'s snapshot; raise SnapshotRefused with the reason it
     cannot be used (missing, corrupt, truncated, foreign, stale, other settings)."""
     modality = gallery.modality.value
@@ -237,7 +240,7 @@ def _header(prefix: bytes, f: Any, modality: str) -> tuple[str, int, list[int], 
     return str(file_id), count, sizes, _PREFIX.size + hlen
 
 
-def load_or_none(directory: Path, gallery: Any, *, session: Session, vault: Vault,
+def load_or_none(directory: Path, gallery: Gallery, *, session: Session, vault: Vault,
                  on_refused: Callable[[str], None] | None = None) -> Loaded | None:
     """Return the snapshot's state, or None (reason logged) when it is refused."""
     try:

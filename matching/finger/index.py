@@ -196,7 +196,9 @@ class FingerIndex:
         self.parts: dict[int, faiss.IndexBinary] = {}  # position -> FAISS over global rows
         self._trained_at: dict[int, int] = {}  # position -> codes when its IVF was trained
         self._sizes: dict[int, np.ndarray] = {}  # position -> IVF list sizes (a cache)
-        self.hasher = MinHasher(self.bits, bands, per_band, LSH_SEED, orders=lsh_orders)
+        # Only the lsh mode hashes (its random orderings are stored in snapshots).
+        self.hasher = (MinHasher(self.bits, bands, per_band, LSH_SEED, orders=lsh_orders)
+                       if mode == "lsh" else None)
         self.tables: dict[int, BandTable] = {}  # position -> MinHash bands (mode="lsh")
         self.last_stats: SearchStats | None = None
         self._lock = threading.RLock()
@@ -537,10 +539,12 @@ class FingerIndex:
                 table.flush()
                 blobs[f"lsh_keys_{p}"], blobs[f"lsh_rows_{p}"] = (
                     table.keys.tobytes(), table.rows.tobytes())
-            blobs["lsh_orders"] = self.hasher.orders.tobytes()
+            lsh = {}
+            if self.hasher is not None:
+                blobs["lsh_orders"] = self.hasher.orders.tobytes()
+                lsh = {"bands": self.hasher.bands, "per_band": self.hasher.per_band}
             meta = {"bits": self.bits, "per_finger": self.per_finger, "mode": self.mode,
-                    "nprobe": self.nprobe, "ivf_min_codes": self.ivf_min_codes,
-                    "bands": self.hasher.bands, "per_band": self.hasher.per_band,
+                    "nprobe": self.nprobe, "ivf_min_codes": self.ivf_min_codes, **lsh,
                     "tables": sorted(self.tables),
                     "parts": parts, "trained_at": {str(p): n for p, n in
                                                    self._trained_at.items()},
