@@ -145,7 +145,7 @@ class Runtime:
         """Every enrolled finger, searchable 1:N; catches up from the database."""
         from biometrics.gallery import FingerGallery
 
-        return FingerGallery(self.finger_engine)
+        return FingerGallery(self.finger_engine, mode=self.settings.finger_index_mode)
 
     @cached_property
     def finger_thresholds(self) -> dict[str, float]:

@@ -9,7 +9,10 @@ fillers are templates spliced from other image-generated fingers and turned into
 the real cylinder build. Beyond that, fillers are made AT THE CODE LEVEL: filler j takes the
 template and the packed codes of real filler j mod ``--real`` and flips each code bit with
 probability ``--flip`` (the template, used by full MCC, is that real filler's). Positions:
-round robin 1..10 (100k guards x 10 fingers at 1M). For each size and mode: build time, RSS
+round robin 1..``--positions`` (10: 100k guards x 10 fingers at 1M; 2: 500k guards x 2). Every
+finger holds its own copy of its template (``--shared-templates`` lets code-level fillers share
+their source's, which under-counts memory), so RSS growth per finger counts what a real
+gallery holds. For each size and mode: build time, RSS
 growth per finger, search p50/p95 per probe finger with the probe's position known and
 unknown, share of stored codes one probe code is compared with, mate rank-1 and mate among
 the fingers compared in full, and agreement of the top hit with the flat scan.
@@ -18,6 +21,7 @@ the fingers compared in full, and agreement of the top hit with the flat scan.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import pickle
@@ -42,8 +46,6 @@ from matching.finger.index import (  # noqa: E402
     codes,
 )
 
-POSITIONS = 10
-
 
 def rss_mb() -> float:
     """Return this process's resident memory in MiB."""
@@ -53,9 +55,10 @@ def rss_mb() -> float:
     return 0.0
 
 
-def real_fillers(engine: FingerprintEngine, sources: list, n: int, seed: int) -> tuple:
+def real_fillers(engine: FingerprintEngine, sources: list, n: int, seed: int,
+                 sources_from: int | None) -> tuple:
     """Return ``n`` spliced templates and their codes (cached under /tmp)."""
-    path = cache_path(seed, n, len(sources)).with_suffix(".fillers.pkl")
+    path = cache_path(seed, n, len(sources), sources_from).with_suffix(".fillers.pkl")
     if path.exists():
         raw, packed = pickle.loads(path.read_bytes())
         return [FingerprintTemplate.from_bytes(r) for r in raw], packed
@@ -72,22 +75,30 @@ def real_fillers(engine: FingerprintEngine, sources: list, n: int, seed: int) ->
 
 def load(engine: FingerprintEngine, args: argparse.Namespace) -> dict:
     """Return the cached mates, probes (and whether they pass the gate) and fillers."""
-    data = pickle.loads(cache_path(args.set, args.mates, args.sources).read_bytes())
+    data = pickle.loads(cache_path(args.set, args.mates, args.sources,
+                                   args.sources_from).read_bytes())
     mates = [FingerprintTemplate.from_bytes(r) for r in data["mates"]]
     sources = [FingerprintTemplate.from_bytes(r) for r in data["sources"]]
-    fillers, fpacked = real_fillers(engine, sources, args.real, args.set)
+    fillers, fpacked = real_fillers(engine, sources, args.real, args.set, args.sources_from)
     return {"mates": mates, "probes": [FingerprintTemplate.from_bytes(r)
                                        for r in data["probes"]],
             "gated": data["probe_gated"], "fillers": fillers, "fpacked": fpacked,
+            "sources": sources,
             "mate_codes": [codes(engine, t) for t in mates]}
 
 
-def gallery(d: dict, n: int, flip: float, rng: np.random.Generator) -> tuple:
+def own_copy(t: FingerprintTemplate) -> FingerprintTemplate:
+    """Return a template equal to ``t`` holding its own minutiae array."""
+    return dataclasses.replace(t, minutiae=t.minutiae.copy())
+
+
+def gallery(d: dict, n: int, flip: float, rng: np.random.Generator, positions: int
+            ) -> tuple:
     """Return (ids, positions, templates, packed codes) of an ``n``-finger gallery: the
     mates first (finger k is probe k's mate), then real and code-level fillers."""
     mates, fillers, fpacked = d["mates"], d["fillers"], d["fpacked"]
     ids = list(range(n))
-    pos = [1 + k % POSITIONS for k in ids]
+    pos = [1 + k % positions for k in ids]
     temps = list(mates) + [fillers[(k - len(mates)) % len(fillers)]
                            for k in range(len(mates), n)]
     packed = list(d["mate_codes"])
@@ -107,9 +118,15 @@ def run(args: argparse.Namespace) -> dict:
     probes, gated = d["probes"], d["gated"]
     rng = np.random.default_rng(7)
     out: dict = {"mates": len(d["mates"]), "probes_gated": int(sum(gated)),
+                 "positions": args.positions, "sources": len(d["sources"]),
                  "real_fillers": len(d["fillers"]), "flip": args.flip, "runs": []}
     for n in args.sizes:
-        ids, pos, temps, packed = gallery(d, n, args.flip, rng)
+        ids, pos, temps, packed = gallery(d, n, args.flip, rng, args.positions)
+        gc.collect()
+        before_t, real = rss_mb(), len(d["mates"]) + len(d["fillers"])
+        if not args.shared_templates:  # a code-level filler is a finger: its own template
+            temps = temps[:real] + [own_copy(t) for t in temps[real:]]
+        template_bytes = (rss_mb() - before_t) * 2 ** 20 / max(1, n - real)
         for mode in args.modes:
             gc.collect()
             before, t0 = rss_mb(), time.perf_counter()
@@ -120,8 +137,12 @@ def run(args: argparse.Namespace) -> dict:
             res = {"fingers": n, "mode": mode, "build_s": round(build, 1),
                    "codes": idx.ntotal(), "pool": idx.pool_size(), "full": FULL_RERANK}
             for known in (True, False):
-                limit = len(probes) if known or mode != "flat" or n < args.flat_unknown_from \
-                    else args.flat_unknown_probes
+                limit = len(probes)
+                if mode == "flat" and n >= args.flat_limit_from:
+                    limit = min(limit, args.flat_known_probes if known
+                                else args.flat_unknown_probes)
+                elif mode == "flat" and not known and n >= args.flat_unknown_from:
+                    limit = min(limit, args.flat_unknown_probes)
                 lat, share, r1, found, tops = [], [], 0, [], []
                 for k, p in enumerate(probes[:limit]):
                     where = pos[k] if known else 0
@@ -143,6 +164,9 @@ def run(args: argparse.Namespace) -> dict:
                     "tops": tops, "found": found}
             res["rss_mb"] = round(rss_mb() - before, 1)
             res["bytes_per_finger"] = round((rss_mb() - before) * 2 ** 20 / n)
+            res["template_bytes_per_finger"] = round(template_bytes)  # held outside the index
+            res["total_bytes_per_finger"] = (res["bytes_per_finger"]
+                                             + res["template_bytes_per_finger"])
             flat = [r for r in out["runs"] if r["fingers"] == n and r["mode"] == "flat"]
             for key in ("known", "unknown"):
                 if flat and mode != "flat":
@@ -165,6 +189,10 @@ def main() -> None:
     ap.add_argument("--set", type=int, default=80_000)
     ap.add_argument("--mates", type=int, default=120)
     ap.add_argument("--sources", type=int, default=120)
+    ap.add_argument("--sources-from", type=int, default=None,
+                    help="as bench/finger_scale_gen.py --sources-from")
+    ap.add_argument("--positions", type=int, default=10)
+    ap.add_argument("--shared-templates", action="store_true")
     ap.add_argument("--real", type=int, default=20_000)
     ap.add_argument("--flip", type=float, default=0.03)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000])
@@ -173,6 +201,10 @@ def main() -> None:
     ap.add_argument("--bands", type=int, default=LSH_BANDS)
     ap.add_argument("--per-band", type=int, default=LSH_PER_BAND)
     ap.add_argument("--flat-unknown-probes", type=int, default=20)
+    ap.add_argument("--flat-known-probes", type=int, default=100)
+    ap.add_argument("--flat-limit-from", type=int, default=10 ** 9,
+                    help="gallery size from which the flat scan runs only --flat-known-probes "
+                         "/ --flat-unknown-probes probes")
     ap.add_argument("--flat-unknown-from", type=int, default=500_000,
                     help="gallery size from which the flat scan position unknown runs only "
                          "--flat-unknown-probes probes")

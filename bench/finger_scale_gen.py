@@ -1,15 +1,21 @@
 """Image-generated synthetic fingers for bench/finger_scale.py, cached under /tmp.
 
     python bench/finger_scale_gen.py --mates 100 --sources 100 --first-seed 80000
+    python bench/finger_scale_gen.py --mates 1000 --sources 1000 --first-seed 80000 \
+        --sources-from 200000 --workers 2
 
 Mates: first impressions (enrolled) and second impressions (probes) of master prints from
 ``first_seed``, kept only when the first impression passes the station's gate; sources:
-first impressions of other masters (``first_seed + 1000`` on), spliced into fillers.
+first impressions of other masters (``first_seed + 1000`` on, or ``--sources-from``: it must
+lie beyond every mate's seed), spliced into fillers. ``--workers`` analyses impressions in
+that many processes (the same output, in seed order).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import multiprocessing
 import pickle
 import sys
 from pathlib import Path
@@ -31,34 +37,69 @@ def passes_gate(analysis) -> bool:  # noqa: ANN001
     return not judge(analysis, min_quality=MIN_QUALITY)
 
 
-def cache_path(first_seed: int, mates: int, sources: int) -> Path:
+def cache_path(first_seed: int, mates: int, sources: int, sources_from: int | None = None
+               ) -> Path:
     """Return where a generated set is cached."""
-    return CACHE / f"fingers_{first_seed}_{mates}_{sources}.pkl"
+    tail = "" if sources_from is None else f"_{sources_from}"
+    return CACHE / f"fingers_{first_seed}_{mates}_{sources}{tail}.pkl"
 
 
-def generate(first_seed: int, mates: int, sources: int) -> dict:
+def _mate(seed: int) -> tuple[bytes, bytes, bool] | None:
+    """Return (enrolled, probe, probe gated) template bytes of a master, None when its first
+    impression fails the gate."""
+    engine = FingerprintEngine()
+    a = engine.analyze(impression(master_print(seed), 1))
+    if not passes_gate(a):
+        return None
+    p = engine.analyze(impression(master_print(seed), 2))
+    return a.template.to_bytes(), p.template.to_bytes(), passes_gate(p)
+
+
+def _source(seed: int) -> bytes | None:
+    """Return a gated first impression's template bytes, None when it fails the gate."""
+    a = FingerprintEngine().analyze(impression(master_print(seed), 1))
+    return a.template.to_bytes() if passes_gate(a) else None
+
+
+def _take(fn, first: int, wanted: int, workers: int) -> tuple[list, int]:  # noqa: ANN001
+    """Return the first ``wanted`` non-None results of ``fn`` over seeds from ``first`` (in
+    seed order) and how many seeds were tried."""
+    seeds = itertools.count(first)
+    got, tried = [], 0
+    if workers <= 1:
+        for s in seeds:
+            tried += 1
+            r = fn(s)
+            if r is not None:
+                got.append(r)
+                if len(got) == wanted:
+                    break
+        return got, tried
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        for r in pool.imap(fn, seeds, chunksize=4):
+            tried += 1
+            if r is not None:
+                got.append(r)
+                if len(got) == wanted:
+                    break
+        pool.terminate()
+    return got, tried
+
+
+def generate(first_seed: int, mates: int, sources: int, sources_from: int | None = None,
+             workers: int = 1) -> dict:
     """Return (and cache) mates, their probes and filler sources (template bytes)."""
-    path = cache_path(first_seed, mates, sources)
+    path = cache_path(first_seed, mates, sources, sources_from)
     if path.exists():
         return pickle.loads(path.read_bytes())
-    engine = FingerprintEngine()
-    out: dict = {"mates": [], "probes": [], "sources": [], "probe_gated": [], "tried": 0}
-    seed = first_seed
-    while len(out["mates"]) < mates:
-        a = engine.analyze(impression(master_print(seed), 1))
-        out["tried"] += 1
-        if passes_gate(a):
-            p = engine.analyze(impression(master_print(seed), 2))
-            out["mates"].append(a.template.to_bytes())
-            out["probes"].append(p.template.to_bytes())
-            out["probe_gated"].append(passes_gate(p))
-        seed += 1
-    seed = first_seed + 1000
-    while len(out["sources"]) < sources:
-        a = engine.analyze(impression(master_print(seed), 1))
-        if passes_gate(a):
-            out["sources"].append(a.template.to_bytes())
-        seed += 1
+    made, tried = _take(_mate, first_seed, mates, workers)
+    start = first_seed + 1000 if sources_from is None else sources_from
+    if start < first_seed + tried:
+        raise SystemExit(f"sources from seed {start} overlap the mates' seeds "
+                         f"({first_seed}..{first_seed + tried - 1}): pass --sources-from")
+    srcs, _ = _take(_source, start, sources, workers)
+    out = {"mates": [m[0] for m in made], "probes": [m[1] for m in made],
+           "probe_gated": [m[2] for m in made], "sources": srcs, "tried": tried}
     CACHE.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(out))
     return out
@@ -70,8 +111,11 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=80_000)
     ap.add_argument("--mates", type=int, default=100)
     ap.add_argument("--sources", type=int, default=100)
+    ap.add_argument("--sources-from", type=int, default=None,
+                    help="first seed of the filler sources (default first seed + 1000)")
+    ap.add_argument("--workers", type=int, default=1)
     a = ap.parse_args()
-    out = generate(a.first_seed, a.mates, a.sources)
+    out = generate(a.first_seed, a.mates, a.sources, a.sources_from, a.workers)
     print(a.first_seed, len(out["mates"]), len(out["sources"]), "tried", out["tried"])
 
 

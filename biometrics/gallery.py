@@ -27,7 +27,7 @@ from biometrics.purposes import FACE_TEMPLATE_PURPOSE, FINGER_TEMPLATE_PURPOSE
 from matching.face import FaceTemplate
 from matching.finger import FingerprintEngine, FingerprintTemplate
 from matching.finger.engine import Matcher
-from matching.finger.index import FingerIndex
+from matching.finger.index import FingerIndex, Mode
 from matching.index import FaceIndex
 from registry.crypto import Vault
 from registry.db import read_session
@@ -271,13 +271,13 @@ class FingerGallery(_Gallery):
 
     modality, purpose = Modality.finger, FINGER_TEMPLATE_PURPOSE
 
-    def __init__(self, engine: FingerprintEngine | None = None):
+    def __init__(self, engine: FingerprintEngine | None = None, *, mode: Mode = "flat"):
         super().__init__()
-        self.index = FingerIndex(engine)
+        self.index = FingerIndex(engine, mode=mode)
         self.builder: CodeBuilder | None = None  # set by the loader while it replays
 
     def _empty(self) -> FingerGallery:
-        return FingerGallery(self.index.engine)
+        return FingerGallery(self.index.engine)  # the few newer fingers: an exact scan
 
     def _of(self, templates: dict[int, FingerprintTemplate], owner: dict[int, int]
             ) -> FingerGallery | FingerSet:

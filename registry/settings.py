@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     # FAISS mode of the face gallery: exact (default), sq16 (half-precision scan + exact
     # re-rank, ~5x faster at 1M, same top-10 on 99.7% of queries) or hnsw (approximate).
     face_index_mode: Literal["exact", "sq16", "hnsw"] = "exact"
+    # Candidate search of the finger gallery: flat (default; an exact Hamming scan of the
+    # probe's position partition, linear in the gallery) or lsh (MinHash banding over the
+    # codes: ~0.05% of the codes compared position known, sub-linear in time at city scale,
+    # but ~6 KB more memory per finger; bench/finger_scale.py, BENCHMARKS.md).
+    finger_index_mode: Literal["flat", "lsh"] = "flat"
 
     # Spot verification at duty posts: each modality's decision threshold, named by the
     # false-match rate it targets; with both modalities the fused evidence must reach the

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-# Codes hashed per unpacked chunk (memory ~ CHUNK x bits bytes).
-CHUNK = 32_768
+# Codes hashed per chunk (memory ~ SPARSE_CHUNK x (bits + 2 x orderings) bytes), in blocks of
+# SPARSE_BLOCK codes of similar popcount (padding to the block's widest code costs little).
+SPARSE_CHUNK = 32_768
+SPARSE_BLOCK = 1_024
 # The unsorted tail is merged into the sorted bands once it holds this many codes, or this
 # share of the sorted ones (whichever is larger): amortised O(log n) work per added code.
 PENDING_MIN = 4_096
@@ -73,21 +75,45 @@ class MinHasher:
             rng = np.random.default_rng(seed)
             orders = np.stack([rng.permutation(bits) for _ in range(bands * per_band)])
         self.orders = np.asarray(orders, np.uint16).reshape(bands * per_band, bits)
+        # _ranks[cell, h]: where ``cell`` comes in ordering h (the inverse permutations)
+        # and a last row for padding, ranked after every cell
+        ranks = np.argsort(self.orders, axis=1).T.astype(np.uint16)
+        self._ranks = np.vstack([ranks, np.full((1, len(self.orders)), bits, np.uint16)])
 
     def signatures(self, packed: np.ndarray) -> np.ndarray:
         """Return each code's band signatures, (n, bands) uint32 (an empty code gets
         the signature of 'no cell set', which the index never stores: codes are dense
-        enough by MIN_SET_BITS)."""
+        enough by MIN_SET_BITS).
+
+        A minimum of an ordering is the smallest rank, under it, of the code's set cells:
+        codes are taken in blocks of similar popcount, their set cells padded to the
+        block's widest with a cell ranked last, and the rank rows of the j-th set cells
+        folded with a running minimum, so the work is proportional to the set bits."""
         out = np.zeros((len(packed), self.bands), np.uint32)
-        for at in range(0, len(packed), CHUNK):
-            bits = np.unpackbits(packed[at:at + CHUNK], axis=1).astype(bool)
-            key = np.zeros(len(bits), np.uint64)
-            for h, order in enumerate(self.orders):
-                first = np.take(bits, order, axis=1).argmax(1).astype(np.uint64)
-                key = key * np.uint64(self.bits + 1) + first
-                if h % self.per_band == self.per_band - 1:  # a band is complete: hash it
-                    out[at:at + CHUNK, h // self.per_band] = (key * _MIX) >> np.uint64(32)
-                    key[:] = 0
+        base = np.uint64(self.bits + 1)
+        for at in range(0, len(packed), SPARSE_CHUNK):
+            bits = np.unpackbits(packed[at:at + SPARSE_CHUNK], axis=1, count=self.bits)
+            firsts = np.zeros((len(bits), len(self.orders)), np.uint16)
+            counts = bits.sum(1, dtype=np.int64)
+            by_count = np.argsort(counts, kind="stable")
+            for lo in range(0, len(bits), SPARSE_BLOCK):
+                rows = by_count[lo:lo + SPARSE_BLOCK]
+                rows = rows[counts[rows] > 0]  # empty codes keep minima 0 (argmax's answer)
+                if not len(rows):
+                    continue
+                code, cell = np.nonzero(bits[rows])
+                pad = np.full((len(rows), int(counts[rows].max())), self.bits, np.int64)
+                starts = np.concatenate([[0], np.cumsum(counts[rows])[:-1]])
+                pad[code, np.arange(len(cell)) - starts[code]] = cell
+                acc = self._ranks[pad[:, 0]]  # a copy (fancy indexing)
+                for j in range(1, pad.shape[1]):
+                    np.minimum(acc, self._ranks[pad[:, j]], out=acc)
+                firsts[rows] = acc
+            minima = firsts.reshape(len(bits), self.bands, self.per_band).astype(np.uint64)
+            key = np.zeros((len(bits), self.bands), np.uint64)
+            for j in range(self.per_band):  # as key = key * (bits + 1) + minimum, per band
+                key = key * base + minima[:, :, j]
+            out[at:at + SPARSE_CHUNK] = (key * _MIX) >> np.uint64(32)
         return out
 
 

@@ -48,10 +48,11 @@ def _seed(runtime, n: int = GUARDS, seed: int = 0) -> None:
         seed_face_gallery(s, runtime.vault, n, seed=seed, fingers=_fingers(8, seed))
 
 
-def _load(runtime, snapshot_dir, *, face_mode: str = "exact", chunk_bytes: int | None = None
-          ) -> tuple[FaceGallery, FingerGallery, dict]:
+def _load(runtime, snapshot_dir, *, face_mode: str = "exact", chunk_bytes: int | None = None,
+          finger_mode: str = "flat") -> tuple[FaceGallery, FingerGallery, dict]:
     """Load fresh galleries as a server start does; return them and how each was loaded."""
-    face, finger = FaceGallery(mode=face_mode), FingerGallery(runtime.finger_engine)
+    face = FaceGallery(mode=face_mode)
+    finger = FingerGallery(runtime.finger_engine, mode=finger_mode)
     loader = GalleryLoader(engine=runtime.engine, sessions=runtime.sessions,
                            vault=runtime.vault, galleries=(face, finger),
                            snapshot_dir=snapshot_dir, interval_s=3600, shutdown_s=5,
@@ -91,6 +92,30 @@ def test_a_snapshot_load_equals_a_rebuild(runtime, tmp_path):
     # positions come from the database: each finger sits in its ISO position's partition
     assert set(loaded[1].index.positions.values()) == {2, 7}
     assert set(loaded[1].index.parts) == {2, 7}
+
+
+def test_the_lsh_finger_gallery_is_configured_snapshotted_and_kept_apart(runtime, tmp_path,
+                                                                         caplog):
+    from bootstrap import Runtime
+
+    lsh_runtime = Runtime(settings=runtime.settings.model_copy(
+        update={"finger_index_mode": "lsh"}), engine=runtime.engine,
+        sessions=runtime.sessions, vault=runtime.vault)
+    assert lsh_runtime.finger_gallery.index.mode == "lsh"
+    assert runtime.finger_gallery.index.mode == "flat"  # the default
+    _seed(runtime)
+    built = _load(runtime, tmp_path, finger_mode="lsh")
+    loaded = _load(runtime, tmp_path, finger_mode="lsh")
+    assert loaded[2]["finger"]["source"] == "snapshot"
+    assert sorted(loaded[1].index.tables) == [2, 7] and not loaded[1].index.parts
+    _same(built[:2], loaded[:2])
+    exact = _load(runtime, None)[1]  # the flat scan: the same best score for every finger
+    for t in exact.index.templates.values():  # (the seed gives several guards one finger)
+        assert round(loaded[1].search(t)[0].score, 6) == round(exact.search(t)[0].score, 6)
+    with caplog.at_level(logging.WARNING):
+        _, flat, report = _load(runtime, tmp_path)  # a flat gallery refuses an lsh snapshot
+    assert report["finger"]["source"] == "rebuild" and flat.index.mode == "flat"
+    assert "other matching settings" in caplog.text
 
 
 def test_a_change_committed_after_the_snapshot_is_served_after_restart(runtime, tmp_path):

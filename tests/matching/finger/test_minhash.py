@@ -82,3 +82,32 @@ def test_nearest_keeps_each_probes_k_nearest_distinct_rows():
         assert d[p].tolist() == [x for x, _ in best]
         assert len(set(r[p].tolist())) == 5
     assert r[3].tolist() == [-1] * 5  # probe 3 had no pairs
+
+
+def _reference_signatures(hasher, packed):
+    """The definition: under each ordering, the index of the first set cell (argmax of the
+    reordered bits), per_band of them combined per band and hashed to 32 bits."""
+    bits = np.unpackbits(packed, axis=1).astype(bool)
+    out = np.zeros((len(packed), hasher.bands), np.uint32)
+    key = np.zeros(len(bits), np.uint64)
+    for h, order in enumerate(hasher.orders):
+        key = key * np.uint64(hasher.bits + 1) + bits[:, order].argmax(1).astype(np.uint64)
+        if h % hasher.per_band == hasher.per_band - 1:
+            out[:, h // hasher.per_band] = (key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)
+            key[:] = 0
+    return out
+
+
+def test_sparse_signatures_equal_the_definition_across_chunks(monkeypatch):
+    from matching.finger import minhash
+
+    monkeypatch.setattr(minhash, "SPARSE_CHUNK", 50)  # several chunks, a ragged last one
+    monkeypatch.setattr(minhash, "SPARSE_BLOCK", 16)
+    rng = np.random.default_rng(5)
+    packed = np.vstack([_codes(rng, 120, density=0.07), _codes(rng, 10, density=0.6),
+                        np.zeros((3, 48), np.uint8)])  # sparse, dense and empty codes
+    hasher = MinHasher(384, bands=8, per_band=4, seed=6)
+    got = hasher.signatures(packed)
+    assert got.shape == (133, 8)
+    assert (got == _reference_signatures(hasher, packed)).all()
+    assert len(np.unique(got[:, 0])) > 100  # distinct codes, distinct signatures
