@@ -63,6 +63,8 @@ def main() -> None:
     ap.add_argument("--set", type=int, default=90_000)
     ap.add_argument("--mates", type=int, default=60)
     ap.add_argument("--sources", type=int, default=60)
+    ap.add_argument("--sources-from", type=int, default=None)
+    ap.add_argument("--positions", type=int, default=10)
     ap.add_argument("--real", type=int, default=20_000)
     ap.add_argument("--flip", type=float, default=0.03)
     ap.add_argument("--size", type=int, default=100_000)
@@ -71,7 +73,8 @@ def main() -> None:
     args = ap.parse_args()
     engine = FingerprintEngine()
     d = load(engine, args)
-    ids, pos, temps, packed = gallery(d, args.size, args.flip, np.random.default_rng(7))
+    ids, pos, temps, packed = gallery(d, args.size, args.flip, np.random.default_rng(7),
+                                      args.positions)
     flat: dict = {}
     if not args.no_flat:
         idx = FingerIndex(engine, mode="flat")

@@ -15,6 +15,11 @@ process (peak RSS is the process's own):
   /readyz ready, with the snapshot (this code) and for the code before.
 
     python bench/restart.py --guards 2000 --positions 10
+    python bench/restart.py --guards 20000 --positions 10 --finger-mode lsh \
+        --skip before rebuild_1_process serve_before     # 200k fingers, no code-before runs
+
+``--finger-mode`` sets GUARDID_FINGER_INDEX_MODE for this code's runs; ``--skip`` leaves out
+runs (a skipped run prints null).
 """
 
 from __future__ import annotations
@@ -148,6 +153,9 @@ def main() -> int:
     ap.add_argument("--tail", type=int, default=20, help="guards committed after the snapshot")
     ap.add_argument("--before", type=Path, help="a tree of the code before (default: --base)")
     ap.add_argument("--base", default="main", help="git revision of the code before")
+    ap.add_argument("--finger-mode", default="flat", choices=["flat", "lsh"])
+    ap.add_argument("--skip", nargs="*", default=[],
+                    choices=["before", "rebuild_1_process", "serve_before", "serve_snapshot"])
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="guardid-restart-"))
     before = args.before
@@ -160,24 +168,28 @@ def main() -> int:
     env = {**os.environ, "GUARDID_DATABASE_URL": f"sqlite:///{work / 'g.db'}",
            "GUARDID_VAR_DIR": str(work / "var"), "GUARDID_KEYRING_FILE": str(work / "k.json"),
            "GUARDID_ENV": "test", "GUARDID_COMPUTE_PROCESSES": "0"}
+    mine = {**env, "GUARDID_FINGER_INDEX_MODE": args.finger_mode}  # this code's runs
     snaps = work / "snapshots"
     t = time.perf_counter()
     subprocess.run([sys.executable, "-c", SEED, str(args.guards), str(args.positions), "0"],
                    cwd=ROOT, env=env, check=True)
     out = {"guards": args.guards, "fingers": args.guards * args.positions,
-           "seed_s": round(time.perf_counter() - t, 1)}
-    out["before"] = run(before, BEFORE, env)
-    out["rebuild_1_process"] = run(ROOT, AFTER, env, str(work / "unused"), "1")
+           "finger_mode": args.finger_mode, "seed_s": round(time.perf_counter() - t, 1)}
+    skip = set(args.skip)
+    out["before"] = None if "before" in skip else run(before, BEFORE, env)
+    out["rebuild_1_process"] = (None if "rebuild_1_process" in skip else
+                                run(ROOT, AFTER, mine, str(work / "unused"), "1"))
     cores = str(os.cpu_count() or 1)
-    out["rebuild"] = run(ROOT, AFTER, env, str(snaps), cores)
-    out["snapshot"] = run(ROOT, AFTER, env, str(snaps), cores)
+    out["rebuild"] = run(ROOT, AFTER, mine, str(snaps), cores)
+    out["snapshot"] = run(ROOT, AFTER, mine, str(snaps), cores)
     out["snapshot_bytes"] = sum(p.stat().st_size for p in snaps.iterdir())
     subprocess.run([sys.executable, "-c", SEED, str(args.tail), str(args.positions), "1"],
                    cwd=ROOT, env=env, check=True)
-    out["snapshot+tail"] = run(ROOT, AFTER, env, str(snaps), cores)
-    serve_env = {**env, "GUARDID_SNAPSHOT_DIR": str(snaps)}
-    out["serve_before"] = served(before, env, 18711)
-    out["serve_snapshot"] = served(ROOT, serve_env, 18712)
+    out["snapshot+tail"] = run(ROOT, AFTER, mine, str(snaps), cores)
+    serve_env = {**mine, "GUARDID_SNAPSHOT_DIR": str(snaps)}
+    out["serve_before"] = None if "serve_before" in skip else served(before, env, 18711)
+    out["serve_snapshot"] = (None if "serve_snapshot" in skip else
+                             served(ROOT, serve_env, 18712))
     print(json.dumps(out, indent=1))
     return 0
 
