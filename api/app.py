@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging.config
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
 from api import docs, errors
+from api.logs import LOGGERS, configure_logging, log_config  # noqa: F401 - re-exported
 from api.middleware import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
@@ -42,31 +42,6 @@ from registry.settings import Settings, get_settings
 ROUTERS = (health.router, organisations.router, guards.router, ecert.router,
            certificates.router, audit.router, enrollment.router, inspection.router,
            mismatches.router, violations.router, exams.router, reporting.router, pages.router)
-
-
-# Loggers that get the one JSON handler; uvicorn's access log is off (AccessLogMiddleware
-# logs each request by route template, never with its query string or the client address).
-LOGGERS = ("guardid", "uvicorn", "uvicorn.error", "uvicorn.access")
-
-
-def log_config(level: str) -> dict:
-    """Return the logging configuration (dictConfig): every logger writes JSON lines to stderr."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "api.middleware.JsonFormatter"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
-                                "stream": "ext://sys.stderr"}},
-        "root": {"handlers": ["stderr"], "level": "WARNING"},
-        "loggers": {name: {"handlers": ["stderr"], "propagate": False,
-                           "level": level if name == "guardid" else "WARNING"}
-                    for name in LOGGERS},
-    }
-
-
-def configure_logging(level: str) -> None:
-    """Send every log record (guardid's, uvicorn's, libraries') to stderr as JSON lines."""
-    logging.config.dictConfig(log_config(level))
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:

@@ -87,6 +87,24 @@ def load(engine: FingerprintEngine, args: argparse.Namespace) -> dict:
             "mate_codes": [codes(engine, t) for t in mates]}
 
 
+def breakdown(idx: FingerIndex) -> dict:
+    """Return the bytes per finger of each structure the index holds (buffer capacity, not
+    just the used part; Python objects by sys.getsizeof, one level deep)."""
+    n = max(1, len(idx))
+    arrays = {"codes": idx._codes, "owners": idx._owner, "popcounts": idx._bits,  # noqa: SLF001
+              "live": idx._live, "partitions": idx._part}  # noqa: SLF001
+    out = {name: a.buf.nbytes / n for name, a in arrays.items()}
+    out["lsh_bands"] = sum(t.keys.nbytes + t.rows.nbytes for t in idx.tables.values()) / n
+    out["faiss"] = sum(x.ntotal * idx.bits // 8 for x in idx.parts.values()) / n
+    some = list(idx.templates.values())[:: max(1, n // 2000)]
+    per_t = np.mean([sys.getsizeof(t) + t.minutiae.nbytes + sys.getsizeof(t.minutiae)
+                     + sys.getsizeof(t.model_id) for t in some]) if some else 0.0
+    out["templates"] = float(per_t)
+    out["dicts"] = (sys.getsizeof(idx.rows) + sys.getsizeof(idx.positions)
+                    + sys.getsizeof(idx.templates)) / n + 64 + 28 * 3  # a tuple, ints
+    return {k: round(v) for k, v in out.items()}
+
+
 def own_copy(t: FingerprintTemplate) -> FingerprintTemplate:
     """Return a template equal to ``t`` holding its own minutiae array."""
     return dataclasses.replace(t, minutiae=t.minutiae.copy())
@@ -163,6 +181,7 @@ def run(args: argparse.Namespace) -> dict:
                                               if ok) / max(1, sum(g)),
                     "tops": tops, "found": found}
             res["rss_mb"] = round(rss_mb() - before, 1)
+            res["structure_bytes_per_finger"] = breakdown(idx)
             res["bytes_per_finger"] = round((rss_mb() - before) * 2 ** 20 / n)
             res["template_bytes_per_finger"] = round(template_bytes)  # held outside the index
             res["total_bytes_per_finger"] = (res["bytes_per_finger"]

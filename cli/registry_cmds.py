@@ -62,7 +62,7 @@ def _serve(args: argparse.Namespace) -> int:
     serve_environment(os.environ, workers=args.workers, cores=os.cpu_count() or 1)
     import uvicorn
 
-    from api.app import configure_logging, log_config
+    from api.logs import configure_logging, log_config
     from registry.settings import get_settings
 
     settings = get_settings()

@@ -52,13 +52,14 @@ def _drain(stream, tail: deque) -> None:  # noqa: ANN001
 
 
 def loading(url: str) -> bool:
-    """Return True while the server at ``url`` says its galleries are still loading."""
+    """Return True while the server at ``url`` is starting or its galleries still load."""
     try:
         with urllib.request.urlopen(url + "/readyz", timeout=5) as r:
             body = json.loads(r.read())
     except urllib.error.HTTPError as exc:
         body = json.loads(exc.read() or b"{}")
-    return body.get("checks", {}).get("galleries") == "loading"
+    checks = body.get("checks", {})
+    return checks.get("service") == "starting" or checks.get("galleries") == "loading"
 
 
 def start(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
