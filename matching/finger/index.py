@@ -42,17 +42,17 @@ from matching.finger.template import FingerprintTemplate
 CYLINDERS_PER_FINGER = 24
 NEIGHBOURS_PER_CYLINDER = 64
 # A search narrows the gallery in three steps. 1) Votes: every probe code fetches its nearest
-# stored codes by Hamming distance and votes for their fingers; the best-voted POOL fingers
-# (0.1% of the gallery, at least POOL_MIN, at most POOL_MAX) go on. 2) Code scores: those are
-# ordered by a bit-based MCC score over all their stored codes (~5 ms per 100 fingers) and
-# the best FULL_RERANK go on. 3) Full MCC (~1.2 ms per finger whose cylinders are not cached)
-# ranks those. Chosen on synthetic seeds kept apart from the benchmark's (bench/finger_speed.py
-# reports on others): at 100k fingers the mate of 98.4% of gated probes was among the 30
-# best-voted, of 99.0% among the 100 best-voted, and the code scores kept all of those 99.0%
-# within their best 30.
-POOL_MIN = 100
-POOL_MAX = 1000
-POOL_PENETRATION = 0.001
+# stored codes by Hamming distance and votes for their fingers; the best-voted POOL_SIZE
+# fingers go on. 2) Code scores: those are ordered by a bit-based MCC score over all their
+# stored codes (~5 ms per 100 fingers) and the best FULL_RERANK go on. 3) Full MCC (~1.2 ms
+# per finger whose cylinders are not cached) ranks those. The pool was 0.1% of the gallery
+# (100 to 1,000 fingers) until it was re-chosen at 1M fingers on tuning seeds (90,000, 300
+# probes, lsh; bench/finger_pool_tune.py, BENCHMARKS.md): pools of 100, 200, 300, 500 and
+# 1,000 kept exactly the same mates within the full comparisons (position known 99.7% of
+# gated probes, unknown 99.0%), and 100 scores in 4.6 ms what 1,000 scores in 47 ms. At 100k
+# fingers the mate of 98.4% of gated probes was among the 30 best-voted, of 99.0% among the
+# 100 best-voted (bench/finger_speed.py, other seeds).
+POOL_SIZE = 100
 FULL_RERANK = 30
 # Codes are sparse; a nearly empty one is close in Hamming distance to every other sparse
 # code, so cylinders with fewer set bits than this share are not indexed.
@@ -469,8 +469,7 @@ class FingerIndex:
 
     def pool_size(self) -> int:
         """Return how many best-voted fingers a search scores by their codes."""
-        wanted = int(np.ceil(POOL_PENETRATION * len(self.templates)))
-        return min(POOL_MAX, max(POOL_MIN, wanted))
+        return POOL_SIZE
 
     def shortlist(self, probe: FingerprintTemplate, size: int = FULL_RERANK, *,
                   position: int | None = None) -> list[tuple[int, float]]:

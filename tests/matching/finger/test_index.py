@@ -53,17 +53,6 @@ def test_code_scores_put_the_mate_first_and_follow_replacements(index, finger_en
     index.add([103], [finger_engine.extract(impression(master_print(703), 1))])
 
 
-def test_pool_grows_with_the_gallery_within_bounds():
-    from matching.finger.index import POOL_MAX, POOL_MIN
-
-    index = FingerIndex()
-    sizes = {}
-    for n in (10, 100_000, 300_000, 5_000_000):
-        index.templates = dict.fromkeys(range(n))  # only the count matters here
-        sizes[n] = index.pool_size()
-    assert sizes == {10: POOL_MIN, 100_000: 100, 300_000: 300, 5_000_000: POOL_MAX}
-
-
 def _fresh(finger_engine, seeds, mode="flat"):
     """An index of one impression per master print, ids = seeds."""
     idx = FingerIndex(finger_engine, mode=mode)
