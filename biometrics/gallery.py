@@ -24,6 +24,7 @@ from biometrics.codes import PARALLEL_MIN, CodeBuilder
 from biometrics.exceptions import GalleryLoading
 from biometrics.models import Modality
 from biometrics.purposes import FACE_TEMPLATE_PURPOSE, FINGER_TEMPLATE_PURPOSE
+from matching import snapshot
 from matching.face import FaceTemplate
 from matching.finger import FingerprintEngine, FingerprintTemplate
 from matching.finger.engine import Matcher
@@ -178,13 +179,13 @@ class _Gallery:
             self._recent.extend((self.generation, c.biometric_id, t)
                                 for c, t in zip(live, templates, strict=True))
 
-    def snapshot_state(self) -> tuple[bytes, dict, feed.Cursor]:
-        """Return (index snapshot bytes, owner arrays as bytes, cursor), taken at one
+    def snapshot_state(self) -> tuple[snapshot.Packed, dict, feed.Cursor]:
+        """Return (index snapshot parts, owner arrays as bytes, cursor), taken at one
         instant under the gallery's lock (biometrics.snapshots encrypts and writes them)."""
         with self._lock:
             ids = np.fromiter(self.owner, np.int64, len(self.owner))
             guards = np.fromiter(self.owner.values(), np.int64, len(self.owner))
-            return (self.index.to_bytes(self.cursor.seq),
+            return (self.index.to_parts(self.cursor.seq),
                     {"owner_ids": ids.tobytes(), "owner_guards": guards.tobytes()},
                     self.cursor)
 

@@ -23,7 +23,7 @@ import os
 import struct
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,41 +92,60 @@ def write(directory: Path, gallery: Gallery, *, session: Session, vault: Vault,
         # Nothing is encrypted yet (so the gallery is empty), and a writer must never make the
         # database's first data key: it would be wrapped by whichever keyring this is.
         return None
-    index_bytes, owners, cursor = gallery.snapshot_state()
+    index_parts, owners, cursor = gallery.snapshot_state()
     modality = gallery.modality.value
     meta = {"modality": modality, "settings": gallery.settings_signature(),
             "identity": feed.identity(session, cursor.seq),
             "cursor": {"seq": cursor.seq, "horizon": cursor.horizon,
                        "applied": sorted(cursor.applied)}}
-    plain = snapshot.pack(f"gallery-{modality}", cursor.seq, meta,
-                          {"index": index_bytes, **owners})
-    del index_bytes
+    plain = snapshot.pack_parts(f"gallery-{modality}", cursor.seq, meta,
+                                {"index": index_parts, **owners})
+    del index_parts
     return _write_file(path_for(directory, modality), modality, plain, session=session,
                        vault=vault, chunk_bytes=chunk_bytes, deadline=deadline)
 
 
-def _write_file(path: Path, modality: str, plain: bytes, *, session: Session, vault: Vault,
-                chunk_bytes: int, deadline: float | None) -> Path | None:
-    """Encrypt ``plain`` chunk by chunk into a temp file, then rename it over ``path``."""
+def _chunks(plain: snapshot.Packed, chunk_bytes: int) -> Iterator[bytes]:
+    """Yield the plaintext's parts cut into ``chunk_bytes`` pieces (the last may be shorter;
+    an empty plaintext is one empty chunk), copying one chunk at a time."""
+    buf = bytearray()
+    for part in plain.views():
+        at = 0
+        while at < part.nbytes:
+            take = min(chunk_bytes - len(buf), part.nbytes - at)
+            buf += part[at:at + take]
+            at += take
+            if len(buf) == chunk_bytes:
+                yield bytes(buf)
+                buf.clear()
+    if buf or not len(plain):
+        yield bytes(buf)
+
+
+def _write_file(path: Path, modality: str, plain: snapshot.Packed, *, session: Session,
+                vault: Vault, chunk_bytes: int, deadline: float | None) -> Path | None:
+    """Encrypt ``plain`` chunk by chunk into a temp file, then rename it over ``path``; the
+    plaintext is never joined (one chunk at a time is copied)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(path)
     file_id = uuid.uuid4().hex
-    view = memoryview(plain)
     count = max(1, -(-len(plain) // chunk_bytes))
     tmp = path.with_name(f".{path.name}.{file_id}.tmp")
     try:
         with open(tmp, "wb") as out:
             sizes: list[int] = []
             chunks_at = out.seek(_PREFIX.size + _header_room(count))
-            for i in range(count):
+            for i, chunk in enumerate(_chunks(plain, chunk_bytes)):
                 if deadline is not None and time.monotonic() > deadline:
                     log.warning("gallery snapshot given up: past its deadline",
                                 extra={"modality": modality})
                     return None
-                blob = vault.encrypt(session, bytes(view[i * chunk_bytes:(i + 1) * chunk_bytes]),
+                blob = vault.encrypt(session, chunk,
                                      purpose=_purpose(file_id, modality, i, count))
                 out.write(blob)
                 sizes.append(len(blob))
+            if len(sizes) != count:
+                raise SnapshotError("gallery snapshot chunks do not match their count")
             header = json.dumps({"file_id": file_id, "modality": modality, "chunks": count,
                                  "sizes": sizes}).encode()
             if len(header) > chunks_at - _PREFIX.size:
@@ -185,7 +204,7 @@ def read(directory: Path, gallery: Gallery, *, session: Session, vault: Vault) -
         raise SnapshotRefused(f"stale or foreign: the change feed does not hold change {seq} "
                               "as the snapshot saw it")
     try:
-        index, index_seq = gallery.index_from_bytes(bytes(blobs["index"]))
+        index, index_seq = gallery.index_from_bytes(blobs["index"])  # a view: no copy
         ids = np.frombuffer(blobs["owner_ids"], np.int64)
         guards = np.frombuffer(blobs["owner_guards"], np.int64)
         c = meta["cursor"]

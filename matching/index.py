@@ -343,15 +343,19 @@ class FaceIndex:
     def to_bytes(self, seq: int) -> bytes:
         """Return a snapshot of the index (FAISS index, labels, tombstones) that includes the
         template changes up to ``seq`` (matching/snapshot.py; the caller encrypts it)."""
+        return self.to_parts(seq).tobytes()
+
+    def to_parts(self, seq: int) -> snapshot.Packed:
+        """Return :meth:`to_bytes` as parts (FAISS's serialisation is not copied again)."""
         with self._lock.read():
-            blobs = {"faiss": faiss.serialize_index(self._index).tobytes(),
-                     "labels": self._labels.tobytes(),
-                     "dead": np.array(sorted(self._dead), dtype=np.int64).tobytes(),
+            blobs = {"faiss": faiss.serialize_index(self._index),
+                     "labels": self._labels.copy(),
+                     "dead": np.array(sorted(self._dead), dtype=np.int64),
                      "codes": b"" if self._codes is None else faiss.serialize_index(
-                         self._codes).tobytes()}
+                         self._codes)}
             meta = {"mode": self.mode, "dim": self.dim, "count": len(self),
                     "hnsw_m": self.hnsw_m, "ef_search": self.ef_search}
-        return snapshot.pack(SNAPSHOT_KIND, seq, meta, blobs)
+        return snapshot.pack_parts(SNAPSHOT_KIND, seq, meta, blobs)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> tuple[FaceIndex, int]:

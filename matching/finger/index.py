@@ -114,8 +114,11 @@ class _Rows:
         return self.buf[:self.n]
 
     def replace(self, values: np.ndarray) -> None:
-        """Replace the content with ``values`` (a copy)."""
-        self.buf = np.array(values, dtype=self.buf.dtype, copy=True)
+        """Replace the content with ``values``: taken as it is when it is a writable array of
+        its own (a fresh copy or fancy-indexed result), else copied."""
+        owned = (isinstance(values, np.ndarray) and values.base is None
+                 and values.flags.writeable and values.dtype == self.buf.dtype)
+        self.buf = values if owned else np.array(values, dtype=self.buf.dtype, copy=True)
         self.n = len(values)
 
 
@@ -323,9 +326,12 @@ class FingerIndex:
             self.compact()
 
     def compact(self) -> None:
-        """Rebuild the FAISS partitions from the live codes only (rows renumbered)."""
+        """Rebuild the FAISS partitions from the live codes only (rows renumbered); nothing
+        to do when every code is live."""
         with self._lock:
             live = self._live.view.copy()
+            if live.all():
+                return
             dead_before = np.concatenate([[0], np.cumsum(~live)])  # dead rows before a row
             self.rows = {fid: (start - int(dead_before[start]), count)
                          for fid, (start, count) in self.rows.items()}
@@ -511,33 +517,40 @@ class FingerIndex:
     def to_bytes(self, seq: int) -> bytes:
         """Return a snapshot of the index (FAISS partitions, code sidecars, templates) that
         includes the template changes up to ``seq``; compacts first."""
+        return self.to_parts(seq).tobytes()
+
+    def to_parts(self, seq: int) -> snapshot.Packed:
+        """Return :meth:`to_bytes` as parts that reference the index's own arrays (no copy of
+        the codes or bands; they are never changed in place, only replaced)."""
+        v = snapshot.view
         with self._lock:
             self.compact()
             fids = np.fromiter(self.templates, np.int64, len(self.templates))
             ts = [self.templates[int(f)] for f in fids]
             counts = np.array([len(t.minutiae) for t in ts], np.int64)
-            minutiae = (np.vstack([t.minutiae for t in ts]).astype(np.float32) if ts
+            minutiae = (np.concatenate([t.minutiae for t in ts], dtype=np.float32) if ts
                         else np.zeros((0, 5), np.float32))
             starts = np.array([self.rows.get(int(f), (0, 0))[0] for f in fids], np.int64)
             ncodes = np.array([self.rows.get(int(f), (0, 0))[1] for f in fids], np.int64)
             sizes = np.array([[t.width, t.height] for t in ts], np.int32).reshape(-1, 2)
             parts = sorted(self.parts)
             blobs = {
-                "ids": fids.tobytes(), "minutiae_counts": counts.tobytes(),
-                "minutiae": minutiae.tobytes(), "sizes": sizes.tobytes(),
+                "ids": v(fids), "minutiae_counts": v(counts),
+                "minutiae": v(minutiae), "sizes": v(sizes),
                 "quality": np.array([t.quality for t in ts], np.float64).tobytes(),
                 "positions": np.array([self.positions[int(f)] for f in fids],
                                       np.uint8).tobytes(),
-                "row_starts": starts.tobytes(), "row_counts": ncodes.tobytes(),
-                "codes": self._codes.view.tobytes(), "owners": self._owner.view.tobytes(),
-                "popcounts": self._bits.view.tobytes(), "row_parts": self._part.view.tobytes(),
+                "row_starts": v(starts), "row_counts": v(ncodes),
+                "codes": v(self._codes.view), "owners": v(self._owner.view),
+                "popcounts": v(self._bits.view), "row_parts": v(self._part.view),
             }
             for p in parts:
-                blobs[f"faiss_{p}"] = faiss.serialize_index_binary(self.parts[p]).tobytes()
+                if self.mode != "flat":  # a flat partition is its codes: rebuilt at load
+                    blobs[f"faiss_{p}"] = v(faiss.serialize_index_binary(self.parts[p]))
             for p, table in self.tables.items():
                 table.flush()
                 blobs[f"lsh_keys_{p}"], blobs[f"lsh_rows_{p}"] = (
-                    table.keys.tobytes(), table.rows.tobytes())
+                    v(table.keys), v(table.rows))
             lsh = {}
             if self.hasher is not None:
                 blobs["lsh_orders"] = self.hasher.orders.tobytes()
@@ -548,7 +561,7 @@ class FingerIndex:
                     "parts": parts, "trained_at": {str(p): n for p, n in
                                                    self._trained_at.items()},
                     "model_ids": sorted({t.model_id for t in ts})}
-            return snapshot.pack(SNAPSHOT_KIND, seq, meta, blobs)
+            return snapshot.pack_parts(SNAPSHOT_KIND, seq, meta, blobs)
 
     @classmethod
     def from_bytes(cls, data: bytes, engine: FingerprintEngine | None = None
@@ -585,7 +598,8 @@ class FingerIndex:
                     float(quality[j]), model, int(positions[j]))
                 index.positions[fid] = int(positions[j])
                 index.rows[fid] = (int(starts[j]), int(ncodes[j]))
-            index._codes.replace(arr("codes", np.uint8).reshape(-1, index.bits // 8))
+            index._codes.replace(np.frombuffer(b["codes"], np.uint8).reshape(
+                -1, index.bits // 8).copy())
             index._owner.replace(arr("owners", np.int64))
             index._bits.replace(arr("popcounts", np.uint16))
             index._part.replace(arr("row_parts", np.uint8))
@@ -593,8 +607,11 @@ class FingerIndex:
             if not (index._codes.n == index._owner.n == index._bits.n == index._part.n):
                 raise SnapshotError("index snapshot code arrays do not agree")
             for p in meta["parts"]:
-                index.parts[int(p)] = faiss.deserialize_index_binary(
-                    np.frombuffer(b[f"faiss_{p}"], np.uint8))
+                if index.mode == "flat" and f"faiss_{p}" not in b:
+                    index._grow_partition(int(p))  # a copy of the codes, as FAISS holds them
+                else:
+                    index.parts[int(p)] = faiss.deserialize_index_binary(
+                        np.frombuffer(b[f"faiss_{p}"], np.uint8))
             index._trained_at = {int(p): int(n) for p, n in meta["trained_at"].items()}
             for p in meta.get("tables", []):
                 index.tables[int(p)] = BandTable(bands, *(

@@ -268,3 +268,38 @@ def test_the_feed_replays_in_streamed_batches(runtime):
     assert [len(b) for b in batches] == [3, 3, 3, 3, 2]
     assert [c for b in batches for c in b] == whole and reading.cursor == cursor
     assert {c.position for c in whole} == {2, 7}
+
+
+@pytest.mark.parametrize("mode", ["flat", "lsh"])
+def test_a_snapshot_write_does_not_copy_the_gallery(runtime, tmp_path, mode):
+    """The plaintext is encrypted chunk by chunk straight from the index's own arrays: the
+    write's extra memory is a small share of the snapshot, not two or three copies of it."""
+    import tracemalloc
+
+    _seed(runtime, 2)  # the database has a data key
+    gallery = FingerGallery(runtime.finger_engine, mode=mode)
+    n, rng = 3000, np.random.default_rng(9)
+    packed = [np.packbits(rng.random((24, gallery.index.bits)) < 0.08, axis=1)
+              for _ in range(n)]
+    gallery.index.add(list(range(1, n + 1)), _fingers(n), positions=[1 + k % 10
+                                                                     for k in range(n)],
+                      packed=packed)
+    gallery.owner = {fid: fid for fid in range(1, n + 1)}
+    size = len(gallery.index.to_parts(0))
+    tracemalloc.start()
+    try:
+        with runtime.sessions() as s:
+            assert snapshots.write(tmp_path, gallery, session=s, vault=runtime.vault,
+                                   chunk_bytes=256 * 1024)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.6 * size, (peak, size)  # the minutiae are gathered once: ~0.3 of it
+    with runtime.sessions() as s:  # and it reads back whole
+        loaded = snapshots.read(tmp_path, FingerGallery(runtime.finger_engine, mode=mode),
+                                session=s, vault=runtime.vault)
+    assert np.array_equal(loaded.index.stored_codes(), gallery.index.stored_codes())
+    assert loaded.index.positions == gallery.index.positions
+    probe = gallery.index.templates[7]
+    assert [h.id for h in loaded.index.search(probe, k=3)] == \
+        [h.id for h in gallery.index.search(probe, k=3)]
