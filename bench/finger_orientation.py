@@ -1,0 +1,157 @@
+"""Issue 21, third pass: an orientation-field agreement score after MCC alignment, and score
+normalisation by template size / overlap, each fused with today's MCC score and measured on
+the shared FVC sets with the protocol of bench/finger_variants.py.
+
+    OPENBLAS_NUM_THREADS=1 python bench/finger_orientation.py --datasets ../shared/data
+
+Development = fingers 101-105 of every set (weights and the logistic fusion are fitted or
+chosen there), held out = 106-110, whole = all ten; all impostors. The orientation grids
+(matching.finger.orientation) are computed here from the extraction's maps: templates do not
+carry them. Also prints the CPU cost of the orientation step per comparison. One JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.finger_pooled import PARTS, wilson  # noqa: E402
+from matching.finger import mcc  # noqa: E402
+from matching.finger.engine import (  # noqa: E402
+    FingerprintEngine,
+    Matcher,
+    quality_features,
+    quality_score,
+)
+from matching.finger.evaluate import EVAL_MAX_BYTES, EVAL_MAX_PIXELS, fingers, fvc_pairs  # noqa
+from matching.finger.extract import extract  # noqa: E402
+from matching.finger.image import decode_fingerprint  # noqa: E402
+from matching.finger.orientation import orientation_grid, orientation_scores  # noqa: E402
+from matching.finger.template import FingerprintTemplate  # noqa: E402
+from matching.metrics import error_rates  # noqa: E402
+
+SETS = ("fvc2004-db1b", "fvc2002-db1b", "fvc2004-db2b")  # the column order of BENCHMARKS.md
+S_SCALE = 40.0  # MCC scores sit near 0.02-0.05 at the decision thresholds: scaled for the fit
+
+
+def logistic_fit(x: np.ndarray, y: np.ndarray, iterations: int = 50) -> np.ndarray:
+    """Return logistic-regression weights (bias first), classes weighted equally (Newton)."""
+    x = np.c_[np.ones(len(x)), x]
+    w = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
+    b = np.zeros(x.shape[1])
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-x @ b))
+        h = (x * (w * p * (1 - p))[:, None]).T @ x + 1e-3 * np.eye(len(b))
+        b -= np.linalg.solve(h, x.T @ (w * (p - y)) + 1e-3 * b)
+    return b
+
+
+def collect(datasets: Path) -> dict[str, np.ndarray]:
+    """Score every all-impostor pair of the three sets: MCC and the orientation features."""
+    engine = FingerprintEngine()
+    cols: dict[str, list] = {k: [] for k in (
+        "set", "finger_a", "finger_b", "genuine", "mcc", "fitted", "fitted_overlap", "best",
+        "best_overlap", "cylinders")}
+    orient_cpu, compared = 0.0, 0
+    for name in SETS:
+        ids = fingers(datasets / "fingerprints" / name / "images")
+        recs = {}
+        for path in sorted({x for ps in ids.values() for x in ps}):
+            gray = decode_fingerprint(path.read_bytes(), max_bytes=EVAL_MAX_BYTES,
+                                      max_pixels=EVAL_MAX_PIXELS)
+            f = extract(gray, engine.params)
+            recs[path] = (FingerprintTemplate(f.minutiae, gray.shape[1], gray.shape[0],
+                                              quality_score(quality_features(f))),
+                          orientation_grid(f.orientation, f.mask))
+        genuine, impostor = fvc_pairs(ids, all_impostors=True)
+        for label, pairs in ((1, genuine), (0, impostor)):
+            for a, b in pairs:
+                (ta, ga), (tb, gb) = recs[a], recs[b]
+                ca, cb = engine.cylinders(ta), engine.cylinders(tb)
+                shipped = Matcher(ta, engine).match(tb)
+                start = time.process_time()
+                s, ii, jj, w = mcc.lss_r_pairs(mcc.local_similarities(ca, cb, engine.params),
+                                               ca, cb, engine.params)
+                o = orientation_scores(ga, gb, ca.minutiae[ii], cb.minutiae[jj], w)
+                orient_cpu += time.process_time() - start
+                compared += 1
+                assert abs(s - shipped) < 1e-9, (a, b, s, shipped)
+                for k, v in (("set", name), ("finger_a", int(a.stem.split("_")[0])),
+                             ("finger_b", int(b.stem.split("_")[0])), ("genuine", label),
+                             ("mcc", shipped), ("cylinders", min(len(ca), len(cb))), *o.items()):
+                    cols[k].append(v)
+        print(name, file=sys.stderr, flush=True)
+    out = {k: np.array(v) for k, v in cols.items()}
+    out["cpu_ms_per_comparison"] = np.array(1000 * orient_cpu / max(compared, 1))
+    return out
+
+
+def rates(score: np.ndarray, d: dict[str, np.ndarray]) -> dict:
+    """Per part: EER per set, pooled EER and FNMR at FMR 1e-3 with its Wilson interval."""
+    out = {}
+    for part, keep in PARTS.items():
+        fingers_in = np.array([int(f) for f in keep])
+        m = np.isin(d["finger_a"], fingers_in) & np.isin(d["finger_b"], fingers_in)
+        gen = d["genuine"] == 1
+        per = {}
+        for name in SETS:
+            k = m & (d["set"] == name)
+            r = error_rates(score[k & gen], score[k & ~gen])
+            per[name] = {"eer": round(r.eer, 4), "fnmr_at_fmr_1e-3": r.fnmr_at_fmr["0.001"]}
+        r = error_rates(score[m & gen], score[m & ~gen])
+        fnmr = r.fnmr_at_fmr["0.001"]
+        n = int((m & gen).sum())
+        out[part] = {"sets": per, "pooled": {"eer": round(r.eer, 4),
+                                             "fnmr_at_fmr_1e-3": round(fnmr, 4),
+                                             "wilson_95": wilson(round(fnmr * n), n),
+                                             "pairs": [n, int((m & ~gen).sum())]}}
+    return out
+
+
+def variants(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Return every fused score measured (weights named; the logistic ones fitted on dev)."""
+    s = d["mcc"]
+    dev = (d["finger_a"] <= 105) & (d["finger_b"] <= 105)
+    out = {"v3 (shipped)": s}
+    for w in (0.005, 0.01, 0.02):
+        out[f"+ {w} x agreement, fitted alignment"] = s + w * d["fitted"]
+        out[f"+ {w} x agreement, best pair's alignment"] = s + w * d["best"]
+    for k in (1, 2):
+        out[f"x agreement^{k}, best pair's alignment"] = s * d["best"] ** k
+    for feats in (("best",), ("fitted", "best")):
+        x = np.stack([s * S_SCALE] + [d[f] for f in feats], 1)
+        b = logistic_fit(x[dev], d["genuine"][dev])
+        out[f"logistic(mcc, {', '.join(feats)}) fitted on dev"] = np.c_[np.ones(len(x)), x] @ b
+    for n0 in (10, 20):
+        out[f"x min(1, cylinders / {n0})^0.5"] = s * np.minimum(1, d["cylinders"] / n0) ** 0.5
+    for o0 in (100, 150):
+        out[f"x min(1, overlap cells / {o0})"] = s * np.minimum(1, d["fitted_overlap"] / o0)
+    return out
+
+
+def main() -> None:
+    """Collect the scores once, then measure every fused variant; print JSON."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--datasets", type=Path, default=Path("../shared/data"))
+    args = ap.parse_args()
+    d = collect(args.datasets)
+    gen = d["genuine"] == 1
+    spread = {k: {"genuine_quartiles": np.round(np.quantile(d[k][gen], [.25, .5, .75]), 3
+                                                 ).tolist(),
+                  "impostor_quartiles": np.round(np.quantile(d[k][~gen], [.25, .5, .75]), 3
+                                                  ).tolist()} for k in ("fitted", "best")}
+    out = {"orientation_cpu_ms_per_comparison": round(float(d["cpu_ms_per_comparison"]), 3),
+           "agreement_spread": spread,
+           "variants": {name: rates(v, d) for name, v in variants(d).items()}}
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
