@@ -33,12 +33,51 @@ from matching.finger.engine import (  # noqa: E402
 from matching.finger.evaluate import EVAL_MAX_BYTES, EVAL_MAX_PIXELS, fingers, fvc_pairs  # noqa
 from matching.finger.extract import extract  # noqa: E402
 from matching.finger.image import decode_fingerprint  # noqa: E402
-from matching.finger.orientation import orientation_grid, orientation_scores  # noqa: E402
+from matching.finger.orientation import (  # noqa: E402
+    BACKGROUND,
+    BLOCK,
+    agreement,
+    fitted_transform,
+    orientation_grid,
+    orientation_scores,
+    pair_transform,
+)
 from matching.finger.template import FingerprintTemplate  # noqa: E402
 from matching.metrics import error_rates  # noqa: E402
 
 SETS = ("fvc2004-db1b", "fvc2002-db1b", "fvc2004-db2b")  # the column order of BENCHMARKS.md
 S_SCALE = 40.0  # MCC scores sit near 0.02-0.05 at the decision thresholds: scaled for the fit
+# Aligned LSS: pairs count only when the transform puts them this close (px) and this parallel
+ALIGNED_PX, ALIGNED_RAD = 15.0, np.pi / 6
+
+
+def inside(m: np.ndarray, grid: np.ndarray, phi: float, t: np.ndarray) -> int:
+    """Return how many minutiae ``m`` the transform (phi, t) puts on ``grid``'s foreground."""
+    c, s = np.cos(phi), np.sin(phi)
+    jx = np.floor((c * m[:, 0] - s * m[:, 1] + t[0]) / BLOCK).astype(int)
+    jy = np.floor((s * m[:, 0] + c * m[:, 1] + t[1]) / BLOCK).astype(int)
+    ok = (jx >= 0) & (jy >= 0) & (jx < grid.shape[1]) & (jy < grid.shape[0])
+    return int((grid[jy[ok], jx[ok]] != BACKGROUND).sum())
+
+
+def inverse(phi: float, t: np.ndarray) -> tuple[float, np.ndarray]:
+    """Return the inverse of the rigid transform (phi, t)."""
+    c, s = np.cos(-phi), np.sin(-phi)
+    return -phi, -np.array([c * t[0] - s * t[1], s * t[0] + c * t[1]])
+
+
+def aligned_lss(lam: np.ndarray, a: mcc.Cylinders, b: mcc.Cylinders, phi: float,
+                t: np.ndarray, n_p: int) -> float:
+    """Return the sum of the n_P best one-to-one local similarities among the pairs the
+    transform lines up (within ALIGNED_PX and ALIGNED_RAD), divided by n_P."""
+    c, s = np.cos(phi), np.sin(phi)
+    xa = a.minutiae[:, 0] * c - a.minutiae[:, 1] * s + t[0]
+    ya = a.minutiae[:, 0] * s + a.minutiae[:, 1] * c + t[1]
+    near = np.hypot(xa[:, None] - b.minutiae[None, :, 0], ya[:, None] - b.minutiae[None, :, 1])
+    turn = np.abs(mcc.angle_diff(a.minutiae[:, None, 2] + phi, b.minutiae[None, :, 2]))
+    kept = np.where((near < ALIGNED_PX) & (turn < ALIGNED_RAD), lam, 0)
+    ii, jj = mcc._greedy_pairs(kept, n_p)
+    return float(kept[ii, jj].sum()) / n_p
 
 
 def logistic_fit(x: np.ndarray, y: np.ndarray, iterations: int = 50) -> np.ndarray:
@@ -58,7 +97,8 @@ def collect(datasets: Path) -> dict[str, np.ndarray]:
     engine = FingerprintEngine()
     cols: dict[str, list] = {k: [] for k in (
         "set", "finger_a", "finger_b", "genuine", "mcc", "fitted", "fitted_overlap", "best",
-        "best_overlap", "cylinders")}
+        "best_overlap", "cylinders", "inside", "relaxed", "aligned_fitted",
+        "aligned_oriented")}
     orient_cpu, compared = 0.0, 0
     for name in SETS:
         ids = fingers(datasets / "fingerprints" / name / "images")
@@ -77,11 +117,12 @@ def collect(datasets: Path) -> dict[str, np.ndarray]:
                 ca, cb = engine.cylinders(ta), engine.cylinders(tb)
                 shipped = Matcher(ta, engine).match(tb)
                 start = time.process_time()
-                s, ii, jj, w = mcc.lss_r_pairs(mcc.local_similarities(ca, cb, engine.params),
-                                               ca, cb, engine.params)
+                lam = mcc.local_similarities(ca, cb, engine.params)
+                s, ii, jj, w = mcc.lss_r_pairs(lam, ca, cb, engine.params)
                 o = orientation_scores(ga, gb, ca.minutiae[ii], cb.minutiae[jj], w)
                 orient_cpu += time.process_time() - start
                 compared += 1
+                o.update(others(lam, ca, cb, ga, gb, ii, jj, w, engine))
                 assert abs(s - shipped) < 1e-9, (a, b, s, shipped)
                 for k, v in (("set", name), ("finger_a", int(a.stem.split("_")[0])),
                              ("finger_b", int(b.stem.split("_")[0])), ("genuine", label),
@@ -90,6 +131,27 @@ def collect(datasets: Path) -> dict[str, np.ndarray]:
         print(name, file=sys.stderr, flush=True)
     out = {k: np.array(v) for k, v in cols.items()}
     out["cpu_ms_per_comparison"] = np.array(1000 * orient_cpu / max(compared, 1))
+    return out
+
+
+def others(lam: np.ndarray, ca: mcc.Cylinders, cb: mcc.Cylinders, ga: np.ndarray,
+           gb: np.ndarray, ii: np.ndarray, jj: np.ndarray, w: np.ndarray,
+           engine: FingerprintEngine) -> dict:
+    """The features of the overlap and aligned-LSS variants for one pair."""
+    p = engine.params
+    out = {"inside": 0, "relaxed": np.pad(w, (0, p.lss_max_np - len(w))),
+           "aligned_fitted": 0.0, "aligned_oriented": 0.0}
+    if not len(ii):
+        return out
+    n_p = mcc.pairs_to_use(*lam.shape, p)
+    phi, t = fitted_transform(ca.minutiae[ii], cb.minutiae[jj], w)
+    out["inside"] = min(inside(ca.minutiae, gb, phi, t), inside(cb.minutiae, ga, *inverse(phi, t)))
+    out["aligned_fitted"] = aligned_lss(lam, ca, cb, phi, t, n_p)
+    # the transform of the candidate pair (of LSS-R's 3 n_P) whose fields agree best
+    gi, gj = mcc._greedy_pairs(lam, int(min(min(lam.shape), round(p.relax_candidates * n_p))))
+    hyps = [pair_transform(ca.minutiae[x], cb.minutiae[y]) for x, y in zip(gi, gj, strict=True)]
+    best = max(hyps, key=lambda h: agreement(ga, gb, *h)[0])
+    out["aligned_oriented"] = aligned_lss(lam, ca, cb, *best, n_p)
     return out
 
 
@@ -133,6 +195,16 @@ def variants(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out[f"x min(1, cylinders / {n0})^0.5"] = s * np.minimum(1, d["cylinders"] / n0) ** 0.5
     for o0 in (100, 150):
         out[f"x min(1, overlap cells / {o0})"] = s * np.minimum(1, d["fitted_overlap"] / o0)
+    p = FingerprintEngine().params
+    whole = np.array([mcc.pairs_to_use(c, c, p) for c in d["cylinders"]])
+    z = 1 / (1 + np.exp(-p.lss_tau_p * (d["inside"] - p.lss_mu_p)))
+    n_in = np.minimum(whole, np.round(p.lss_min_np + z * (p.lss_max_np - p.lss_min_np)))
+    n_in = n_in.astype(int)
+    mask = np.arange(p.lss_max_np)[None, :] < n_in[:, None]
+    out["n_P from the minutiae inside the overlap"] = (d["relaxed"] * mask).sum(1) / n_in
+    for k in ("fitted", "oriented"):
+        out[f"aligned LSS, {k} alignment"] = d[f"aligned_{k}"]
+        out[f"mean(mcc, aligned LSS, {k} alignment)"] = 0.5 * (s + d[f"aligned_{k}"])
     return out
 
 
