@@ -1,6 +1,7 @@
 """Issue 21, third pass: an orientation-field agreement score after MCC alignment, and score
-normalisation by template size / overlap, each fused with today's MCC score and measured on
-the shared FVC sets with the protocol of bench/finger_variants.py.
+normalisation by template size / overlap, a consolidation over the pairs an alignment lines up,
+and local similarities re-weighted by minutia type or reliability, each measured against
+today's MCC score on the shared FVC sets with the protocol of bench/finger_variants.py.
 
     OPENBLAS_NUM_THREADS=1 python bench/finger_orientation.py --datasets ../shared/data
 
@@ -49,6 +50,9 @@ SETS = ("fvc2004-db1b", "fvc2002-db1b", "fvc2004-db2b")  # the column order of B
 S_SCALE = 40.0  # MCC scores sit near 0.02-0.05 at the decision thresholds: scaled for the fit
 # Aligned LSS: pairs count only when the transform puts them this close (px) and this parallel
 ALIGNED_PX, ALIGNED_RAD = 15.0, np.pi / 6
+# Local similarities re-weighted before LSS-R: by minutia type agreement, by reliability
+TYPE_FACTORS = (0.85, 0.7)  # a pair of different types (ending / bifurcation) keeps this share
+RELIABILITY_POWERS = (0.5, 1.0)  # x sqrt(reliability_a x reliability_b) ** power
 
 
 def inside(m: np.ndarray, grid: np.ndarray, phi: float, t: np.ndarray) -> int:
@@ -98,7 +102,8 @@ def collect(datasets: Path) -> dict[str, np.ndarray]:
     cols: dict[str, list] = {k: [] for k in (
         "set", "finger_a", "finger_b", "genuine", "mcc", "fitted", "fitted_overlap", "best",
         "best_overlap", "cylinders", "inside", "relaxed", "aligned_fitted",
-        "aligned_oriented")}
+        "aligned_oriented", *(f"type_{f}" for f in TYPE_FACTORS),
+        *(f"reliability_{g}" for g in RELIABILITY_POWERS))}
     orient_cpu, compared = 0.0, 0
     for name in SETS:
         ids = fingers(datasets / "fingerprints" / name / "images")
@@ -140,7 +145,9 @@ def others(lam: np.ndarray, ca: mcc.Cylinders, cb: mcc.Cylinders, ga: np.ndarray
     """The features of the overlap and aligned-LSS variants for one pair."""
     p = engine.params
     out = {"inside": 0, "relaxed": np.pad(w, (0, p.lss_max_np - len(w))),
-           "aligned_fitted": 0.0, "aligned_oriented": 0.0}
+           "aligned_fitted": 0.0, "aligned_oriented": 0.0,
+           **{f"type_{f}": 0.0 for f in TYPE_FACTORS},
+           **{f"reliability_{g}": 0.0 for g in RELIABILITY_POWERS}}
     if not len(ii):
         return out
     n_p = mcc.pairs_to_use(*lam.shape, p)
@@ -152,6 +159,12 @@ def others(lam: np.ndarray, ca: mcc.Cylinders, cb: mcc.Cylinders, ga: np.ndarray
     hyps = [pair_transform(ca.minutiae[x], cb.minutiae[y]) for x, y in zip(gi, gj, strict=True)]
     best = max(hyps, key=lambda h: agreement(ga, gb, *h)[0])
     out["aligned_oriented"] = aligned_lss(lam, ca, cb, *best, n_p)
+    same = ca.minutiae[:, None, 3] == cb.minutiae[None, :, 3]
+    for f in TYPE_FACTORS:
+        out[f"type_{f}"] = mcc.lss_r((lam * np.where(same, 1, f)).astype(np.float32), ca, cb, p)
+    both = np.sqrt(ca.minutiae[:, None, 4] * cb.minutiae[None, :, 4])
+    for g in RELIABILITY_POWERS:
+        out[f"reliability_{g}"] = mcc.lss_r((lam * both ** g).astype(np.float32), ca, cb, p)
     return out
 
 
@@ -205,6 +218,10 @@ def variants(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     for k in ("fitted", "oriented"):
         out[f"aligned LSS, {k} alignment"] = d[f"aligned_{k}"]
         out[f"mean(mcc, aligned LSS, {k} alignment)"] = 0.5 * (s + d[f"aligned_{k}"])
+    for f in TYPE_FACTORS:
+        out[f"local similarity x {f} when minutia types differ"] = d[f"type_{f}"]
+    for g in RELIABILITY_POWERS:
+        out[f"local similarity x (reliability_a reliability_b)^{g / 2}"] = d[f"reliability_{g}"]
     return out
 
 
