@@ -236,8 +236,19 @@ def main() -> None:
                                                  ).tolist(),
                   "impostor_quartiles": np.round(np.quantile(d[k][~gen], [.25, .5, .75]), 3
                                                   ).tolist()} for k in ("fitted", "best")}
+    # The tails on development: genuine pairs below MCC's FMR 1e-3 threshold, impostors above
+    # its FMR 1e-2 threshold, and how their fields agree
+    dev = (d["finger_a"] <= 105) & (d["finger_b"] <= 105)
+    cut = error_rates(d["mcc"][dev & gen], d["mcc"][dev & ~gen]).thresholds
+    low_gen = dev & gen & (d["mcc"] < cut["fmr_1e-3"])
+    high_imp = dev & ~gen & (d["mcc"] >= cut["fmr_1e-2"])
+    tails = {name: {k: {"pairs": int(m.sum()),
+                        "quartiles": np.round(np.quantile(d[k][m], [.25, .5, .75]), 3).tolist()}
+                    for k in ("fitted", "best")}
+             for name, m in (("genuine_below_fmr_1e-3", low_gen),
+                             ("impostors_above_fmr_1e-2", high_imp))}
     out = {"orientation_cpu_ms_per_comparison": round(float(d["cpu_ms_per_comparison"]), 3),
-           "agreement_spread": spread,
+           "agreement_spread": spread, "development_tails": tails,
            "variants": {name: rates(v, d) for name, v in variants(d).items()}}
     print(json.dumps(out, indent=1))
 
