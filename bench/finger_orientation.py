@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -53,6 +54,51 @@ ALIGNED_PX, ALIGNED_RAD = 15.0, np.pi / 6
 # Local similarities re-weighted before LSS-R: by minutia type agreement, by reliability
 TYPE_FACTORS = (0.85, 0.7)  # a pair of different types (ending / bifurcation) keeps this share
 RELIABILITY_POWERS = (0.5, 1.0)  # x sqrt(reliability_a x reliability_b) ** power
+
+
+# Orientation-field registration (independent of the minutiae): rotations searched, in
+# degrees, and the fewest overlapping grid cells a position must have
+REGISTRATION_DEG = np.arange(-45, 46, 5)
+REGISTRATION_MIN_CELLS = 60
+
+
+def _padded_fft(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Return the real FFT of ``x`` zero-padded to ``shape``."""
+    z = np.zeros(shape, np.float32)
+    z[:x.shape[0], :x.shape[1]] = x
+    return np.fft.rfft2(z)
+
+
+def register(ga: np.ndarray, gb: np.ndarray) -> float:
+    """Return the mean cos(2 x direction difference) over the overlap at the rotation and
+    translation (whole grid cells) that maximise its sum, searched exhaustively by FFT
+    correlation of the doubled-angle fields (0 when no position overlaps enough)."""
+    def field(g: np.ndarray) -> tuple[np.ndarray, ...]:
+        m = (g != BACKGROUND).astype(np.float32)
+        th = np.radians(g.astype(np.float32))
+        return m, m * np.cos(2 * th), m * np.sin(2 * th)
+
+    (ma, ca, sa), fb = field(ga), field(gb)
+    h, w = ga.shape
+    side = int(np.ceil(np.hypot(h, w))) + 2
+    shape = (cv2.getOptimalDFTSize(side + gb.shape[0]), cv2.getOptimalDFTSize(side + gb.shape[1]))
+    mb, cb, sb = (_padded_fft(x, shape) for x in fb)
+    best_sum, best_mean = -np.inf, 0.0
+    for deg in REGISTRATION_DEG:
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), -float(deg), 1.0)
+        m[:, 2] += [(side - w) / 2, (side - h) / 2]
+        rm, rc, rs = (cv2.warpAffine(x, m, (side, side), flags=cv2.INTER_NEAREST)
+                      for x in (ma, ca, sa))
+        c2, s2 = np.cos(2 * np.radians(deg)), np.sin(2 * np.radians(deg))
+        rc, rs = rc * c2 - rs * s2, rc * s2 + rs * c2
+        overlap = np.fft.irfft2(np.conj(_padded_fft(rm, shape)) * mb, shape)
+        agree = np.fft.irfft2(np.conj(_padded_fft(rc, shape)) * cb
+                              + np.conj(_padded_fft(rs, shape)) * sb, shape)
+        agree = np.where(overlap >= REGISTRATION_MIN_CELLS - 0.5, agree, -np.inf)
+        k = np.unravel_index(np.argmax(agree), agree.shape)
+        if agree[k] > best_sum:
+            best_sum, best_mean = agree[k], float(agree[k] / overlap[k])
+    return best_mean
 
 
 def inside(m: np.ndarray, grid: np.ndarray, phi: float, t: np.ndarray) -> int:
@@ -96,13 +142,13 @@ def logistic_fit(x: np.ndarray, y: np.ndarray, iterations: int = 50) -> np.ndarr
     return b
 
 
-def collect(datasets: Path) -> dict[str, np.ndarray]:
+def collect(datasets: Path, registration: bool = False) -> dict[str, np.ndarray]:
     """Score every all-impostor pair of the three sets: MCC and the orientation features."""
     engine = FingerprintEngine()
     cols: dict[str, list] = {k: [] for k in (
         "set", "finger_a", "finger_b", "genuine", "mcc", "fitted", "fitted_overlap", "best",
         "best_overlap", "cylinders", "inside", "relaxed", "aligned_fitted",
-        "aligned_oriented", *(f"type_{f}" for f in TYPE_FACTORS),
+        "aligned_oriented", "registered", *(f"type_{f}" for f in TYPE_FACTORS),
         *(f"reliability_{g}" for g in RELIABILITY_POWERS))}
     orient_cpu, compared = 0.0, 0
     for name in SETS:
@@ -128,6 +174,7 @@ def collect(datasets: Path) -> dict[str, np.ndarray]:
                 orient_cpu += time.process_time() - start
                 compared += 1
                 o.update(others(lam, ca, cb, ga, gb, ii, jj, w, engine))
+                o["registered"] = register(ga, gb) if registration else 0.0
                 assert abs(s - shipped) < 1e-9, (a, b, s, shipped)
                 for k, v in (("set", name), ("finger_a", int(a.stem.split("_")[0])),
                              ("finger_b", int(b.stem.split("_")[0])), ("genuine", label),
@@ -222,6 +269,13 @@ def variants(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out[f"local similarity x {f} when minutia types differ"] = d[f"type_{f}"]
     for g in RELIABILITY_POWERS:
         out[f"local similarity x (reliability_a reliability_b)^{g / 2}"] = d[f"reliability_{g}"]
+    if d["registered"].any():
+        out["registered field agreement alone"] = d["registered"]
+        for w in (0.005, 0.01, 0.02):
+            out[f"+ {w} x registered field agreement"] = s + w * d["registered"]
+        x = np.stack([s * S_SCALE, d["registered"]], 1)
+        b = logistic_fit(x[dev], d["genuine"][dev])
+        out["logistic(mcc, registered) fitted on dev"] = np.c_[np.ones(len(x)), x] @ b
     return out
 
 
@@ -229,8 +283,10 @@ def main() -> None:
     """Collect the scores once, then measure every fused variant; print JSON."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--registration", action="store_true",
+                    help="also register the orientation fields exhaustively (~7 ms a pair)")
     args = ap.parse_args()
-    d = collect(args.datasets)
+    d = collect(args.datasets, args.registration)
     gen = d["genuine"] == 1
     spread = {k: {"genuine_quartiles": np.round(np.quantile(d[k][gen], [.25, .5, .75]), 3
                                                  ).tolist(),
@@ -244,7 +300,7 @@ def main() -> None:
     high_imp = dev & ~gen & (d["mcc"] >= cut["fmr_1e-2"])
     tails = {name: {k: {"pairs": int(m.sum()),
                         "quartiles": np.round(np.quantile(d[k][m], [.25, .5, .75]), 3).tolist()}
-                    for k in ("fitted", "best")}
+                    for k in ("fitted", "best", "registered")}
              for name, m in (("genuine_below_fmr_1e-3", low_gen),
                              ("impostors_above_fmr_1e-2", high_imp))}
     out = {"orientation_cpu_ms_per_comparison": round(float(d["cpu_ms_per_comparison"]), 3),
