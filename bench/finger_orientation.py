@@ -1,9 +1,11 @@
 """Issue 21, third pass: an orientation-field agreement score after MCC alignment, and score
 normalisation by template size / overlap, a consolidation over the pairs an alignment lines up,
-and local similarities re-weighted by minutia type or reliability, each measured against
-today's MCC score on the shared FVC sets with the protocol of bench/finger_variants.py.
+and local similarities re-weighted by minutia type, reliability or orientation descriptors
+(Tico & Kuosmanen), each measured against today's MCC score on the shared FVC sets with the
+protocol of bench/finger_variants.py.
 
-    OPENBLAS_NUM_THREADS=1 python bench/finger_orientation.py --datasets ../shared/data
+    OPENBLAS_NUM_THREADS=1 python bench/finger_orientation.py --datasets ../shared/data \
+        --registration  # optional: also the free registration (~9 ms a pair)
 
 Development = fingers 101-105 of every set (weights and the logistic fusion are fitted or
 chosen there), held out = 106-110, whole = all ten; all impostors. The orientation grids
@@ -39,7 +41,9 @@ from matching.finger.orientation import (  # noqa: E402
     BACKGROUND,
     BLOCK,
     agreement,
+    descriptor_similarities,
     fitted_transform,
+    minutia_descriptors,
     orientation_grid,
     orientation_scores,
     pair_transform,
@@ -54,6 +58,10 @@ ALIGNED_PX, ALIGNED_RAD = 15.0, np.pi / 6
 # Local similarities re-weighted before LSS-R: by minutia type agreement, by reliability
 TYPE_FACTORS = (0.85, 0.7)  # a pair of different types (ending / bifurcation) keeps this share
 RELIABILITY_POWERS = (0.5, 1.0)  # x sqrt(reliability_a x reliability_b) ** power
+# Local similarities fused with the minutiae's orientation descriptors (o, clipped at 0):
+# lam x (1 - b + b o) for each DESCRIPTOR_PRODUCT b, (1 - b) lam + b o for DESCRIPTOR_SUM b
+DESCRIPTOR_PRODUCT = (0.5, 1.0)
+DESCRIPTOR_SUM = (0.3, 0.5)
 
 
 # Orientation-field registration (independent of the minutiae): rotations searched, in
@@ -149,8 +157,10 @@ def collect(datasets: Path, registration: bool = False) -> dict[str, np.ndarray]
         "set", "finger_a", "finger_b", "genuine", "mcc", "fitted", "fitted_overlap", "best",
         "best_overlap", "cylinders", "inside", "relaxed", "aligned_fitted",
         "aligned_oriented", "registered", *(f"type_{f}" for f in TYPE_FACTORS),
+        *(f"descriptor_x_{b}" for b in DESCRIPTOR_PRODUCT),
+        *(f"descriptor_plus_{b}" for b in DESCRIPTOR_SUM),
         *(f"reliability_{g}" for g in RELIABILITY_POWERS))}
-    orient_cpu, compared = 0.0, 0
+    orient_cpu, descriptor_cpu, compared = 0.0, 0.0, 0
     for name in SETS:
         ids = fingers(datasets / "fingerprints" / name / "images")
         recs = {}
@@ -158,13 +168,14 @@ def collect(datasets: Path, registration: bool = False) -> dict[str, np.ndarray]
             gray = decode_fingerprint(path.read_bytes(), max_bytes=EVAL_MAX_BYTES,
                                       max_pixels=EVAL_MAX_PIXELS)
             f = extract(gray, engine.params)
-            recs[path] = (FingerprintTemplate(f.minutiae, gray.shape[1], gray.shape[0],
-                                              quality_score(quality_features(f))),
-                          orientation_grid(f.orientation, f.mask))
+            t = FingerprintTemplate(f.minutiae, gray.shape[1], gray.shape[0],
+                                    quality_score(quality_features(f)))
+            recs[path] = (t, orientation_grid(f.orientation, f.mask), minutia_descriptors(
+                engine.cylinders(t).minutiae, f.orientation, f.mask))
         genuine, impostor = fvc_pairs(ids, all_impostors=True)
         for label, pairs in ((1, genuine), (0, impostor)):
             for a, b in pairs:
-                (ta, ga), (tb, gb) = recs[a], recs[b]
+                (ta, ga, da), (tb, gb, db) = recs[a], recs[b]
                 ca, cb = engine.cylinders(ta), engine.cylinders(tb)
                 shipped = Matcher(ta, engine).match(tb)
                 start = time.process_time()
@@ -175,6 +186,16 @@ def collect(datasets: Path, registration: bool = False) -> dict[str, np.ndarray]
                 compared += 1
                 o.update(others(lam, ca, cb, ga, gb, ii, jj, w, engine))
                 o["registered"] = register(ga, gb) if registration else 0.0
+                start = time.process_time()
+                desc = np.clip(descriptor_similarities(da, db), 0, 1) if lam.size else lam
+                descriptor_cpu += time.process_time() - start
+                for q in DESCRIPTOR_PRODUCT:
+                    o[f"descriptor_x_{q}"] = mcc.lss_r((lam * (1 - q + q * desc)).astype(
+                        np.float32), ca, cb, engine.params)
+                for q in DESCRIPTOR_SUM:
+                    o[f"descriptor_plus_{q}"] = mcc.lss_r(np.where(
+                        lam > 0, (1 - q) * lam + q * desc, 0).astype(np.float32), ca, cb,
+                        engine.params)
                 assert abs(s - shipped) < 1e-9, (a, b, s, shipped)
                 for k, v in (("set", name), ("finger_a", int(a.stem.split("_")[0])),
                              ("finger_b", int(b.stem.split("_")[0])), ("genuine", label),
@@ -183,6 +204,7 @@ def collect(datasets: Path, registration: bool = False) -> dict[str, np.ndarray]
         print(name, file=sys.stderr, flush=True)
     out = {k: np.array(v) for k, v in cols.items()}
     out["cpu_ms_per_comparison"] = np.array(1000 * orient_cpu / max(compared, 1))
+    out["descriptor_cpu_ms_per_comparison"] = np.array(1000 * descriptor_cpu / max(compared, 1))
     return out
 
 
@@ -269,6 +291,10 @@ def variants(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out[f"local similarity x {f} when minutia types differ"] = d[f"type_{f}"]
     for g in RELIABILITY_POWERS:
         out[f"local similarity x (reliability_a reliability_b)^{g / 2}"] = d[f"reliability_{g}"]
+    for b in DESCRIPTOR_PRODUCT:
+        out[f"local similarity x (1 - {b} + {b} x descriptor)"] = d[f"descriptor_x_{b}"]
+    for b in DESCRIPTOR_SUM:
+        out[f"{1 - b:g} x local similarity + {b} x descriptor"] = d[f"descriptor_plus_{b}"]
     if d["registered"].any():
         out["registered field agreement alone"] = d["registered"]
         for w in (0.005, 0.01, 0.02):
@@ -304,6 +330,8 @@ def main() -> None:
              for name, m in (("genuine_below_fmr_1e-3", low_gen),
                              ("impostors_above_fmr_1e-2", high_imp))}
     out = {"orientation_cpu_ms_per_comparison": round(float(d["cpu_ms_per_comparison"]), 3),
+           "descriptor_cpu_ms_per_comparison": round(
+               float(d["descriptor_cpu_ms_per_comparison"]), 3),
            "agreement_spread": spread, "development_tails": tails,
            "variants": {name: rates(v, d) for name, v in variants(d).items()}}
     print(json.dumps(out, indent=1))

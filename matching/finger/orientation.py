@@ -13,6 +13,10 @@ Measured on issue 21's development fingers (BENCHMARKS.md, bench/finger_orientat
 agreement separates genuine from impostor pairs on the whole, but not in the tails that
 decide FNMR at FMR 1e-3 (the top impostors' fields agree as well as genuine ones do), so no
 fusion with MCC lowered the development error and templates do not carry the grid.
+
+Also here: per-minutia orientation descriptors (Tico & Kuosmanen 2003) and their pairwise
+similarities; fused with MCC's local similarities they lowered FVC2004 DB2 B's error but
+raised the other sets' on development (BENCHMARKS.md): not used by the engine either.
 """
 
 from __future__ import annotations
@@ -102,3 +106,39 @@ def orientation_scores(ga: np.ndarray, gb: np.ndarray, ma: np.ndarray, mb: np.nd
     best, best_overlap = max(each)
     return {"fitted": fitted, "fitted_overlap": fitted_overlap, "best": best,
             "best_overlap": best_overlap}
+
+
+# Orientation descriptor of a minutia (after Tico & Kuosmanen 2003): the ridge direction,
+# relative to the minutia's, at DESCRIPTOR_POINTS points on circles of DESCRIPTOR_RADII px
+# around it (the circles turn with the minutia, so the descriptor does not change with rotation).
+DESCRIPTOR_RADII = (27, 45, 63, 81)
+DESCRIPTOR_POINTS = (10, 16, 22, 28)
+DESCRIPTOR_MIN_COMMON = 20  # fewer points inside both prints: not comparable (similarity 0)
+_TURNS = np.concatenate([np.arange(k) * 2 * np.pi / k for k in DESCRIPTOR_POINTS])
+_RADII = np.concatenate([[r] * k for r, k in zip(DESCRIPTOR_RADII, DESCRIPTOR_POINTS,
+                                                 strict=True)]).astype(np.float64)
+
+
+def minutia_descriptors(minutiae: np.ndarray, theta: np.ndarray, mask: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Return each minutia's descriptor as doubled-angle unit vectors (n, points) complex64,
+    zero off the foreground, and the (n, points) 0/1 foreground mask."""
+    m = np.asarray(minutiae, np.float64)
+    turn = m[:, 2:3] + _TURNS[None, :]
+    x = np.round(m[:, 0:1] + _RADII * np.cos(turn)).astype(int)
+    y = np.round(m[:, 1:2] + _RADII * np.sin(turn)).astype(int)
+    h, w = theta.shape
+    xs, ys = np.clip(x, 0, w - 1), np.clip(y, 0, h - 1)
+    ok = (x >= 0) & (y >= 0) & (x < w) & (y < h) & mask[ys, xs]
+    z = np.where(ok, np.exp(2j * (theta[ys, xs] - m[:, 2:3])), 0)
+    return z.astype(np.complex64), ok.astype(np.float32)
+
+
+def descriptor_similarities(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
+                            ) -> np.ndarray:
+    """Return the (na, nb) mean cos(2 x direction difference) over the points both
+    descriptors have (0 where they share fewer than DESCRIPTOR_MIN_COMMON)."""
+    (za, ma), (zb, mb) = a, b
+    common = ma @ mb.T
+    agree = (za @ np.conj(zb).T).real
+    return np.where(common >= DESCRIPTOR_MIN_COMMON, agree / np.maximum(common, 1), 0)

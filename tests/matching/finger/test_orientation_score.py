@@ -13,7 +13,9 @@ from matching.finger.orientation import (
     BACKGROUND,
     BLOCK,
     agreement,
+    descriptor_similarities,
     fitted_transform,
+    minutia_descriptors,
     orientation_grid,
     orientation_scores,
     pair_transform,
@@ -83,3 +85,23 @@ def test_lss_r_exposes_the_pairs_it_summed(synthetic, finger_engine):
                              orientation_grid(fb.orientation, fb.mask),
                              ca.minutiae[ii], cb.minutiae[jj], w)
     assert out["fitted"] > 0.7 and out["best"] >= 0.7
+
+
+def test_a_minutia_descriptor_finds_its_counterpart_in_a_turned_impression(synthetic):
+    img = synthetic[(1, 0)]
+    turned, phi, t = rotated(img, 25.0)
+    fa, fb = extract(img, P), extract(turned, P)
+    c, s = np.cos(phi), np.sin(phi)
+    ma = fa.minutiae[(fa.minutiae[:, 0] > 120) & (fa.minutiae[:, 0] < 220)
+                     & (fa.minutiae[:, 1] > 140) & (fa.minutiae[:, 1] < 280)][:8]
+    # the same minutiae carried exactly into the turned image (no extraction noise)
+    mb = ma.copy()
+    mb[:, 0] = c * ma[:, 0] - s * ma[:, 1] + t[0]
+    mb[:, 1] = s * ma[:, 0] + c * ma[:, 1] + t[1]
+    mb[:, 2] = ma[:, 2] + phi
+    sim = descriptor_similarities(minutia_descriptors(ma, fa.orientation, fa.mask),
+                                  minutia_descriptors(mb, fb.orientation, fb.mask))
+    assert len(ma) >= 4
+    assert np.diag(sim).min() > 0.8  # each with its counterpart
+    off = sim[~np.eye(len(ma), dtype=bool)]
+    assert np.median(off) < np.diag(sim).min()
