@@ -60,8 +60,8 @@ TYPE_FACTORS = (0.85, 0.7)  # a pair of different types (ending / bifurcation) k
 RELIABILITY_POWERS = (0.5, 1.0)  # x sqrt(reliability_a x reliability_b) ** power
 # Local similarities fused with the minutiae's orientation descriptors (o, clipped at 0):
 # lam x (1 - b + b o) for each DESCRIPTOR_PRODUCT b, (1 - b) lam + b o for DESCRIPTOR_SUM b
-DESCRIPTOR_PRODUCT = (0.5, 1.0)
-DESCRIPTOR_SUM = (0.3, 0.5)
+DESCRIPTOR_PRODUCT = (0.1, 0.2, 0.3, 0.5, 1.0)
+DESCRIPTOR_SUM = (0.1, 0.2, 0.3, 0.5)
 
 
 # Orientation-field registration (independent of the minutiae): rotations searched, in
