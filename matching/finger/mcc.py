@@ -189,12 +189,20 @@ def lss_r(lam: np.ndarray, a: Cylinders, b: Cylinders, p: FingerParams) -> float
     fewer than n_P pairs exist (the missing ones count 0): a template of a few cylinders
     cannot reach a high score from a few chance pairs.
     """
+    return lss_r_pairs(lam, a, b, p)[0]
+
+
+def lss_r_pairs(lam: np.ndarray, a: Cylinders, b: Cylinders, p: FingerParams
+                ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Return the LSS-R score and the pairs it summed: rows of ``a``, rows of ``b`` and
+    their relaxed similarities (what an alignment of the two impressions can be fitted to)."""
     if lam.size == 0:
-        return 0.0
+        return 0.0, np.zeros(0, int), np.zeros(0, int), np.zeros(0)
     n_p = pairs_to_use(*lam.shape, p)
     ii, jj = _greedy_pairs(lam, int(min(min(lam.shape), round(p.relax_candidates * n_p))))
     if len(ii) < 2:
-        return float(lam[ii, jj].sum()) / n_p
+        w = lam[ii, jj].astype(np.float64)
+        return float(w.sum()) / n_p, ii, jj, w
     ma, mb = a.minutiae[ii], b.minutiae[jj]
     da = np.hypot(*(ma[:, None, :2] - ma[None, :, :2]).transpose(2, 0, 1))
     db = np.hypot(*(mb[:, None, :2] - mb[None, :, :2]).transpose(2, 0, 1))
@@ -219,7 +227,7 @@ def lss_r(lam: np.ndarray, a: Cylinders, b: Cylinders, p: FingerParams) -> float
         cur = p.relax_weight * cur + (1 - p.relax_weight) * (rho @ cur) / (len(cur) - 1)
     efficiency = cur / np.maximum(start, 1e-9)
     best = np.argsort(-efficiency)[: min(n_p, len(cur))]
-    return float(cur[best].sum()) / n_p
+    return float(cur[best].sum()) / n_p, ii[best], jj[best], cur[best]
 
 
 def similarity(a: Cylinders, b: Cylinders, p: FingerParams) -> float:
