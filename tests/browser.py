@@ -13,7 +13,6 @@ import itertools
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,17 +26,15 @@ import pytest
 ARTIFACTS = Path(os.environ.get("GUARDID_ARTEFACTS")
                  or Path(__file__).resolve().parent.parent / "test-artifacts")
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+# A loaded 2-core CI host has taken over 10 s to start Chromium; give it time, and relaunch
+# once if it died or never opened its DevTools port.
+LAUNCH_TIMEOUT_S = 45.0
+LAUNCH_ATTEMPTS = 2
 
 
 def chromium_path() -> str | None:
     """Return the Chromium binary on PATH, or None."""
     return next((p for n in CHROMIUM_NAMES if (p := shutil.which(n))), None)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Browser:
@@ -50,32 +47,51 @@ class Browser:
         if binary is None:
             pytest.skip("chromium is not installed (Debian package `chromium`)")
         self.profile = tempfile.mkdtemp(prefix="guardid-chromium-")
-        port = _free_port()
-        self.proc = subprocess.Popen(
-            [binary, "--headless=new", "--no-sandbox", "--disable-gpu",
-             "--disable-dev-shm-usage", f"--remote-debugging-port={port}",
-             f"--user-data-dir={self.profile}", "--window-size=412,915", *extra_args,
-             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        target = self._page_target(port)
+        self.proc: subprocess.Popen | None = None
+        self.ws = None
+        args = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--remote-debugging-port=0", f"--user-data-dir={self.profile}",
+                "--window-size=412,915", *extra_args, "about:blank")
+        target = None
+        for _ in range(LAUNCH_ATTEMPTS):
+            self.log = Path(self.profile) / "chromium.log"
+            with open(self.log, "ab") as log:
+                self.proc = subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL,
+                                             stderr=log)
+            target = self._page_target()
+            if target is not None:
+                break
+            self._stop()
+        if target is None:
+            tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            self.close()
+            raise RuntimeError(f"chromium did not open its DevTools port after "
+                               f"{LAUNCH_ATTEMPTS} launches; its log ends:\n{tail}")
         self.ws = websocket.create_connection(target, timeout=30, suppress_origin=True)
         self.ids = itertools.count(1)
         self.call("Page.enable")
         self.call("Runtime.enable")
 
-    def _page_target(self, port: int) -> str:
-        """Return the websocket URL of the browser's first page."""
-        for _ in range(100):
+    def _page_target(self) -> str | None:
+        """Return the websocket URL of the browser's first page, or None if it never came up.
+
+        Chromium picks its own free port (``--remote-debugging-port=0``, so no other process
+        can take it first) and writes it to ``DevToolsActivePort`` in the profile.
+        """
+        end = time.monotonic() + LAUNCH_TIMEOUT_S
+        active = Path(self.profile) / "DevToolsActivePort"
+        while time.monotonic() < end and self.proc.poll() is None:
             try:
+                port = int(active.read_text().split()[0])
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list",
-                                            timeout=1) as r:
+                                            timeout=2) as r:
                     pages = [t for t in json.loads(r.read()) if t["type"] == "page"]
                 if pages:
                     return pages[0]["webSocketDebuggerUrl"]
-            except OSError:
+            except (OSError, ValueError, IndexError):
                 pass
             time.sleep(0.1)
-        self.close()
-        raise RuntimeError("chromium did not open its DevTools port")
+        return None
 
     def call(self, method: str, **params) -> dict:
         """Send one DevTools command and return its result (events in between are dropped)."""
@@ -128,15 +144,23 @@ class Browser:
         path.write_bytes(base64.b64decode(data))
         return path
 
-    def close(self) -> None:
-        """Stop the browser and remove its profile."""
-        try:
-            self.ws.close()
-        except Exception:  # noqa: BLE001 (closing a dead socket is fine)
-            pass
+    def _stop(self) -> None:
+        """Stop the browser process, killing it if it does not exit."""
+        if self.proc is None:
+            return
         self.proc.terminate()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def close(self) -> None:
+        """Stop the browser and remove its profile."""
+        if self.ws is not None:
+            try:
+                self.ws.close()
+            except Exception:  # noqa: BLE001 (closing a dead socket is fine)
+                pass
+        self._stop()
         shutil.rmtree(self.profile, ignore_errors=True)
