@@ -92,6 +92,18 @@ class Settings(BaseSettings):
     # codes: ~0.05% of the codes compared position known, sub-linear in time at city scale,
     # but ~6 KB more memory per finger; bench/finger_scale.py, BENCHMARKS.md).
     finger_index_mode: Literal["flat", "lsh"] = "flat"
+    # Where the galleries' candidate search runs (biometrics/milvus/, issue 23): embedded
+    # (the default: FAISS and the finger index in each server process, as above) or milvus
+    # (a Milvus server or cluster at ``milvus_uri`` holds face vectors and finger codes; the
+    # database stays the truth and one indexer applies its change feed to Milvus).
+    gallery_backend: Literal["embedded", "milvus"] = "embedded"
+    milvus_uri: str = "http://127.0.0.1:19530"
+    # Collections are named ``<prefix>_faces`` and ``<prefix>_fingers`` (one deployment per
+    # prefix: tests give each run its own).
+    milvus_collection_prefix: str = Field(default="guardid", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    # Whether this process runs the Milvus indexer thread; several may: a PostgreSQL
+    # advisory lock lets one apply changes at a time (the others stand by).
+    milvus_indexer: bool = True
 
     # Spot verification at duty posts: each modality's decision threshold, named by the
     # false-match rate it targets; with both modalities the fused evidence must reach the
