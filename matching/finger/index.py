@@ -34,7 +34,7 @@ import numpy as np
 
 from matching import snapshot
 from matching.exceptions import MatchingError, SnapshotError
-from matching.finger import mcc
+from matching.finger.candidates import bit_similarity, code_scores, popcounts, vote
 from matching.finger.engine import FingerprintEngine, Matcher
 from matching.finger.minhash import BandTable, MinHasher, nearest
 from matching.finger.template import FingerprintTemplate
@@ -144,18 +144,6 @@ def codes(engine: FingerprintEngine, template: FingerprintTemplate,
     order = np.argsort(-(cyl.minutiae[:, 4] * cyl.valid.mean(1) * dense), kind="stable")
     order = order[dense[order]][:limit or None]
     return np.packbits(bits[order], axis=1)
-
-
-def popcounts(packed: np.ndarray) -> np.ndarray:
-    """Return the number of set bits of each packed code."""
-    return np.unpackbits(packed, axis=1).sum(1).astype(np.float32)
-
-
-def bit_similarity(hamming: np.ndarray, bits_a: np.ndarray, bits_b: np.ndarray) -> np.ndarray:
-    """Return the bit-based MCC similarity (Cappelli et al.) 1 - sqrt(hamming) / (sqrt(|a|) +
-    sqrt(|b|)); unlike raw Hamming distance it does not favour sparse codes."""
-    return 1 - np.sqrt(hamming) / (np.sqrt(bits_a) + np.sqrt(bits_b) + 1e-9)
-
 
 
 @dataclass(frozen=True)
@@ -430,16 +418,7 @@ class FingerIndex:
         sim = bit_similarity(dist, popcounts(q)[:, None],
                              self._bits.view[safe].astype(np.float32))
         ok = (rows >= 0) & self._live.view[safe]
-        owner = self._owner.view[safe]
-        votes: dict[int, float] = {}
-        for s_row, o_row, ok_row in zip(sim, owner, ok, strict=True):
-            best: dict[int, float] = {}
-            for s, fid in zip(s_row[ok_row].tolist(), o_row[ok_row].tolist(), strict=True):
-                if s > best.get(fid, -1.0):
-                    best[fid] = s  # one vote per finger
-            for fid, s in best.items():
-                votes[fid] = votes.get(fid, 0.0) + max(0.0, s) ** 2
-        return sorted(votes.items(), key=lambda kv: -kv[1])[:shortlist]
+        return vote(sim, self._owner.view[safe], ok, shortlist)
 
     def stored_codes(self) -> np.ndarray:
         """Return the packed codes of every row, as an (ntotal, bytes) view (no copy)."""
@@ -453,25 +432,11 @@ class FingerIndex:
 
     def _code_scores(self, packed: np.ndarray, ids: list[int]) -> np.ndarray:
         """Return :meth:`code_scores` for all the probe's packed codes."""
-        if not len(packed) or not ids:
-            return np.zeros(len(ids))
-        q = np.unpackbits(packed, axis=1).astype(np.float32)
-        stored = self._codes.view
         spans = [self.rows.get(i, (0, 0)) for i in ids]
-        width = max(c for _, c in spans) or 1
-        take = np.zeros((len(ids), width), np.int64)
-        present = np.zeros((len(ids), width), bool)
-        for j, (start, count) in enumerate(spans):
-            take[j, :count] = np.arange(start, start + count)
-            present[j, :count] = True
-        g = np.unpackbits(stored[take.ravel()], axis=1).astype(np.float32)
-        qn, gn = q.sum(1), self._bits.view[take.ravel()].astype(np.float32)
-        ham = np.maximum(qn[:, None] + gn[None, :] - 2 * q @ g.T, 0)
-        sim = bit_similarity(ham, qn[:, None], gn[None, :])
-        sim = np.where(present.ravel()[None, :], sim, 0).reshape(len(q), len(ids), width)
-        per_id = np.sort(sim.transpose(1, 0, 2).reshape(len(ids), -1), axis=1)[:, ::-1]
-        top = [mcc.pairs_to_use(len(q), max(1, c), self.engine.params) for _, c in spans]
-        return np.array([per_id[j, :n].mean() for j, n in enumerate(top)])
+        stored, bits = self._codes.view, self._bits.view
+        return code_scores(self.engine.params, packed,
+                           [stored[a:a + n] for a, n in spans],
+                           [bits[a:a + n].astype(np.float32) for a, n in spans])
 
     def pool_size(self) -> int:
         """Return how many best-voted fingers a search scores by their codes."""
