@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from biometrics.compute import ComputePool
     from biometrics.gallery import FaceGallery, FingerGallery
     from biometrics.loader import GalleryLoader
+    from biometrics.milvus.indexer import Indexer, Lag
+    from biometrics.milvus.store import MilvusStore
     from biometrics.replication import Listener, ReplicaStatus
     from enrollment.dedup import Galleries
     from inspection.service import Matchers
@@ -58,6 +60,7 @@ class Runtime:
     vault: Vault
     listener: Listener | None = None  # keeps the galleries in step while the app serves
     loader: GalleryLoader | None = None  # loads the galleries, then writes their snapshots
+    indexer: Indexer | None = None  # applies the feed to Milvus (gallery_backend=milvus)
 
     def __post_init__(self) -> None:
         # Every session carries the audit chain key: `audit.record` authenticates its entries.
@@ -86,9 +89,41 @@ class Runtime:
     @cached_property
     def face_gallery(self) -> FaceGallery:
         """The face gallery; it catches up from the database before every search."""
+        if self.uses_milvus:
+            from biometrics.milvus.gallery import MilvusFaceGallery
+
+            return MilvusFaceGallery(self.milvus_store)
         from biometrics.gallery import FaceGallery
 
         return FaceGallery(mode=self.settings.face_index_mode)
+
+    @property
+    def uses_milvus(self) -> bool:
+        """Whether the galleries' candidate search runs on Milvus (settings)."""
+        return self.settings.gallery_backend == "milvus"
+
+    @cached_property
+    def milvus_store(self) -> MilvusStore:
+        """The Milvus collections of this deployment (connects on first use)."""
+        from biometrics.milvus.store import MilvusStore
+
+        return MilvusStore(self.settings.milvus_uri, self.settings.milvus_collection_prefix)
+
+    def new_indexer(self) -> Indexer:
+        """Return an indexer that applies the change feed to Milvus (not started)."""
+        from biometrics.milvus.indexer import Indexer
+
+        return Indexer(self.engine, self.vault, self.milvus_store, self.finger_engine)
+
+    def indexer_lag(self) -> list[Lag]:
+        """Return what the Milvus indexer has not applied, per modality ([] when embedded)."""
+        if not self.uses_milvus:
+            return []
+        from biometrics.milvus.indexer import lag
+        from biometrics.models import Modality
+
+        with self.sessions() as session:
+            return [lag(session, m) for m in Modality]
 
     @cached_property
     def face_thresholds(self) -> dict[str, float]:
@@ -143,6 +178,11 @@ class Runtime:
     @cached_property
     def finger_gallery(self) -> FingerGallery:
         """Every enrolled finger, searchable 1:N; catches up from the database."""
+        if self.uses_milvus:
+            from biometrics.milvus.gallery import MilvusFingerGallery, db_templates
+
+            return MilvusFingerGallery(self.milvus_store, db_templates(self.sessions, self.vault),
+                                       self.finger_engine)
         from biometrics.gallery import FingerGallery
 
         return FingerGallery(self.finger_engine, mode=self.settings.finger_index_mode)
@@ -172,9 +212,12 @@ class Runtime:
         galleries = (self.face_gallery, self.finger_gallery)
         self.face_engine, self.compute_pool  # noqa: B018 - build them now, not in a race
         s = self.settings
+        if s.milvus_indexer:
+            self.start_indexer()
         self.loader = GalleryLoader(engine=self.engine, sessions=self.sessions,
                                     vault=self.vault, galleries=galleries,
-                                    snapshot_dir=s.snapshot_dir,
+                                    # Milvus persists its own segments: nothing to snapshot
+                                    snapshot_dir=None if self.uses_milvus else s.snapshot_dir,
                                     interval_s=s.snapshot_interval_s,
                                     shutdown_s=s.snapshot_shutdown_s,
                                     code_processes=s.gallery_load_processes,
@@ -198,6 +241,18 @@ class Runtime:
         if self.loader is not None:
             self.loader.stop()
             self.loader = None
+        self.stop_indexer()
+
+    def start_indexer(self) -> None:
+        """Start the Milvus indexer thread (gallery_backend=milvus; once)."""
+        if self.uses_milvus and self.indexer is None:
+            self.indexer = self.new_indexer().start()
+
+    def stop_indexer(self) -> None:
+        """Stop the Milvus indexer thread, if one runs."""
+        if self.indexer is not None:
+            self.indexer.stop()
+            self.indexer = None
 
     def replica_status(self) -> ReplicaStatus:
         """How far each gallery lags behind the change feed, and whether that is too far."""

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api.query import UnknownQueryParameter
-from biometrics.exceptions import GalleryLoading
+from biometrics.exceptions import GalleryBackendError, GalleryLoading
 from enrollment.exceptions import (
     IdempotencyMismatch,
     NothingToCommit,
@@ -68,6 +68,7 @@ STATUS: dict[type[GuardidError], int] = {
     RecaptureRefused: 409,
     PdfFontMissing: 503,
     GalleryLoading: 503,
+    GalleryBackendError: 503,
     UnknownColumn: 404,
     DayNotEnded: 409,
     UnknownQueryParameter: 400,

@@ -41,4 +41,16 @@ def replica_metrics(runtime: Runtime) -> bytes:
           registry=registry).set(listener.catch_ups if listener else 0)
     Gauge("guardid_replica_listener_reconnects", "Times the change listener reconnected",
           registry=registry).set(listener.reconnects if listener else 0)
+    if runtime.uses_milvus:
+        changes = Gauge("guardid_milvus_indexer_lag_changes",
+                        "Committed changes the Milvus indexer has not applied", by_modality,
+                        registry=registry)
+        seconds = Gauge("guardid_milvus_indexer_lag_seconds",
+                        "Age of the oldest change the Milvus indexer has not applied",
+                        by_modality, registry=registry)
+        for lag in runtime.indexer_lag():
+            changes.labels(lag.modality).set(lag.changes)
+            seconds.labels(lag.modality).set(lag.oldest_s)
+        Gauge("guardid_milvus_indexer_active", "1 while this process is the active indexer",
+              registry=registry).set(1 if runtime.indexer and runtime.indexer.active else 0)
     return generate_latest(registry)

@@ -24,3 +24,10 @@ class GalleryLoading(BiometricsError):
         super().__init__(message, details={"retry_after_s": retry_after,
                                            "progress": progress or {}})
         self.retry_after = retry_after
+
+
+class GalleryBackendError(BiometricsError):
+    """The external gallery backend (Milvus) could not be reached or refused a call: the
+    search is not answered (503) rather than answered from a part of the gallery."""
+
+    code = "gallery_unavailable"

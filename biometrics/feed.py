@@ -75,6 +75,7 @@ class Change:
     position: int  # ISO finger position (0 unknown), FACE_POSITION for a face
     live: bool  # False: superseded, so it leaves the gallery
     template_enc: bytes
+    xid: int | None = None  # PostgreSQL: the writing transaction (see covers)
 
 
 @dataclass
@@ -84,6 +85,16 @@ class Cursor:
     seq: int = 0  # highest seq applied (SQLite reads past it; informative on PostgreSQL)
     horizon: int | None = None  # PostgreSQL: xmin of the last read (None: read everything)
     applied: frozenset[int] = field(default_factory=frozenset)  # seqs at/above the horizon
+
+
+def covers(cursor: Cursor, change: Change) -> bool:
+    """Return whether a reader at ``cursor`` has applied ``change`` (one this reader's own
+    snapshot sees): on PostgreSQL, its transaction ended below the horizon or its seq is
+    among those applied at or above it; on SQLite, its seq is at or below the cursor's."""
+    if cursor.horizon is None:
+        return change.seq <= cursor.seq
+    return ((change.xid is not None and change.xid < cursor.horizon)
+            or change.seq in cursor.applied)
 
 
 def read(session: Session, cursor: Cursor, modality: Modality) -> tuple[list[Change], Cursor]:
@@ -155,4 +166,4 @@ def _change(row) -> Change:  # noqa: ANN001
     """Return the change a joined row describes."""
     return Change(seq=row.seq, biometric_id=row.id, guard_id=row.guard_id,
                   position=row.position, live=row.superseded_at is None,
-                  template_enc=row.template_enc)
+                  template_enc=row.template_enc, xid=row.xid)

@@ -69,3 +69,16 @@ class TemplateChange(Base):
     # reader can tell a change that may still be uncommitted; NULL on SQLite (one writer).
     xid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue(),
                                             index=True)
+
+
+class IndexCursor(Base):
+    """How far an external gallery index (the Milvus indexer) has applied the change feed:
+    a ``feed.Cursor`` kept in the database, so a crashed indexer resumes where it stopped."""
+
+    __tablename__ = "gallery_index_cursors"
+    backend: Mapped[str] = mapped_column(String(32), primary_key=True)
+    modality: Mapped[Modality] = mapped_column(_enum(Modality), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    horizon: Mapped[int | None] = mapped_column(BigInteger)
+    applied: Mapped[str] = mapped_column(String, default="[]")  # JSON list of seqs
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from registry.crypto import Keyring, Vault
 from registry.db import make_engine
 from registry.models import Base, Role
 from registry.settings import Environment, Settings
+from tests import milvus
 
 PG_URL = os.environ.get("GUARDID_TEST_PG_URL")
 # The suite's fingerprints come from the synthetic generator, so it uses thresholds calibrated
@@ -26,6 +28,23 @@ PG_URL = os.environ.get("GUARDID_TEST_PG_URL")
 SYNTHETIC_FINGER_THRESHOLDS = (Path(__file__).resolve().parent.parent / "fixtures"
                                / "synthetic_finger_thresholds.json")
 migrate.load_models()
+
+
+def pytest_configure(config):
+    """The Milvus pass: the controller process starts one Milvus server for the whole run
+    (xdist workers inherit its address through the environment)."""
+    from tests import milvus
+
+    if milvus.wanted() and not hasattr(config, "workerinput") and not os.environ.get(
+            milvus.URI_ENV):
+        config._guardid_milvus = milvus.start_server()
+
+
+def pytest_unconfigure(config):
+    """Stop the run's Milvus server."""
+    server = getattr(config, "_guardid_milvus", None)
+    if server is not None:
+        server.stop()
 
 
 def pytest_collection_modifyitems(items):
@@ -70,11 +89,16 @@ def engine(migrated_engine):
 
 
 @pytest.fixture
-def settings(tmp_path, db_url) -> Settings:
-    """Test settings: a private var dir and the worker's database."""
+def settings(tmp_path, db_url, worker_id) -> Settings:
+    """Test settings: a private var dir and the worker's database (in the Milvus pass, the
+    run's Milvus server with collections of this test's own)."""
+    backend = {}
+    if milvus.wanted():
+        backend = {"gallery_backend": "milvus", "milvus_uri": milvus.uri(),
+                   "milvus_collection_prefix": milvus.prefix(worker_id)}
     return Settings(env=Environment.test, var_dir=tmp_path / "var", database_url=db_url,
                     keyring_file=tmp_path / "var" / "keyring.json", datasets=_datasets(),
-                    finger_thresholds_file=str(SYNTHETIC_FINGER_THRESHOLDS))
+                    finger_thresholds_file=str(SYNTHETIC_FINGER_THRESHOLDS), **backend)
 
 
 def _datasets() -> Path | None:
@@ -85,11 +109,21 @@ def _datasets() -> Path | None:
 
 
 @pytest.fixture
-def runtime(settings, engine) -> Runtime:
+def runtime(settings, engine) -> Iterator[Runtime]:
     """A runtime on the test database with a fresh keyring."""
     keyring = Keyring.open(settings.keyring_file, create=True)
-    return Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
-                   vault=Vault(keyring))
+    rt = Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
+                 vault=Vault(keyring))
+    if not rt.uses_milvus:
+        yield rt
+        return
+    rt.start_indexer()  # as a served process does: the feed reaches Milvus in the background
+    try:
+        yield rt
+    finally:
+        rt.stop_indexer()
+        rt.milvus_store.drop()
+        rt.milvus_store.close()
 
 
 @pytest.fixture

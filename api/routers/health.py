@@ -46,6 +46,11 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
         body["reason"] = reason
     if loading is not None:
         body["progress"] = loading
+    if checks["database"] == "ok" and runtime.uses_milvus:
+        # The Milvus indexer's backlog: searches stay whole meanwhile (the tail is searched
+        # here), so a lag is reported, not a reason to leave the load balancer.
+        body["indexer"] = {lag.modality: {"changes": lag.changes, "oldest_s": round(
+            lag.oldest_s, 3)} for lag in runtime.indexer_lag()}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

@@ -1,0 +1,163 @@
+"""The Milvus gallery backend against a real Milvus server (make test-milvus): the indexer
+applies the feed idempotently and resumes after a crash mid-batch, searches equal the embedded
+galleries', the tail the indexer has not applied is still found, a removed template leaves,
+and /readyz and /metrics report the indexer's lag.
+
+Skipped outside the Milvus pass (GUARDID_TEST_GALLERY_BACKEND=milvus starts the server).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from biometrics.gallery import FaceGallery, FingerGallery
+from biometrics.milvus import indexer as indexing
+from biometrics.milvus.gallery import MilvusFaceGallery, MilvusFingerGallery, db_templates
+from biometrics.models import Biometric, Modality
+from tests.biometrics.test_snapshots import GUARDS, _seed
+
+pytestmark = [pytest.mark.db, pytest.mark.gallery]
+
+
+@pytest.fixture
+def mrt(runtime):
+    """The test's runtime on Milvus, its indexer thread stopped (each test drives it)."""
+    if not runtime.uses_milvus:
+        pytest.skip("runs in the Milvus pass (make test-milvus)")
+    runtime.stop_indexer()
+    return runtime
+
+
+def _galleries(rt) -> tuple[MilvusFaceGallery, MilvusFingerGallery]:
+    """Fresh Milvus galleries of the runtime, caught up."""
+    face = MilvusFaceGallery(rt.milvus_store)
+    finger = MilvusFingerGallery(rt.milvus_store, db_templates(rt.sessions, rt.vault),
+                                 rt.finger_engine)
+    with rt.sessions() as s:
+        face.catch_up(s, rt.vault)
+        finger.catch_up(s, rt.vault)
+    return face, finger
+
+
+def _embedded(rt) -> tuple[FaceGallery, FingerGallery]:
+    face, finger = FaceGallery(), FingerGallery(rt.finger_engine)
+    with rt.sessions() as s:
+        face.catch_up(s, rt.vault)
+        finger.catch_up(s, rt.vault)
+    return face, finger
+
+
+def test_the_indexer_applies_the_feed_once_however_often_it_runs(mrt):
+    _seed(mrt)
+    ix = mrt.new_indexer()
+    assert ix.apply() == GUARDS * 3  # a face and two fingers each
+    assert ix.apply() == 0  # nothing new: nothing applied again
+    store = mrt.milvus_store
+    assert store.count("faces") == GUARDS
+    with mrt.sessions() as s:
+        fingers = [b for b, in s.query(Biometric.id).filter(Biometric.modality == Modality.finger)]
+    assert store.ids("fingers") == set(fingers)
+    # the same changes applied again (a cursor lost): the same rows, no duplicates
+    with mrt.sessions() as s:
+        indexing.reset_cursors(s)
+        s.commit()
+    codes_before = store.count("fingers")
+    assert ix.apply() == GUARDS * 3
+    assert store.count("faces") == GUARDS and store.count("fingers") == codes_before
+    ix.stop()
+
+
+def test_a_crash_mid_batch_resumes_from_the_saved_cursor(mrt):
+    _seed(mrt)
+
+    def crash(modality, n):  # noqa: ANN001
+        if modality == Modality.finger and n >= 20:
+            raise RuntimeError("killed mid-run")
+
+    ix = mrt.new_indexer()
+    ix.batch, ix.after_batch = 10, crash
+    with pytest.raises(RuntimeError):
+        ix.apply()
+    with mrt.sessions() as s:
+        saved = indexing.load_cursor(s, Modality.finger)
+        assert saved.seq > 0  # the first batch's cursor was kept
+        assert indexing.lag(s, Modality.finger).changes == 2 * GUARDS - 10
+    ix.after_batch = None
+    assert ix.apply() == 2 * GUARDS - 10  # the crashed batch again, then the rest
+    face, finger = _galleries(mrt)
+    assert not face.pending and not finger.pending  # everything is in Milvus
+    with mrt.sessions() as s:
+        assert indexing.lag(s, Modality.finger).changes == 0
+    ix.stop()
+
+
+def test_milvus_searches_equal_the_embedded_galleries(mrt):
+    _seed(mrt)
+    mrt.new_indexer().apply()
+    face, finger = _galleries(mrt)
+    ef, eg = _embedded(mrt)
+    assert face.owner == ef.owner and finger.owner == eg.owner
+    for bio in list(ef.owner)[:8]:
+        vec = ef.index._index.reconstruct(bio)
+        assert ([(h.guard_id, round(h.score, 4)) for h in face.search(vec, threshold=0.5)]
+                == [(h.guard_id, round(h.score, 4)) for h in ef.search(vec, threshold=0.5)])
+    for t in list(eg.index.templates.values())[:8]:
+        want = [(h.guard_id, round(h.score, 5)) for h in eg.search(t)]
+        got = [(h.guard_id, round(h.score, 5)) for h in finger.search(t)]
+        assert got[0] == want[0] and set(got) <= set(want) | set(got)
+
+
+def test_changes_the_indexer_has_not_applied_are_searched_from_the_tail(mrt):
+    _seed(mrt)
+    ix = mrt.new_indexer()
+    ix.apply()
+    _seed(mrt, 3, seed=1)  # committed, not applied to Milvus
+    face, finger = _galleries(mrt)
+    assert len(face.pending) == 3 and len(finger.pending) == 6
+    newest_bio = max(face.owner)
+    vec = face.index._index.reconstruct(newest_bio)
+    assert mrt.milvus_store.search_faces(vec, 1)[0][1] < 0.99  # Milvus has not got it
+    assert face.search(vec, threshold=0.99)[0].biometric_id == newest_bio
+    t = finger.index.templates[max(finger.pending)]
+    assert finger.search(t)[0].biometric_id == max(finger.pending)
+    ix.apply()  # now applied: the tail is let go at the next catch-up
+    with mrt.sessions() as s:
+        face.catch_up(s, mrt.vault)
+        finger.catch_up(s, mrt.vault)
+    assert not face.pending and not finger.pending and not len(finger.index)
+    assert face.search(vec, threshold=0.99)[0].biometric_id == newest_bio
+    assert finger.search(t)[0].biometric_id == max(finger.owner)
+    ix.stop()
+
+
+def test_a_superseded_template_leaves_milvus(mrt):
+    from biometrics import writer
+
+    _seed(mrt)
+    ix = mrt.new_indexer()
+    ix.apply()
+    ef, eg = _embedded(mrt)
+    bio = max(ef.owner)
+    vec = ef.index._index.reconstruct(bio)
+    finger_bio = max(eg.owner)
+    t = eg.index.templates[finger_bio]
+    with mrt.sessions() as s:
+        assert writer.remove(s, [bio, finger_bio]) == [bio, finger_bio]
+        s.commit()
+    ix.apply()
+    assert bio not in mrt.milvus_store.ids("faces")
+    assert finger_bio not in mrt.milvus_store.ids("fingers")
+    face, finger = _galleries(mrt)
+    assert all(h.biometric_id != bio for h in face.search(vec, threshold=0.5))
+    assert all(h.biometric_id != finger_bio for h in finger.search(t))
+
+
+def test_readyz_and_metrics_report_the_indexer_lag(mrt, client, keys):
+    _seed(mrt, 5)
+    body = client.get("/readyz").json()
+    assert body["indexer"]["face"]["changes"] == 5
+    metrics = client.get("/metrics", headers={"Authorization": f"Bearer {keys['admin']}"}).text
+    assert 'guardid_milvus_indexer_lag_changes{modality="finger"} 10.0' in metrics
+    mrt.new_indexer().apply()
+    assert client.get("/readyz").json()["indexer"]["face"]["changes"] == 0
+
