@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n 2
 # skip with a reason.
 SYSTEM_PACKAGES ?= chromium poppler-utils fonts-noto-cjk libfprint-2-2 gir1.2-fprint-2.0 python3-gi
 
-.PHONY: run test test-sqlite test-postgres setup system-deps lint bench clean
+.PHONY: run test test-sqlite test-postgres test-milvus setup system-deps lint bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "guardid needs Python 3.11+"'
@@ -34,7 +34,7 @@ run: $(STAMP)
 	$(VENV)/bin/guardid demo load
 	$(VENV)/bin/guardid serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP) system-deps test-sqlite test-postgres
+test: $(STAMP) system-deps test-sqlite test-postgres test-milvus
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \
@@ -57,6 +57,17 @@ test-postgres: $(STAMP)
 	  GUARDID_TEST_PG_URL='$(PG_URL)' $(PY) -m pytest $(PYTEST_ARGS) -m db; \
 	else \
 	  echo "== test pass 2 SKIPPED: PostgreSQL is not reachable at $(PG_URL)"; \
+	fi
+
+# Pass 3: the gallery tests (de-duplication, identify, replicas, races) again with the
+# galleries on a real Milvus server, started once for the run by the pytest controller.
+test-milvus: $(STAMP)
+	@if $(VENV)/bin/guardid db ping --url '$(PG_URL)'; then \
+	  echo "== test pass 3: gallery tests on the Milvus backend (PostgreSQL)"; \
+	  GUARDID_TEST_PG_URL='$(PG_URL)' GUARDID_TEST_GALLERY_BACKEND=milvus \
+	    $(PY) -m pytest $(PYTEST_ARGS) -m gallery; \
+	else \
+	  echo "== test pass 3 SKIPPED: PostgreSQL is not reachable at $(PG_URL)"; \
 	fi
 
 lint: $(STAMP)

@@ -11,6 +11,7 @@ from cli import (
     enrol_cmds,
     face_cmds,
     finger_cmds,
+    gallery_cmds,
     registry_cmds,
     report_cmds,
     station_cmds,
@@ -33,7 +34,7 @@ first steps:
 every command takes --help; settings are GUARDID_* environment variables (README.md)."""
 
 COMMANDS = [registry_cmds, audit_cmds, face_cmds, finger_cmds, cert_cmds, enrol_cmds,
-            station_cmds, report_cmds]
+            station_cmds, report_cmds, gallery_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:

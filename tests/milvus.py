@@ -65,3 +65,12 @@ def uri() -> str:
 def prefix(worker: str) -> str:
     """Return a collection prefix of one test's own."""
     return f"t_{worker}_{uuid.uuid4().hex[:10]}"
+
+
+def server_env(prefix_: str) -> dict[str, str]:
+    """Return the GUARDID_* variables that put a served process on this run's Milvus (none
+    outside the Milvus pass)."""
+    if not wanted():
+        return {}
+    return {"GUARDID_GALLERY_BACKEND": "milvus", "GUARDID_MILVUS_URI": uri(),
+            "GUARDID_MILVUS_COLLECTION_PREFIX": prefix_}

@@ -42,7 +42,10 @@ def server_env(runtime) -> dict[str, str]:  # noqa: ANN001
             "GUARDID_ENV": "test",
             # the served path computes probes in a pool, as deployed; one process is enough
             "GUARDID_COMPUTE_PROCESSES": "1",
-            "GUARDID_FINGER_THRESHOLDS_FILE": str(SYNTHETIC_FINGER_THRESHOLDS)}
+            "GUARDID_FINGER_THRESHOLDS_FILE": str(SYNTHETIC_FINGER_THRESHOLDS),
+            **({"GUARDID_GALLERY_BACKEND": "milvus", "GUARDID_MILVUS_URI": s.milvus_uri,
+                "GUARDID_MILVUS_COLLECTION_PREFIX": s.milvus_collection_prefix}
+               if s.gallery_backend == "milvus" else {})}
 
 
 def _drain(stream, tail: deque) -> None:  # noqa: ANN001

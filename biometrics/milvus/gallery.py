@@ -54,6 +54,15 @@ class _MilvusView:
         self.store = store
         self.indexed = feed.Cursor()  # the indexer's cursor, as the last catch-up read it
         self.pending: dict[int, feed.Change] = {}  # in the local index, not yet in Milvus
+        self._replaying = False  # the start-up load: nothing kept for since()
+
+    def replay(self, db_engine, vault: Vault, *, stop=None) -> int:  # noqa: ANN001
+        """The start-up load: what Milvus holds only sets owners (nothing is decrypted)."""
+        self._replaying = True
+        try:
+            return super().replay(db_engine, vault, stop=stop)
+        finally:
+            self._replaying = False
 
     def _apply(self, db_session: Session, vault: Vault, *, stop=None) -> int:  # noqa: ANN001
         """Read the indexer's cursor in the same snapshot, then apply the feed."""
@@ -83,16 +92,15 @@ class _MilvusView:
                 else:
                     self.owner.pop(c.biometric_id, None)
             self.generation += 1
+            if not self._replaying:  # a catch-up: keep them for since() (a commit's lock)
+                self._recent.extend(
+                    (self.generation, c.biometric_id, self._decode(vault.decrypt(
+                        db_session, c.template_enc, purpose=self.purpose)))
+                    for c in indexed if c.live)
         if tail:
             super()._apply_batch(tail, db_session, vault)
             for c in tail:
                 self.pending[c.biometric_id] = c
-
-    def since(self, generation: int) -> None:
-        """A commit under the de-duplication lock searches the whole gallery again (Milvus
-        with Strong consistency plus the tail): what the indexer applied in between is not
-        held here, so no "only the newer" gallery can be made."""
-        return None
 
     def snapshot_state(self):  # noqa: ANN201
         """Milvus galleries are not snapshotted (Milvus persists its own segments)."""

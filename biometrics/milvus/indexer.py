@@ -156,6 +156,8 @@ class Indexer:
             done: set[int] = set()
             n = 0
             for changes in reading:
+                if not changes:  # every row of the batch was applied before
+                    continue
                 self._apply_batch(modality, changes, reader)
                 n += len(changes)
                 done.update(c.seq for c in changes)
@@ -228,8 +230,12 @@ class Indexer:
             self._thread.join(timeout=30)
             self._thread = None
         if self._lock_conn is not None:
-            try:
+            try:  # a pooled connection keeps a session lock: unlock before it goes back
+                self._lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                self._lock_conn.commit()
                 self._lock_conn.close()
+            except Exception:  # noqa: BLE001 (a broken connection: drop it, lock and all)
+                self._lock_conn.invalidate()
             finally:
                 self._lock_conn = None
                 self.active = False

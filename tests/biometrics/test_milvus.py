@@ -8,6 +8,10 @@ Skipped outside the Milvus pass (GUARDID_TEST_GALLERY_BACKEND=milvus starts the 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from biometrics.gallery import FaceGallery, FingerGallery
@@ -15,17 +19,29 @@ from biometrics.milvus import indexer as indexing
 from biometrics.milvus.gallery import MilvusFaceGallery, MilvusFingerGallery, db_templates
 from biometrics.models import Biometric, Modality
 from tests.biometrics.test_snapshots import GUARDS, _seed
+from tests.servers import ROOT, server_env
 
 pytestmark = [pytest.mark.db, pytest.mark.gallery]
 
 
 @pytest.fixture
 def mrt(runtime):
-    """The test's runtime on Milvus, its indexer thread stopped (each test drives it)."""
+    """The test's runtime on Milvus, its indexer thread stopped (each test drives its own;
+    they are stopped at the end, so none keeps the advisory lock for the next test)."""
     if not runtime.uses_milvus:
         pytest.skip("runs in the Milvus pass (make test-milvus)")
     runtime.stop_indexer()
-    return runtime
+    made = []
+    build = runtime.new_indexer
+
+    def new_indexer():  # noqa: ANN202
+        made.append(build())
+        return made[-1]
+
+    runtime.new_indexer = new_indexer
+    yield runtime
+    for ix in made:
+        ix.stop()
 
 
 def _galleries(rt) -> tuple[MilvusFaceGallery, MilvusFingerGallery]:
@@ -161,3 +177,51 @@ def test_readyz_and_metrics_report_the_indexer_lag(mrt, client, keys):
     mrt.new_indexer().apply()
     assert client.get("/readyz").json()["indexer"]["face"]["changes"] == 0
 
+
+
+def _cli(rt, *args: str) -> tuple[int, dict]:
+    """Run ``guardid gallery ...`` in a subprocess on the test's database and Milvus."""
+    env = {**server_env(rt), "GUARDID_MILVUS_URI": rt.settings.milvus_uri,
+           "GUARDID_MILVUS_COLLECTION_PREFIX": rt.settings.milvus_collection_prefix}
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "gallery", *args,
+                           "--backend", "milvus", "--json"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    return proc.returncode, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_gallery_sync_verify_and_rebuild_commands(mrt):
+    _seed(mrt, 6)
+    code, out = _cli(mrt, "sync")
+    assert code == 0 and out["applied"] == 18 and out["lag"] == {"face": 0, "finger": 0}
+    code, out = _cli(mrt, "verify")
+    assert code == 0 and out["ok"]
+    assert [g["database"] for g in out["galleries"]] == [6, 12]
+    mrt.milvus_store.drop_faces([max(_embedded(mrt)[0].owner)])  # Milvus loses one
+    code, out = _cli(mrt, "verify")
+    assert code == 1 and not out["ok"] and out["galleries"][0]["missing"] == 1
+    code, out = _cli(mrt, "rebuild")
+    assert code == 0 and out["applied"] == 18
+    code, out = _cli(mrt, "verify")
+    assert code == 0 and out["ok"] and out["galleries"][0]["milvus"] == 6
+
+
+def test_a_commit_under_the_lock_searches_what_the_indexer_applied_meanwhile(mrt):
+    """The de-duplication lock searches only what arrived since the search outside it: a
+    template the indexer applied in between (so never in this server's tail) is in it."""
+    _seed(mrt)
+    ix = mrt.new_indexer()
+    ix.apply()
+    face, finger = _galleries(mrt)
+    generations = face.generation, finger.generation
+    _seed(mrt, 1, seed=2)  # another station commits; the indexer applies it at once
+    ix.apply()
+    with mrt.sessions() as s:
+        face.catch_up(s, mrt.vault)
+        finger.catch_up(s, mrt.vault)
+    assert not face.pending and not finger.pending  # all in Milvus, nothing in the tail
+    newer_face, newer_finger = face.since(generations[0]), finger.since(generations[1])
+    newest = max(face.owner)
+    vec = _embedded(mrt)[0].index._index.reconstruct(newest)
+    assert [h.biometric_id for h in newer_face.search(vec, threshold=0.99)] == [newest]
+    assert set(newer_finger.templates) == {b for b, g in finger.owner.items()
+                                           if g == face.owner[newest]}  # its two fingers

@@ -15,6 +15,9 @@ from tests.api.conftest import new_id
 from tests.enrollment.conftest import submit_fingers
 from tests.helpers import auth
 
+# searched again on the Milvus gallery backend (make test-milvus)
+pytestmark = pytest.mark.gallery
+
 
 def count(runtime, table):
     """Count rows in a short transaction (a long one would hold SQLite's write lock)."""

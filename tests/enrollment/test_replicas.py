@@ -30,11 +30,12 @@ from enrollment.models import EnrollmentSession as Enrolment
 from enrollment.models import ReviewCase, SessionStatus
 from registry import apikeys, idnumber
 from registry.models import Base, Role
+from tests import milvus
 from tests.conftest import PG_URL, SYNTHETIC_FINGER_THRESHOLDS
 from tests.enrollment.conftest import finger_png
 from tests.servers import ROOT, start
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.gallery]
 
 RACES = 50
 # A replica applies another's commit within this many seconds (the goal).
@@ -72,7 +73,8 @@ def replicas(migrated_engine, db_url, tmp_path_factory):
            "GUARDID_COMPUTE_PROCESSES": "1", "GUARDID_COLLECTION_MIN_FINGERS": "1",
            "GUARDID_FACE_THRESHOLDS_FILE": str(never),
            "GUARDID_ENROLL_DUPLICATE_THRESHOLD": "face_fmr_1e-12",
-           "GUARDID_FINGER_THRESHOLDS_FILE": str(SYNTHETIC_FINGER_THRESHOLDS)}
+           "GUARDID_FINGER_THRESHOLDS_FILE": str(SYNTHETIC_FINGER_THRESHOLDS),
+           **milvus.server_env(milvus.prefix("replicas"))}
     with ThreadPoolExecutor(2) as pool:
         (proc_a, url_a), (proc_b, url_b) = pool.map(start, [env, env])
     try:

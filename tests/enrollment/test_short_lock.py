@@ -19,6 +19,9 @@ from matching.finger import FingerprintEngine
 from matching.finger.engine import Matcher
 from registry.models import utcnow
 
+# searched again on the Milvus gallery backend (make test-milvus)
+pytestmark = pytest.mark.gallery
+
 
 def test_since_holds_only_newer_live_templates(runtime, session):
     gallery = FaceGallery()

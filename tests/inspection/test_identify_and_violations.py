@@ -7,6 +7,9 @@ import pytest
 from tests.helpers import auth
 from tests.inspection.conftest import make_guard, make_org
 
+# searched again on the Milvus gallery backend (make test-milvus)
+pytestmark = pytest.mark.gallery
+
 
 def identify(client, key, photo):
     return client.post("/inspections/identify", headers=auth(key),
