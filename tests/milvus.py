@@ -19,6 +19,9 @@ import pytest
 BACKEND = os.environ.get("GUARDID_TEST_GALLERY_BACKEND", "embedded")
 URI_ENV, ERROR_ENV = "GUARDID_TEST_MILVUS_URI", "GUARDID_TEST_MILVUS_ERROR"
 START_TIMEOUT_MS = 120_000
+# milvus-lite 2.3.5's embedded etcd always takes this peer port (not configurable), so only one
+# such server can run on a machine at a time; every other port is chosen free per run.
+ETCD_PEER_PORT = 2380
 
 
 def wanted() -> bool:
@@ -34,6 +37,12 @@ def _free_port() -> int:
 
 def start_server():  # noqa: ANN201 (milvus.MilvusServer)
     """Start a Milvus standalone server in a private folder; set URI_ENV (or ERROR_ENV)."""
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", ETCD_PEER_PORT)) == 0:
+            os.environ[ERROR_ENV] = (f"the Milvus test server cannot start: port "
+                                     f"{ETCD_PEER_PORT} (its embedded etcd's fixed peer port) "
+                                     "is taken, e.g. by another Milvus standalone")
+            return None
     try:
         from milvus import MilvusServer
 

@@ -12,6 +12,7 @@ consistency: it sees every write acknowledged before it.
 from __future__ import annotations
 
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,6 +34,10 @@ FINGER_INDEX = {"index_type": "BIN_FLAT", "metric_type": "HAMMING", "params": {}
 EXPR_CHUNK = 2_000
 CONSISTENCY = "Strong"
 CONNECT_TIMEOUT_S = 10.0
+# Opening the collections: attempts, and the pause between them (a replica that lost the race
+# to create them waits for the winner's partitions and index).
+CREATE_ATTEMPTS = 10
+CREATE_RETRY_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -73,13 +78,28 @@ class MilvusStore:
             except Exception as exc:  # noqa: BLE001 (pymilvus raises many kinds)
                 self._faces = self._fingers = None
                 raise GalleryBackendError(
-                    f"cannot reach Milvus at {_safe(self.uri)}: {type(exc).__name__}") from exc
+                    f"cannot reach Milvus at {_safe(self.uri)}: {type(exc).__name__}: "
+                    f"{_brief(exc)}") from exc
 
     def _collection(self, kind: str):  # noqa: ANN202 (pymilvus Collection)
-        """Return the ``kind`` collection, created with its schema, partitions and index."""
+        """Return the ``kind`` collection, loaded; created with its schema, partitions and
+        index if it does not exist. Replicas starting together may race to create it: a
+        creation that fails because another won is retried as an open."""
+        for attempt in range(CREATE_ATTEMPTS):
+            try:
+                return self._create_or_open(kind)
+            except Exception:  # noqa: BLE001 (pymilvus raises MilvusException for all)
+                if attempt == CREATE_ATTEMPTS - 1:
+                    raise
+                time.sleep(CREATE_RETRY_S)
+        raise AssertionError("unreachable")
+
+    def _create_or_open(self, kind: str):  # noqa: ANN202
+        """One attempt of :meth:`_collection`."""
         from pymilvus import Collection, CollectionSchema, DataType, FieldSchema, utility
 
         name = f"{self.prefix}_{kind}"
+        field = "vector" if kind == "faces" else "code"
         if not utility.has_collection(name, using=self.alias):
             if kind == "faces":
                 fields = [FieldSchema("id", DataType.INT64, is_primary=True),
@@ -91,15 +111,16 @@ class MilvusStore:
                           FieldSchema("guard", DataType.INT64),
                           FieldSchema("bits", DataType.INT64),  # the code's popcount
                           FieldSchema("code", DataType.BINARY_VECTOR, dim=CODE_BITS)]
-            c = Collection(name, CollectionSchema(fields, description=f"guardid {kind}"),
-                           using=self.alias, consistency_level=CONSISTENCY)
-            if kind == "fingers":
-                for p in POSITIONS:
+            Collection(name, CollectionSchema(fields, description=f"guardid {kind}"),
+                       using=self.alias, consistency_level=CONSISTENCY)
+        c = Collection(name, using=self.alias)
+        if kind == "fingers":
+            have = {p.name for p in c.partitions}
+            for p in POSITIONS:
+                if _partition(p) not in have:
                     c.create_partition(_partition(p))
-            c.create_index("vector" if kind == "faces" else "code",
-                           FACE_INDEX if kind == "faces" else FINGER_INDEX)
-        else:
-            c = Collection(name, using=self.alias)
+        if not c.has_index():
+            c.create_index(field, FACE_INDEX if kind == "faces" else FINGER_INDEX)
         c.load()
         return c
 
@@ -122,7 +143,8 @@ class MilvusStore:
         except GalleryBackendError:
             raise
         except Exception as exc:  # noqa: BLE001 (pymilvus raises many kinds)
-            raise GalleryBackendError(f"Milvus {what} failed: {type(exc).__name__}") from exc
+            raise GalleryBackendError(
+                f"Milvus {what} failed: {type(exc).__name__}: {_brief(exc)}") from exc
 
     def put_faces(self, ids: list[int], guards: list[int], vectors: np.ndarray) -> None:
         """Write face vectors under their biometric ids (an id already there is replaced)."""
@@ -247,3 +269,8 @@ def _safe(uri: str) -> str:
     u = urllib.parse.urlsplit(uri)
     host = u.hostname or ""
     return f"{u.scheme}://{host}{':' + str(u.port) if u.port else ''}"
+
+
+def _brief(exc: Exception) -> str:
+    """Return Milvus's own message of ``exc``, short (it names no person or template)."""
+    return (getattr(exc, "message", None) or str(exc))[:200]

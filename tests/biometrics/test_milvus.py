@@ -225,3 +225,21 @@ def test_a_commit_under_the_lock_searches_what_the_indexer_applied_meanwhile(mrt
     assert [h.biometric_id for h in newer_face.search(vec, threshold=0.99)] == [newest]
     assert set(newer_finger.templates) == {b for b, g in finger.owner.items()
                                            if g == face.owner[newest]}  # its two fingers
+
+
+def test_replicas_opening_new_collections_at_once_all_succeed(mrt):
+    """Replicas starting together race to create the collections: none of them fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from biometrics.milvus.store import MilvusStore
+
+    prefix = mrt.settings.milvus_collection_prefix + "_race"
+    stores = [MilvusStore(mrt.settings.milvus_uri, prefix) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            counts = list(pool.map(lambda st: (st.count("faces"), st.count("fingers")), stores))
+        assert counts == [(0, 0)] * 4
+    finally:
+        stores[0].drop()
+        for st in stores:
+            st.close()
