@@ -69,23 +69,16 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    from biometrics.milvus.indexer import reset_cursors
-
     rt = _milvus_runtime()
     ix = rt.new_indexer()
     try:
-        with ix._local, ix._leadership() as leading:  # hold the lock across drop and reset
-            if not leading:
-                emit({"applied": 0, "active": False}, as_json=args.json,
-                     text="another process is the active indexer; stop it first")
-                return 1
-            rt.milvus_store.drop()
-            with rt.sessions() as s:
-                reset_cursors(s)
-                s.commit()
-        n = ix.apply()
+        n = ix.rebuild()
     finally:
         ix.stop()
+    if n is None:
+        emit({"applied": 0, "active": False}, as_json=args.json,
+             text="another process is the active indexer; stop it first")
+        return 1
     _audit(rt, "gallery.rebuild", {"applied": n})
     emit({"applied": n}, as_json=args.json, text=f"rebuilt: applied {n} change(s)")
     return 0

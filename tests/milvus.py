@@ -29,12 +29,6 @@ def wanted() -> bool:
     return BACKEND == "milvus"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server():  # noqa: ANN201 (milvus.MilvusServer)
     """Start a Milvus standalone server in a private folder; set URI_ENV (or ERROR_ENV)."""
     with socket.socket() as s:
@@ -46,9 +40,11 @@ def start_server():  # noqa: ANN201 (milvus.MilvusServer)
     try:
         from milvus import MilvusServer
 
+        from tests.servers import free_port
+
         server = MilvusServer(wait_for_started=False)
         server.set_base_dir(tempfile.mkdtemp(prefix="guardid-milvus-"))
-        server.listen_port = _free_port()
+        server.listen_port = free_port()
         server.start()
         server.wait_started(START_TIMEOUT_MS)
     except Exception as exc:  # noqa: BLE001 (the reason is reported by every Milvus test)

@@ -10,7 +10,6 @@ session-level advisory lock lets one process apply at a time; the others stand b
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
@@ -31,6 +30,7 @@ from matching.finger import FingerprintEngine, FingerprintTemplate
 from matching.finger.index import CYLINDERS_PER_FINGER, codes
 from registry.crypto import Vault
 from registry.db import read_session
+from registry.models import utcnow
 
 BACKEND = "milvus"
 # pg_try_advisory_lock key of the active indexer ("guardid milvus indexer").
@@ -62,7 +62,7 @@ def save_cursor(db_session: Session, modality: Modality, cursor: feed.Cursor) ->
         db_session.add(row)
     row.seq, row.horizon = cursor.seq, cursor.horizon
     row.applied = json.dumps(sorted(cursor.applied))
-    row.updated_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    row.updated_at = utcnow()
 
 
 def reset_cursors(db_session: Session) -> None:
@@ -97,7 +97,7 @@ def lag(db_session: Session, modality: Modality) -> Lag:
     n, oldest = db_session.execute(query).one()
     age = 0.0
     if n and oldest is not None:
-        age = max(0.0, (dt.datetime.now(dt.UTC).replace(tzinfo=None) - oldest).total_seconds())
+        age = max(0.0, (utcnow() - oldest).total_seconds())
     return Lag(modality.value, int(n), age)
 
 
@@ -125,6 +125,18 @@ class Indexer:
         with self._local, self._leadership() as leading:
             if not leading:
                 return 0
+            return sum(self._apply(m) for m in (Modality.face, Modality.finger))
+
+    def rebuild(self) -> int | None:
+        """Empty the Milvus collections, forget the cursors and apply the whole feed; return
+        how many changes (None when another process is the active indexer)."""
+        with self._local, self._leadership() as leading:  # the lock across drop and reset
+            if not leading:
+                return None
+            self.store.drop()
+            with Session(self.engine) as s:
+                reset_cursors(s)
+                s.commit()
             return sum(self._apply(m) for m in (Modality.face, Modality.finger))
 
     @contextmanager
@@ -165,10 +177,11 @@ class Indexer:
                     self.after_batch(modality, n)
                 if len(start.applied) + len(done) <= SAVE_APPLIED_MAX:
                     # Read again from this cursor, the reading passes over what it applied
-                    # (on SQLite: every seq up to the batch's last, in commit order).
+                    # (on SQLite, commit order is seq order: the batch's last seq is enough).
+                    pg = self.engine.dialect.name == "postgresql"
                     self._save(modality, feed.Cursor(
                         seq=max(start.seq, max(done)), horizon=start.horizon,
-                        applied=start.applied | done))
+                        applied=start.applied | done if pg else frozenset()))
             self._save(modality, reading.cursor)
         self.applied_total += n
         return n
