@@ -7,7 +7,8 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 # PostgreSQL used by the second test pass (trust auth on this machine).
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
-PYTEST_ARGS ?= -n 2
+# loadgroup: tests marked xdist_group (one module's shared servers) stay on one worker.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 # Debian packages some tests drive for real: a headless browser for the pages (with CJK fonts
 # so Chinese renders in screenshots and PDFs), libfprint 2 (its virtual image reader drives the
 # real library in the device tests), pdftoppm to

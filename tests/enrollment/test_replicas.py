@@ -35,7 +35,9 @@ from tests.conftest import PG_URL, SYNTHETIC_FINGER_THRESHOLDS
 from tests.enrollment.conftest import finger_png
 from tests.servers import ROOT, start
 
-pytestmark = [pytest.mark.db, pytest.mark.gallery]
+# One xdist worker runs the whole module (make test passes --dist loadgroup): its tests share
+# the two replica servers, and the last one resolves the reviews the earlier ones opened.
+pytestmark = [pytest.mark.db, pytest.mark.gallery, pytest.mark.xdist_group("replicas")]
 
 RACES = 50
 # A replica applies another's commit within this many seconds (the goal).
@@ -220,8 +222,14 @@ def test_resolve_review_and_reextract_racing_commits_lose_nothing(replicas, face
     url_a, url_b, keys, runtime, env = replicas
     a, b = client(url_a, keys["station"]), client(url_b, keys["station"])
     admin_a = client(url_a, keys["admin"])
-    # Open review cases to resolve (a review names an admitted guard of the race test or of
-    # the first test), and stale finger templates for a re-extraction run.
+    # Open review cases to resolve, made here (a test never relies on another's leftovers:
+    # each pair is one person enrolled on A and again under another ID number on B), and
+    # stale finger templates for a re-extraction run.
+    for i in range(6):
+        first = prepare(a, 700 + i, 700 + i, face_jpeg)
+        assert a.post(f"/enrollments/{first['id']}/commit").json()["status"] == "committed"
+        again = prepare(b, 800 + i, 700 + i, face_jpeg)
+        assert b.post(f"/enrollments/{again['id']}/commit").json()["status"] == "review"
     cases = [c["id"] for c in admin_a.get("/reviews").json()][:6]
     assert len(cases) == 6
     with runtime.sessions.begin() as s:
