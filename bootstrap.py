@@ -8,8 +8,9 @@ are real types for readers and type checkers, imported for annotations only).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from typing import TYPE_CHECKING
@@ -61,6 +62,9 @@ class Runtime:
     listener: Listener | None = None  # keeps the galleries in step while the app serves
     loader: GalleryLoader | None = None  # loads the galleries, then writes their snapshots
     indexer: Indexer | None = None  # applies the feed to Milvus (gallery_backend=milvus)
+    # set by the listener on each NOTIFY of the feed: the indexer applies at once, not at
+    # its next poll
+    indexer_wake: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         # Every session carries the audit chain key: `audit.record` authenticates its entries.
@@ -105,9 +109,13 @@ class Runtime:
     @cached_property
     def milvus_store(self) -> MilvusStore:
         """The Milvus collections of this deployment (connects on first use)."""
-        from biometrics.milvus.store import MilvusStore
+        from biometrics.milvus.store import IndexPlan, MilvusStore
 
-        return MilvusStore(self.settings.milvus_uri, self.settings.milvus_collection_prefix)
+        st = self.settings
+        plan = IndexPlan(face=st.milvus_face_index, face_ef=st.milvus_face_ef,
+                         finger=st.milvus_finger_index, finger_nlist=st.milvus_finger_nlist,
+                         finger_nprobe=st.milvus_finger_nprobe)
+        return MilvusStore(st.milvus_uri, st.milvus_collection_prefix, plan)
 
     def new_indexer(self) -> Indexer:
         """Return an indexer that applies the change feed to Milvus (not started)."""
@@ -246,7 +254,7 @@ class Runtime:
     def start_indexer(self) -> None:
         """Start the Milvus indexer thread (gallery_backend=milvus; once)."""
         if self.uses_milvus and self.indexer is None:
-            self.indexer = self.new_indexer().start()
+            self.indexer = self.new_indexer().start(self.indexer_wake)
 
     def stop_indexer(self) -> None:
         """Stop the Milvus indexer thread, if one runs."""
@@ -268,8 +276,9 @@ class Runtime:
         from biometrics.replication import listener_for
 
         if self.settings.replica_listen and self.listener is None:
-            self.listener = listener_for(self.engine, self.sessions, self.vault,
-                                         (self.face_gallery, self.finger_gallery))
+            self.listener = listener_for(
+                self.engine, self.sessions, self.vault, (self.face_gallery, self.finger_gallery),
+                on_change=self.indexer_wake.set if self.uses_milvus else None)
 
     def close(self) -> None:
         """Stop the loader and the listener, the compute processes, then the database pool."""

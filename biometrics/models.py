@@ -81,4 +81,6 @@ class IndexCursor(Base):
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     horizon: Mapped[int | None] = mapped_column(BigInteger)
     applied: Mapped[str] = mapped_column(String, default="[]")  # JSON list of seqs
+    # The newest Milvus timestamp of the writes this cursor covers (searches wait for it).
+    written_ts: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -139,12 +139,16 @@ class Listener:
 
 
 def listener_for(engine: Engine, sessions: Callable[[], Session], vault,  # noqa: ANN001
-                 galleries: tuple[FaceGallery | FingerGallery, ...]) -> Listener | None:
-    """Return a started listener keeping ``galleries`` in step (None on SQLite)."""
+                 galleries: tuple[FaceGallery | FingerGallery, ...], *,
+                 on_change: Callable[[], None] | None = None) -> Listener | None:
+    """Return a started listener keeping ``galleries`` in step (None on SQLite); it calls
+    ``on_change`` first on each burst (the Milvus indexer's wake-up)."""
     if engine.dialect.name != "postgresql":
         return None
 
     def catch_up() -> None:
+        if on_change is not None:
+            on_change()
         with sessions() as session:
             for gallery in galleries:
                 if not gallery.loading:  # the loader catches up once it has loaded

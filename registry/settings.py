@@ -104,6 +104,19 @@ class Settings(BaseSettings):
     # Whether this process runs the Milvus indexer thread; several may: a PostgreSQL
     # advisory lock lets one apply changes at a time (the others stand by).
     milvus_indexer: bool = True
+    # Milvus indexes (biometrics/milvus/store.py IndexPlan). Exact by default (FLAT faces,
+    # BIN_FLAT finger codes: the embedded galleries' answers, linear in the gallery). Past a
+    # few million finger codes per query node use BIN_IVF_FLAT: each segment's codes in
+    # ``milvus_finger_nlist`` inverted lists of which a search probes ``milvus_finger_nprobe``
+    # (chosen on tuning probes in bench/milvus_gallery.py, BENCHMARKS.md); HNSW faces are
+    # searched with beam ``milvus_face_ef``. Changing an index re-indexes on the next start.
+    milvus_face_index: Literal["FLAT", "HNSW"] = "FLAT"
+    milvus_face_ef: int = Field(default=128, ge=1, le=32_768)
+    milvus_finger_index: Literal["BIN_FLAT", "BIN_IVF_FLAT"] = "BIN_FLAT"
+    milvus_finger_nlist: int = Field(default=1024, ge=1, le=65_536)
+    # nprobe: the bench's tuning chose 8 of 1,024 (the smallest tried; no mate lost on the
+    # held-out probes at 100k fingers); the default doubles it as margin for larger galleries
+    milvus_finger_nprobe: int = Field(default=16, ge=1, le=65_536)
 
     # Spot verification at duty posts: each modality's decision threshold, named by the
     # false-match rate it targets; with both modalities the fused evidence must reach the

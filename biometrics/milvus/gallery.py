@@ -6,8 +6,9 @@ embedded gallery's), but a change the indexer has already applied (``feed.covers
 indexer's cursor, read in the same snapshot) only updates the owners: its template is not
 decrypted or held here. A change the indexer has not applied goes into the local index
 (an embedded FaceIndex / FingerIndex of those few templates) until the indexer's cursor passes
-it. A search asks Milvus (Strong consistency: every acknowledged write is seen), drops what this
-view no longer holds or holds newer locally, and merges the local index's hits.
+it. A search asks Milvus as of the Milvus timestamp saved with that cursor (it sees every write
+the cursor covers; Strong when none is known), drops what this view no longer holds or holds
+newer locally, and merges the local index's hits.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from biometrics import feed
 from biometrics.gallery import FaceGallery, FingerGallery, GuardHit
-from biometrics.milvus.indexer import load_cursor
+from biometrics.milvus.indexer import load_cursor, written_ts
 from biometrics.milvus.store import MilvusStore
 from biometrics.models import Biometric
 from biometrics.purposes import FINGER_TEMPLATE_PURPOSE
@@ -53,6 +54,7 @@ class _MilvusView:
     def _init_view(self, store: MilvusStore) -> None:
         self.store = store
         self.indexed = feed.Cursor()  # the indexer's cursor, as the last catch-up read it
+        self.indexed_ts = 0  # the Milvus timestamp of the writes it covers (0: read Strong)
         self.pending: dict[int, feed.Change] = {}  # in the local index, not yet in Milvus
         self._replaying = False  # the start-up load: nothing kept for since()
 
@@ -67,6 +69,7 @@ class _MilvusView:
     def _apply(self, db_session: Session, vault: Vault, *, stop=None) -> int:  # noqa: ANN001
         """Read the indexer's cursor in the same snapshot, then apply the feed."""
         self.indexed = load_cursor(db_session, self.modality)
+        self.indexed_ts = written_ts(db_session, self.modality)
         n = super()._apply(db_session, vault, stop=stop)
         gone = [b for b, c in self.pending.items() if feed.covers(self.indexed, c)]
         if gone:
@@ -123,7 +126,8 @@ class MilvusFaceGallery(_MilvusView, FaceGallery):
         """Return guards with a template at or above ``threshold``, best first, one per guard."""
         if not self.owner:
             return []
-        hits = [(b, s) for b, s in self.store.search_faces(vector, k + len(self.pending))
+        hits = [(b, s) for b, s in self.store.search_faces(vector, k + len(self.pending),
+                                                            ts=self.indexed_ts)
                 if s >= threshold and self._visible(b)]
         if self.pending:
             hits += [(h.id, h.score) for h in
@@ -160,7 +164,8 @@ class MilvusFingerGallery(_MilvusView, FingerGallery):
         codes, the POOL_SIZE best-voted scored by their codes, FULL_RERANK compared in full."""
         probe = q[:self.index.per_finger]
         positions = None if not template.position else [template.position, 0]
-        near = self.store.search_codes(probe, NEIGHBOURS_PER_CYLINDER, positions)
+        near = self.store.search_codes(probe, NEIGHBOURS_PER_CYLINDER, positions,
+                                       ts=self.indexed_ts)
         if not near:
             return []
         width = NEIGHBOURS_PER_CYLINDER
@@ -176,7 +181,8 @@ class MilvusFingerGallery(_MilvusView, FingerGallery):
         ok = (owner >= 0) & np.vectorize(self._visible, otypes=[bool])(owner)
         sim = bit_similarity(dist, popcounts(probe)[:, None], bits)
         pool = vote(sim, owner, ok, max(FULL_RERANK, POOL_SIZE))
-        stored = self.store.finger_codes([fid for fid, _ in pool])
+        stored = self.store.finger_codes([fid for fid, _ in pool], positions,
+                                         ts=self.indexed_ts)
         empty = np.zeros((0, q.shape[1]), np.uint8)
         scores = code_scores(self.index.engine.params, q,
                              [stored.get(f, empty) for f, _ in pool])

@@ -54,13 +54,23 @@ def load_cursor(db_session: Session, modality: Modality) -> feed.Cursor:
                        applied=frozenset(json.loads(row.applied)))
 
 
-def save_cursor(db_session: Session, modality: Modality, cursor: feed.Cursor) -> None:
-    """Store the indexer's cursor of ``modality`` (the caller commits)."""
+def written_ts(db_session: Session, modality: Modality) -> int:
+    """Return the Milvus timestamp a search must wait for to see every change the indexer's
+    cursor of ``modality`` covers (0: none known, read Strong)."""
+    row = db_session.get(IndexCursor, (BACKEND, modality))
+    return int(row.written_ts or 0) if row is not None else 0
+
+
+def save_cursor(db_session: Session, modality: Modality, cursor: feed.Cursor,
+                ts: int = 0) -> None:
+    """Store the indexer's cursor of ``modality`` and the newest Milvus timestamp ``ts`` of
+    the writes it covers (never lowered; the caller commits)."""
     row = db_session.get(IndexCursor, (BACKEND, modality))
     if row is None:
-        row = IndexCursor(backend=BACKEND, modality=modality)
+        row = IndexCursor(backend=BACKEND, modality=modality, written_ts=0)
         db_session.add(row)
     row.seq, row.horizon = cursor.seq, cursor.horizon
+    row.written_ts = max(int(row.written_ts or 0), int(ts))
     row.applied = json.dumps(sorted(cursor.applied))
     row.updated_at = utcnow()
 
@@ -187,9 +197,10 @@ class Indexer:
         return n
 
     def _save(self, modality: Modality, cursor: feed.Cursor) -> None:
-        """Commit the cursor (after Milvus acknowledged everything it covers)."""
+        """Commit the cursor (after Milvus acknowledged everything it covers) with the
+        newest timestamp of those writes."""
         with Session(self.engine) as s:
-            save_cursor(s, modality, cursor)
+            save_cursor(s, modality, cursor, self.store.written_ts)
             s.commit()
 
     def _apply_batch(self, modality: Modality, changes: list[feed.Change],

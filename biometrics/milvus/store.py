@@ -5,8 +5,17 @@ its 128-d vector, searched by inner product (an exact FLAT index: the same ranki
 embedded exact gallery). ``<prefix>_fingers``: one row per stored finger code (primary key:
 biometric id * ``CODE_SLOTS`` + the code's rank), its biometric and guard and the packed
 binary MCC code, in one partition per ISO finger position (``p0`` unknown .. ``p10``), searched
-by Hamming distance (exact BIN_FLAT by default). Every search and query asks for Strong
-consistency: it sees every write acknowledged before it.
+by Hamming distance. Each collection's index comes from an :class:`IndexPlan`: exact scans by
+default (FLAT / BIN_FLAT: the same ranking as the embedded exact galleries), or sub-linear ones
+for galleries past one machine (HNSW for faces; BIN_IVF_FLAT for finger codes, which probes
+``nprobe`` of ``nlist`` inverted lists per segment).
+
+Consistency: every write's Milvus timestamp is noted (``written_ts``) and the indexer keeps it
+with its cursor. A gallery searches with that timestamp as Milvus's guarantee timestamp: the
+query nodes answer only once they have applied every write up to it, so the search sees each
+change the cursor covers (what the gallery does not find in its own tail), which is what a
+Strong read guarantees the gallery, without Strong's wait for the next time tick (~200 ms a
+call on a default Milvus). With no timestamp known, and for counts and id listings, Strong.
 """
 
 from __future__ import annotations
@@ -27,9 +36,12 @@ CODE_BITS = 384
 # re-applied change writes the same keys (it deletes the biometric's rows first).
 CODE_SLOTS = 64
 POSITIONS = range(0, 11)
-# Index types: exact scans, the same results as the embedded galleries' reference modes.
-FACE_INDEX = {"index_type": "FLAT", "metric_type": "IP", "params": {}}
-FINGER_INDEX = {"index_type": "BIN_FLAT", "metric_type": "HAMMING", "params": {}}
+FACE_INDEXES = ("FLAT", "HNSW")
+FINGER_INDEXES = ("BIN_FLAT", "BIN_IVF_FLAT")
+EXACT_INDEXES = ("FLAT", "BIN_FLAT")
+# HNSW graph degree and build beam of the face index (Milvus's usual values for 128-d).
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 200
 # Milvus caps the ids in one ``in`` expression and the rows of one request; stay well below.
 EXPR_CHUNK = 2_000
 CONSISTENCY = "Strong"
@@ -38,6 +50,52 @@ CONNECT_TIMEOUT_S = 10.0
 # to create them waits for the winner's partitions and index).
 CREATE_ATTEMPTS = 10
 CREATE_RETRY_S = 0.5
+# Segment state "Sealed" in Milvus's query segment info, and the pause between looks while
+# waiting for the query nodes to serve newly indexed segments.
+SEALED = 3
+INDEX_POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class IndexPlan:
+    """Which Milvus index each collection gets, and how wide a search looks.
+
+    ``face``: FLAT (exact) or HNSW (searched with beam ``face_ef``, at least the k asked).
+    ``finger``: BIN_FLAT (exact) or BIN_IVF_FLAT with ``finger_nlist`` lists per segment, of
+    which a search probes ``finger_nprobe`` (the share of codes touched is about nprobe/nlist
+    of the position partitions searched; segments too small to index are scanned whole).
+    """
+
+    face: str = "FLAT"
+    face_ef: int = 128
+    finger: str = "BIN_FLAT"
+    finger_nlist: int = 1024
+    finger_nprobe: int = 16
+
+    def __post_init__(self) -> None:
+        if self.face not in FACE_INDEXES or self.finger not in FINGER_INDEXES:
+            raise ValueError(f"unknown Milvus index: {self.face} / {self.finger}")
+
+    def face_index(self) -> dict:
+        """The face collection's index parameters."""
+        params = {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION} \
+            if self.face == "HNSW" else {}
+        return {"index_type": self.face, "metric_type": "IP", "params": params}
+
+    def finger_index(self) -> dict:
+        """The finger collection's index parameters."""
+        params = {"nlist": self.finger_nlist} if self.finger == "BIN_IVF_FLAT" else {}
+        return {"index_type": self.finger, "metric_type": "HAMMING", "params": params}
+
+    def face_search(self, k: int) -> dict:
+        """Search parameters of a face search for ``k`` results."""
+        params = {"ef": max(self.face_ef, k)} if self.face == "HNSW" else {}
+        return {"metric_type": "IP", "params": params}
+
+    def finger_search(self) -> dict:
+        """Search parameters of a finger code search."""
+        params = {"nprobe": self.finger_nprobe} if self.finger == "BIN_IVF_FLAT" else {}
+        return {"metric_type": "HAMMING", "params": params}
 
 
 @dataclass(frozen=True)
@@ -58,11 +116,13 @@ def _partition(position: int) -> str:
 class MilvusStore:
     """Both collections of one deployment (``prefix``) on one Milvus server or cluster."""
 
-    def __init__(self, uri: str, prefix: str):
+    def __init__(self, uri: str, prefix: str, plan: IndexPlan | None = None):
         self.uri, self.prefix = uri, prefix
+        self.plan = plan or IndexPlan()
         self.alias = f"guardid-{prefix}-{id(self)}"
         self._lock = threading.Lock()
         self._faces = self._fingers = None
+        self.written_ts = 0  # the newest Milvus timestamp of this store's acknowledged writes
 
     def _connect(self) -> None:
         """Connect and create (or open) the collections and their indexes, once."""
@@ -119,10 +179,49 @@ class MilvusStore:
             for p in POSITIONS:
                 if _partition(p) not in have:
                     c.create_partition(_partition(p))
-        if not c.has_index():
-            c.create_index(field, FACE_INDEX if kind == "faces" else FINGER_INDEX)
+        want = self.plan.face_index() if kind == "faces" else self.plan.finger_index()
+        if c.has_index(index_name=field) and not _same_index(
+                c.index(index_name=field).params, want):
+            # the plan changed (settings): re-index what is stored, nothing is lost
+            c.release()
+            c.drop_index(index_name=field)
+        if not c.has_index(index_name=field):
+            c.create_index(field, want, index_name=field)
         c.load()
         return c
+
+    def index_params(self, kind: str) -> dict:
+        """Return the index Milvus holds on the ``kind`` collection (its parameters)."""
+        c, field = (self.faces, "vector") if kind == "faces" else (self.fingers, "code")
+        return dict(self._call("index", c.index, index_name=field).params)
+
+    def wait_indexed(self, timeout_s: float = 600.0) -> None:
+        """Flush both collections, wait until Milvus has indexed every segment and the query
+        nodes serve the indexed segments (until then a search scans the growing ones whole:
+        right answers, exact-scan speed). For benchmarks and tests; serving never waits."""
+        from pymilvus import utility
+
+        deadline = time.monotonic() + timeout_s
+        for kind in ("faces", "fingers"):
+            c, field = (self.faces, "vector") if kind == "faces" else (self.fingers, "code")
+            self._call("flush", c.flush)
+            self._call("index wait", utility.wait_for_index_building_complete,
+                       c.name, index_name=field, timeout=timeout_s, using=self.alias)
+            want = self._call("index progress", utility.index_building_progress, c.name,
+                              index_name=field, using=self.alias)["indexed_rows"]
+            # an exact plan (FLAT, BIN_FLAT) serves segments with no index of their own
+            flat = (self.plan.face if kind == "faces" else self.plan.finger) in EXACT_INDEXES
+            while True:
+                segs = self._call("segment info", utility.get_query_segment_info, c.name,
+                                  using=self.alias)
+                served = sum(s.num_rows for s in segs
+                             if s.state == SEALED and (flat or s.index_name))
+                if served >= want and all(s.state == SEALED for s in segs):
+                    break
+                if time.monotonic() > deadline:
+                    raise GalleryBackendError(f"Milvus did not serve the indexed {kind} "
+                                              f"segments within {timeout_s:.0f} s")
+                time.sleep(INDEX_POLL_S)
 
     @property
     def faces(self):  # noqa: ANN201
@@ -146,18 +245,25 @@ class MilvusStore:
             raise GalleryBackendError(
                 f"Milvus {what} failed: {type(exc).__name__}: {_brief(exc)}") from exc
 
+    def _write(self, what: str, fn, *args, **kwargs) -> None:  # noqa: ANN001
+        """Run one Milvus write and note its timestamp (see ``written_ts``)."""
+        result = self._call(what, fn, *args, **kwargs)
+        ts = int(getattr(result, "timestamp", 0) or 0)
+        with self._lock:
+            self.written_ts = max(self.written_ts, ts)
+
     def put_faces(self, ids: list[int], guards: list[int], vectors: np.ndarray) -> None:
         """Write face vectors under their biometric ids (an id already there is replaced)."""
         if not ids:
             return
         v = np.ascontiguousarray(vectors, np.float32).reshape(len(ids), FACE_DIM)
-        self._call("face upsert", self.faces.upsert,
+        self._write("face upsert", self.faces.upsert,
                    [[int(i) for i in ids], [int(g) for g in guards], v.tolist()])
 
     def drop_faces(self, ids: Iterable[int]) -> None:
         """Remove face vectors by biometric id (absent ids are fine)."""
         for chunk in _chunks(list(ids)):
-            self._call("face delete", self.faces.delete, f"id in {chunk}")
+            self._write("face delete", self.faces.delete, f"id in {chunk}")
 
     def put_fingers(self, ids: list[int], guards: list[int], positions: list[int],
                     codes: list[np.ndarray]) -> None:
@@ -175,43 +281,50 @@ class MilvusStore:
                 rows[4].append(code.tobytes())
         for position, rows in by_part.items():
             if rows[0]:
-                self._call("finger insert", self.fingers.insert, list(rows),
+                self._write("finger insert", self.fingers.insert, list(rows),
                            partition_name=_partition(position))
 
     def drop_fingers(self, ids: Iterable[int]) -> None:
         """Remove every code of these biometrics (absent ids are fine)."""
         for chunk in _chunks(list(ids)):
-            self._call("finger delete", self.fingers.delete, f"bio in {chunk}")
+            self._write("finger delete", self.fingers.delete, f"bio in {chunk}")
 
-    def search_faces(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Return the ``k`` face templates nearest ``vector`` as (biometric id, score)."""
+    def search_faces(self, vector: np.ndarray, k: int, *, ts: int = 0
+                     ) -> list[tuple[int, float]]:
+        """Return the ``k`` face templates nearest ``vector`` as (biometric id, score), as
+        of at least Milvus timestamp ``ts`` (0: Strong)."""
         res = self._call("face search", self.faces.search,
                          [np.asarray(vector, np.float32).ravel().tolist()], "vector",
-                         {"metric_type": "IP"}, limit=k, consistency_level=CONSISTENCY)
+                         self.plan.face_search(k), limit=k, **_as_of(ts))
         return [(int(i), float(d)) for i, d in zip(res[0].ids, res[0].distances, strict=True)]
 
-    def search_codes(self, packed: np.ndarray, k: int, positions: list[int] | None
-                     ) -> list[CodeHit]:
+    def search_codes(self, packed: np.ndarray, k: int, positions: list[int] | None, *,
+                     ts: int = 0) -> list[CodeHit]:
         """Return up to ``k`` stored codes nearest each probe code, in ``positions``'
-        partitions (None: all), by Hamming distance."""
+        partitions (None: all), by Hamming distance, as of at least Milvus timestamp ``ts``
+        (0: Strong)."""
         if not len(packed):
             return []
         parts = None if positions is None else [_partition(p) for p in positions]
         res = self._call("finger search", self.fingers.search,
-                         [c.tobytes() for c in packed], "code", {"metric_type": "HAMMING"},
+                         [c.tobytes() for c in packed], "code", self.plan.finger_search(),
                          limit=k, partition_names=parts, output_fields=["bio", "bits"],
-                         consistency_level=CONSISTENCY)
+                         **_as_of(ts))
         return [CodeHit(j, int(h.entity.get("bio")), int(round(h.distance)),
                         int(h.entity.get("bits")))
                 for j, hits in enumerate(res) for h in hits]
 
-    def finger_codes(self, ids: list[int]) -> dict[int, np.ndarray]:
-        """Return the stored packed codes of each biometric, in rank order."""
+    def finger_codes(self, ids: list[int], positions: list[int] | None = None, *,
+                     ts: int = 0) -> dict[int, np.ndarray]:
+        """Return the stored packed codes of each biometric, in rank order, looked up in
+        ``positions``' partitions (None: all), as of at least Milvus timestamp ``ts``
+        (0: Strong)."""
         out: dict[int, list[tuple[int, bytes]]] = {}
+        parts = None if positions is None else [_partition(p) for p in positions]
         for chunk in _chunks(ids):
             rows = self._call("finger query", self.fingers.query, f"bio in {chunk}",
-                              output_fields=["row", "bio", "code"],
-                              consistency_level=CONSISTENCY)
+                              output_fields=["row", "bio", "code"], partition_names=parts,
+                              **_as_of(ts))
             for r in rows:
                 code = r["code"][0] if isinstance(r["code"], list) else r["code"]
                 out.setdefault(int(r["bio"]), []).append((int(r["row"]), bytes(code)))
@@ -231,6 +344,45 @@ class MilvusStore:
                 return got
             got.update(int(r[key]) for r in rows)
             last = max(int(r[pk]) for r in rows)
+
+    def count_biometrics(self, kind: str) -> int:
+        """Return how many biometrics the ``kind`` collection holds (fingers: those with a
+        rank-0 code, i.e. every finger that has codes)."""
+        c = self.faces if kind == "faces" else self.fingers
+        expr = "" if kind == "faces" else f"row % {CODE_SLOTS} == 0"
+        rows = self._call("count", c.query, expr, output_fields=["count(*)"],
+                          consistency_level=CONSISTENCY)
+        return int(rows[0]["count(*)"])
+
+    def held(self, kind: str, ids: list[int]) -> set[int]:
+        """Return which of ``ids`` the ``kind`` collection holds (a lookup by key)."""
+        c = self.faces if kind == "faces" else self.fingers
+        got: set[int] = set()
+        for chunk in _chunks(ids):
+            if kind == "faces":
+                expr, key = f"id in {chunk}", "id"
+            else:
+                expr, key = f"row in {[b * CODE_SLOTS for b in chunk]}", "bio"
+            rows = self._call("query", c.query, expr, output_fields=[key],
+                              consistency_level=CONSISTENCY)
+            got.update(int(r[key]) for r in rows)
+        return got
+
+    def sample_ids(self, kind: str, n: int, start: int) -> list[int]:
+        """Return up to ``n`` biometric ids the ``kind`` collection holds, the first ones
+        from biometric id ``start`` on (wrapping to the lowest): one keyset page, not a scan."""
+        c = self.faces if kind == "faces" else self.fingers
+        pk, key, slots = ("id", "id", 1) if kind == "faces" else ("row", "bio", CODE_SLOTS)
+        got: list[int] = []
+        for lo in (int(start) * slots, 0):
+            where = f"{pk} >= {lo}" + ("" if kind == "faces" else f" and {pk} % {slots} == 0")
+            rows = self._call("query", c.query, where, output_fields=[pk, key],
+                              limit=n - len(got), consistency_level=CONSISTENCY)
+            got += [int(r[key]) for r in sorted(rows, key=lambda r: r[pk])
+                    if int(r[key]) not in got]
+            if len(got) >= n or lo == 0:
+                return got[:n]
+        return got
 
     def count(self, kind: str) -> int:
         """Return how many rows the ``kind`` collection holds."""
@@ -256,6 +408,26 @@ class MilvusStore:
 
         connections.disconnect(self.alias)
         self._faces = self._fingers = None
+
+
+def _as_of(ts: int) -> dict:
+    """Return the consistency arguments of a read that must see every write up to Milvus
+    timestamp ``ts`` (a guarantee timestamp), or of a Strong read when ``ts`` is 0."""
+    if ts > 0:
+        return {"consistency_level": "Customized", "guarantee_timestamp": int(ts)}
+    return {"consistency_level": CONSISTENCY}
+
+
+def _same_index(have: dict, want: dict) -> bool:
+    """Whether an existing index (pymilvus ``Index.params``) is the one ``want`` asks for."""
+    got = have.get("params", {})
+    if isinstance(got, str):  # some pymilvus versions return the params as JSON text
+        import json
+
+        got = json.loads(got)
+    return (have.get("index_type") == want["index_type"]
+            and have.get("metric_type") == want["metric_type"]
+            and {k: int(v) for k, v in got.items()} == want["params"])
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:

@@ -146,6 +146,71 @@ def test_changes_the_indexer_has_not_applied_are_searched_from_the_tail(mrt):
     ix.stop()
 
 
+def test_searches_wait_for_the_milvus_timestamp_the_indexer_saved_with_its_cursor(mrt):
+    """The cursor carries the newest Milvus timestamp of the writes it covers (never
+    lowered); a gallery searches as of it, so a template the indexer applied is found in
+    Milvus as soon as a catch-up has read the cursor (not from the tail)."""
+    from biometrics.milvus.store import MilvusStore
+
+    _seed(mrt)
+    ix = mrt.new_indexer()
+    ix.apply()
+    with mrt.sessions() as s:
+        ts = {m: indexing.written_ts(s, m) for m in Modality}
+    assert 0 < ts[Modality.face] < ts[Modality.finger] == mrt.milvus_store.written_ts
+    face, finger = _galleries(mrt)
+    assert (face.indexed_ts, finger.indexed_ts) == (ts[Modality.face], ts[Modality.finger])
+    _seed(mrt, 1, seed=2)
+    ix.apply()
+    with mrt.sessions() as s:
+        face.catch_up(s, mrt.vault)
+        finger.catch_up(s, mrt.vault)
+        assert indexing.written_ts(s, Modality.face) > ts[Modality.face]
+    assert not face.pending and not finger.pending
+    newest = max(face.owner)
+    vec = _embedded(mrt)[0].index._index.reconstruct(newest)
+    other = MilvusStore(mrt.settings.milvus_uri, mrt.settings.milvus_collection_prefix)
+    try:  # another server's connection (it wrote nothing itself): as of the cursor's ts
+        assert other.search_faces(vec, 1, ts=face.indexed_ts)[0][0] == newest
+    finally:
+        other.close()
+    assert face.search(vec, threshold=0.99)[0].biometric_id == newest
+    with mrt.sessions() as s:  # an indexer that wrote nothing yet never lowers it
+        indexing.save_cursor(s, Modality.face, indexing.load_cursor(s, Modality.face), 0)
+        s.commit()
+        assert indexing.written_ts(s, Modality.face) == face.indexed_ts
+    ix.stop()
+
+
+def test_a_commit_wakes_the_indexer_at_once(mrt, monkeypatch):
+    """The feed's NOTIFY wakes the indexer thread (through the replica listener): a commit
+    is applied within seconds although the thread's poll is a minute away."""
+    import time
+
+    monkeypatch.setattr(indexing, "POLL_S", 60.0)
+    ix = mrt.new_indexer()
+    ix.start(mrt.indexer_wake)
+    time.sleep(0.5)  # its first apply done, the thread waits out the poll
+    mrt.start_listener()
+    assert mrt.listener is not None
+    try:
+        time.sleep(0.5)  # listening
+        _seed(mrt, 2)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with mrt.sessions() as s:
+                if indexing.lag(s, Modality.finger).changes == 0:
+                    break
+            time.sleep(0.1)
+        with mrt.sessions() as s:
+            assert indexing.lag(s, Modality.face).changes == 0
+            assert indexing.lag(s, Modality.finger).changes == 0
+        assert mrt.milvus_store.count("faces") == 2
+    finally:
+        mrt.listener.stop()
+        mrt.listener = None
+
+
 def test_a_superseded_template_leaves_milvus(mrt):
     from biometrics import writer
 
@@ -203,6 +268,12 @@ def test_gallery_sync_verify_and_rebuild_commands(mrt):
     assert code == 0 and out["applied"] == 18
     code, out = _cli(mrt, "verify")
     assert code == 0 and out["ok"] and out["galleries"][0]["milvus"] == 6
+    assert out["galleries"][1]["milvus"] == 12  # fingers counted, not their codes
+    import numpy as np
+
+    mrt.milvus_store.put_faces([10**9], [1], np.ones((1, 128), np.float32))  # no such row
+    code, out = _cli(mrt, "verify")
+    assert code == 1 and out["galleries"][0]["stale"] == 1 and out["galleries"][0]["milvus"] == 7
 
 
 def test_a_commit_under_the_lock_searches_what_the_indexer_applied_meanwhile(mrt):
@@ -242,4 +313,47 @@ def test_replicas_opening_new_collections_at_once_all_succeed(mrt):
     finally:
         stores[0].drop()
         for st in stores:
+            st.close()
+
+
+
+def test_the_sub_linear_finger_index_probes_few_lists_and_all_lists_are_exact(mrt):
+    """BIN_IVF_FLAT (settings) indexes the codes: probing 1 of 16 lists misses true
+    neighbours that probing all 16 finds, and those equal the exact scan's; re-opening with
+    another plan re-indexes what is stored (nothing is lost)."""
+    import numpy as np
+
+    from biometrics.milvus.store import IndexPlan, MilvusStore
+
+    uri, prefix = mrt.settings.milvus_uri, mrt.settings.milvus_collection_prefix + "_ivf"
+    ivf = {"finger": "BIN_IVF_FLAT", "finger_nlist": 16}
+    narrow = MilvusStore(uri, prefix, IndexPlan(**ivf, finger_nprobe=1))
+    opened = [narrow]
+
+    def nearest(st: MilvusStore) -> list[int]:
+        return [h.distance for h in st.search_codes(probe, 10, [2])]
+
+    try:
+        assert narrow.index_params("fingers") == {
+            "index_type": "BIN_IVF_FLAT", "metric_type": "HAMMING", "params": {"nlist": 16}}
+        rng = np.random.default_rng(3)
+        n = 2_000  # 16,000 codes: past Milvus's minimum segment size for an index
+        narrow.put_fingers(list(range(n)), list(range(n)), [2] * n,
+                           [rng.integers(0, 256, (8, 48), dtype=np.uint8) for _ in range(n)])
+        narrow.wait_indexed()
+        probe = rng.integers(0, 256, (16, 48), dtype=np.uint8)
+        wide = MilvusStore(uri, prefix, IndexPlan(**ivf, finger_nprobe=16))
+        opened.append(wide)
+        few, every = nearest(narrow), nearest(wide)
+        assert len(few) == len(every) == 160
+        assert sum(few) > sum(every)  # one list of 16: some true neighbours missed
+        exact = MilvusStore(uri, prefix, IndexPlan())  # BIN_FLAT: re-indexes the collection
+        opened.append(exact)
+        assert exact.index_params("fingers")["index_type"] == "BIN_FLAT"
+        exact.wait_indexed()
+        assert nearest(exact) == every  # every list probed: the exact neighbours
+        assert exact.count("fingers") == 8 * n
+    finally:
+        opened[0].drop()
+        for st in opened:
             st.close()
