@@ -39,6 +39,8 @@ POSITIONS = range(0, 11)
 FACE_INDEXES = ("FLAT", "HNSW")
 FINGER_INDEXES = ("BIN_FLAT", "BIN_IVF_FLAT")
 EXACT_INDEXES = ("FLAT", "BIN_FLAT")
+# The vector field of each collection (its index is named after it).
+VECTOR_FIELD = {"faces": "vector", "fingers": "code"}
 # HNSW graph degree and build beam of the face index (Milvus's usual values for 128-d).
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 200
@@ -75,6 +77,10 @@ class IndexPlan:
     def __post_init__(self) -> None:
         if self.face not in FACE_INDEXES or self.finger not in FINGER_INDEXES:
             raise ValueError(f"unknown Milvus index: {self.face} / {self.finger}")
+
+    def index_type(self, kind: str) -> str:
+        """The index type of the ``kind`` ("faces" | "fingers") collection."""
+        return self.face if kind == "faces" else self.finger
 
     def face_index(self) -> dict:
         """The face collection's index parameters."""
@@ -159,7 +165,7 @@ class MilvusStore:
         from pymilvus import Collection, CollectionSchema, DataType, FieldSchema, utility
 
         name = f"{self.prefix}_{kind}"
-        field = "vector" if kind == "faces" else "code"
+        field = VECTOR_FIELD[kind]
         if not utility.has_collection(name, using=self.alias):
             if kind == "faces":
                 fields = [FieldSchema("id", DataType.INT64, is_primary=True),
@@ -192,8 +198,8 @@ class MilvusStore:
 
     def index_params(self, kind: str) -> dict:
         """Return the index Milvus holds on the ``kind`` collection (its parameters)."""
-        c, field = (self.faces, "vector") if kind == "faces" else (self.fingers, "code")
-        return dict(self._call("index", c.index, index_name=field).params)
+        return dict(self._call("index", self._of(kind).index,
+                               index_name=VECTOR_FIELD[kind]).params)
 
     def wait_indexed(self, timeout_s: float = 600.0) -> None:
         """Flush both collections, wait until Milvus has indexed every segment and the query
@@ -203,14 +209,14 @@ class MilvusStore:
 
         deadline = time.monotonic() + timeout_s
         for kind in ("faces", "fingers"):
-            c, field = (self.faces, "vector") if kind == "faces" else (self.fingers, "code")
+            c, field = self._of(kind), VECTOR_FIELD[kind]
             self._call("flush", c.flush)
             self._call("index wait", utility.wait_for_index_building_complete,
                        c.name, index_name=field, timeout=timeout_s, using=self.alias)
             want = self._call("index progress", utility.index_building_progress, c.name,
                               index_name=field, using=self.alias)["indexed_rows"]
             # an exact plan (FLAT, BIN_FLAT) serves segments with no index of their own
-            flat = (self.plan.face if kind == "faces" else self.plan.finger) in EXACT_INDEXES
+            flat = self.plan.index_type(kind) in EXACT_INDEXES
             while True:
                 segs = self._call("segment info", utility.get_query_segment_info, c.name,
                                   using=self.alias)
@@ -222,6 +228,10 @@ class MilvusStore:
                     raise GalleryBackendError(f"Milvus did not serve the indexed {kind} "
                                               f"segments within {timeout_s:.0f} s")
                 time.sleep(INDEX_POLL_S)
+
+    def _of(self, kind: str):  # noqa: ANN202 (pymilvus Collection)
+        """The ``kind`` ("faces" | "fingers") collection."""
+        return self.faces if kind == "faces" else self.fingers
 
     @property
     def faces(self):  # noqa: ANN201
@@ -348,7 +358,7 @@ class MilvusStore:
     def count_biometrics(self, kind: str) -> int:
         """Return how many biometrics the ``kind`` collection holds (fingers: those with a
         rank-0 code, i.e. every finger that has codes)."""
-        c = self.faces if kind == "faces" else self.fingers
+        c = self._of(kind)
         expr = "" if kind == "faces" else f"row % {CODE_SLOTS} == 0"
         rows = self._call("count", c.query, expr, output_fields=["count(*)"],
                           consistency_level=CONSISTENCY)
@@ -356,7 +366,7 @@ class MilvusStore:
 
     def held(self, kind: str, ids: list[int]) -> set[int]:
         """Return which of ``ids`` the ``kind`` collection holds (a lookup by key)."""
-        c = self.faces if kind == "faces" else self.fingers
+        c = self._of(kind)
         got: set[int] = set()
         for chunk in _chunks(ids):
             if kind == "faces":
@@ -371,7 +381,7 @@ class MilvusStore:
     def sample_ids(self, kind: str, n: int, start: int) -> list[int]:
         """Return up to ``n`` biometric ids the ``kind`` collection holds, the first ones
         from biometric id ``start`` on (wrapping to the lowest): one keyset page, not a scan."""
-        c = self.faces if kind == "faces" else self.fingers
+        c = self._of(kind)
         pk, key, slots = ("id", "id", 1) if kind == "faces" else ("row", "bio", CODE_SLOTS)
         got: list[int] = []
         for lo in (int(start) * slots, 0):
@@ -386,7 +396,7 @@ class MilvusStore:
 
     def count(self, kind: str) -> int:
         """Return how many rows the ``kind`` collection holds."""
-        c = self.faces if kind == "faces" else self.fingers
+        c = self._of(kind)
         rows = self._call("count", c.query, "", output_fields=["count(*)"],
                           consistency_level=CONSISTENCY)
         return int(rows[0]["count(*)"])

@@ -42,13 +42,13 @@ def verify(db_session: Session, store: MilvusStore, *, sample: int = SAMPLE,
     """Return a Verdict per modality (ids only: no template is read)."""
     out = []
     rng = random.Random(seed)
+    top = db_session.scalar(select(func.max(Biometric.id))) or 0  # Milvus samples start below
     for modality, kind in ((Modality.face, "faces"), (Modality.finger, "fingers")):
         current = select(Biometric.id).where(Biometric.modality == modality,
                                              Biometric.superseded_at.is_(None))
         total = db_session.scalar(select(func.count()).select_from(current.subquery()))
         picked = list(db_session.scalars(current.order_by(func.random()).limit(sample)))
         missing = len(set(picked) - store.held(kind, picked))
-        top = db_session.scalar(select(func.max(Biometric.id))) or 0
         theirs = store.sample_ids(kind, sample, rng.randint(0, top))
         live = set(db_session.scalars(current.where(Biometric.id.in_(theirs)))) \
             if theirs else set()
