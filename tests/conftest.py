@@ -89,16 +89,18 @@ def engine(migrated_engine):
 
 
 @pytest.fixture
-def settings(tmp_path, db_url, worker_id) -> Settings:
+def settings(tmp_path, db_url, worker_id) -> Iterator[Settings]:
     """Test settings: a private var dir and the worker's database (in the Milvus pass, the
-    run's Milvus server with collections of this test's own)."""
+    run's Milvus server with the worker's collections, emptied after the test)."""
     backend = {}
     if milvus.wanted():
         backend = {"gallery_backend": "milvus", "milvus_uri": milvus.uri(),
-                   "milvus_collection_prefix": milvus.prefix(worker_id)}
-    return Settings(env=Environment.test, var_dir=tmp_path / "var", database_url=db_url,
-                    keyring_file=tmp_path / "var" / "keyring.json", datasets=_datasets(),
-                    finger_thresholds_file=str(SYNTHETIC_FINGER_THRESHOLDS), **backend)
+                   "milvus_collection_prefix": milvus.worker_prefix(worker_id)}
+    yield Settings(env=Environment.test, var_dir=tmp_path / "var", database_url=db_url,
+                   keyring_file=tmp_path / "var" / "keyring.json", datasets=_datasets(),
+                   finger_thresholds_file=str(SYNTHETIC_FINGER_THRESHOLDS), **backend)
+    if backend:
+        milvus.empty(backend["milvus_collection_prefix"])
 
 
 def _datasets() -> Path | None:
@@ -122,8 +124,7 @@ def runtime(settings, engine) -> Iterator[Runtime]:
         yield rt
     finally:
         rt.stop_indexer()
-        rt.milvus_store.drop()
-        rt.milvus_store.close()
+        rt.milvus_store.close()  # the settings fixture empties the collections
 
 
 @pytest.fixture

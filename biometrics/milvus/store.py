@@ -132,15 +132,18 @@ class MilvusStore:
 
     def _connect(self) -> None:
         """Connect and create (or open) the collections and their indexes, once."""
-        from pymilvus import connections
+        from pymilvus import connections, utility
 
         with self._lock:
             if self._faces is not None:
                 return
             try:
                 connections.connect(alias=self.alias, uri=self.uri, timeout=CONNECT_TIMEOUT_S)
-                self._faces = self._collection("faces")
-                self._fingers = self._collection("fingers")
+                faces, fingers = self._collection("faces"), self._collection("fingers")
+                # both loads were started without waiting: they run on the server together
+                for c in (faces, fingers):
+                    utility.wait_for_loading_complete(c.name, using=self.alias)
+                self._faces, self._fingers = faces, fingers
             except Exception as exc:  # noqa: BLE001 (pymilvus raises many kinds)
                 self._faces = self._fingers = None
                 raise GalleryBackendError(
@@ -148,9 +151,9 @@ class MilvusStore:
                     f"{_brief(exc)}") from exc
 
     def _collection(self, kind: str):  # noqa: ANN202 (pymilvus Collection)
-        """Return the ``kind`` collection, loaded; created with its schema, partitions and
-        index if it does not exist. Replicas starting together may race to create it: a
-        creation that fails because another won is retried as an open."""
+        """Return the ``kind`` collection, its load started (not waited for); created with
+        its schema, partitions and index if it does not exist. Replicas starting together may
+        race to create it: a creation that fails because another won is retried as an open."""
         for attempt in range(CREATE_ATTEMPTS):
             try:
                 return self._create_or_open(kind)
@@ -193,7 +196,7 @@ class MilvusStore:
             c.drop_index(index_name=field)
         if not c.has_index(index_name=field):
             c.create_index(field, want, index_name=field)
-        c.load()
+        c.load(_async=True)
         return c
 
     def index_params(self, kind: str) -> dict:
