@@ -43,4 +43,5 @@ RUN mkdir -p /app/var
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s \
   CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
-CMD ["sh", "-c", "guardid migrate && exec guardid serve --host 0.0.0.0 --port 8000 --workers ${GUARDID_WORKERS:-1}"]
+# Worker processes: WEB_CONCURRENCY (the ASGI servers' usual name; not a guardid setting).
+CMD ["sh", "-c", "guardid migrate && exec guardid serve --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-1}"]

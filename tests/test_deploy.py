@@ -16,6 +16,7 @@ from registry.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "deploy" / "milvus" / "docker-compose.yml"
 GUIDE = ROOT / "docs" / "deploy-milvus.md"
+DOCKERFILE = ROOT / "Dockerfile"
 PREFIX = Settings.model_config["env_prefix"].upper()
 SETTING_NAMES = frozenset(PREFIX + name.upper() for name in Settings.model_fields)
 # Any GUARDID_* word: an environment key, a list entry, a ${...} or $... reference, prose.
@@ -188,6 +189,14 @@ def test_the_guide_names_only_real_settings():
     assert {"GUARDID_GALLERY_BACKEND", "GUARDID_MILVUS_INDEXER"} <= names
     assert unknown_settings(names) == set(), "the guide names settings that do not exist"
     assert "deploy/milvus/docker-compose.yml" in guide
+
+
+def test_the_dockerfile_names_only_real_settings():
+    """The image's environment and command name only real settings (a made-up GUARDID_*
+    variable would be ignored silently by the settings object)."""
+    names = names_in_text(DOCKERFILE.read_text())
+    assert {"GUARDID_ENV", "GUARDID_KEYRING_FILE"} <= names
+    assert unknown_settings(names) == set(), "the Dockerfile names settings that do not exist"
 
 
 def test_a_made_up_name_in_prose_is_caught():
