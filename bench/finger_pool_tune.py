@@ -1,7 +1,8 @@
 """Choose the vote pool (how many best-voted fingers are scored by their codes before the
-FULL_RERANK full comparisons) at a given gallery size, on tuning seeds: per pool size, the
-share of probes whose mate is among the FULL_RERANK best code scores of the pool, and the
-time of the code scores, position known and unknown.
+FULL_RERANK full comparisons) and the number of full comparisons at a given gallery size, on
+tuning seeds: per pool size, the share of probes whose mate is among the FULL_RERANK best code
+scores of the pool (and, for each ``--fulls`` count, among that many), and the time of the
+code scores, position known and unknown.
 
     python bench/finger_pool_tune.py --set 90000 --mates 300 --sources 300 \\
         --sources-from 210000 --size 1000000 --mode lsh --pools 100 200 300 500 1000
@@ -26,25 +27,26 @@ sys.path.insert(0, str(ROOT))
 
 from bench.finger_scale import gallery, load  # noqa: E402
 from matching.finger import FingerprintEngine  # noqa: E402
-from matching.finger.index import FULL_RERANK, FingerIndex, codes  # noqa: E402
+from matching.finger.index import FULL_RERANK, FingerIndex  # noqa: E402
 
 
-def one_probe(idx: FingerIndex, probe, mate: int, position: int, pools: list[int]) -> dict:  # noqa: ANN001
-    """Return the mate's vote rank and, per pool, whether it reaches the full comparisons
-    and the code-score time."""
-    q = codes(idx.engine, probe, 0)
+def one_probe(idx: FingerIndex, probe, mate: int, position: int, pools: list[int],  # noqa: ANN001
+              fulls: list[int]) -> dict:
+    """Return the mate's vote rank and, per pool, whether it reaches the full comparisons,
+    the code-score time and (largest pool) the mate's rank by code score."""
     t = time.perf_counter()
-    votes = idx._votes(q[:idx.per_finger], max(pools), position)  # noqa: SLF001
+    votes = idx.candidates(probe, max(pools), position=position)
     vote_ms = (time.perf_counter() - t) * 1000
     ids = [fid for fid, _ in votes]
     out = {"vote_rank": ids.index(mate) if mate in ids else -1, "vote_ms": vote_ms,
-           "in_full": {}, "score_ms": {}}
+           "in_full": {}, "score_ms": {}, "score_rank": {}}
     for n in pools:
         t = time.perf_counter()
-        scores = idx._code_scores(q, ids[:n])  # noqa: SLF001
+        scores = idx.code_scores(probe, ids[:n])
         out["score_ms"][n] = (time.perf_counter() - t) * 1000
-        best = [ids[i] for i in np.argsort(-scores, kind="stable")[:FULL_RERANK]]
-        out["in_full"][n] = mate in best
+        ranked = [ids[i] for i in np.argsort(-scores, kind="stable")]
+        out["in_full"][n] = mate in ranked[:FULL_RERANK]
+        out["score_rank"][n] = ranked.index(mate) if mate in ranked else 10 ** 6
     return out
 
 
@@ -61,6 +63,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=1_000_000)
     ap.add_argument("--mode", default="lsh")
     ap.add_argument("--pools", type=int, nargs="+", default=[100, 200, 300, 500, 1000])
+    ap.add_argument("--fulls", type=int, nargs="+", default=[5, 10, 15, 20, 30],
+                    help="full-comparison counts to report for each pool")
     args = ap.parse_args()
     engine = FingerprintEngine()
     d = load(engine, args)
@@ -73,7 +77,7 @@ def main() -> None:
                       "build_s": round(time.perf_counter() - t0, 1)}), flush=True)
     gated = d["gated"]
     for known in (True, False):
-        rows = [one_probe(idx, p, k, pos[k] if known else 0, args.pools)
+        rows = [one_probe(idx, p, k, pos[k] if known else 0, args.pools, args.fulls)
                 for k, p in enumerate(d["probes"])]
         res = {"known": known, "probes": len(rows), "gated": int(sum(gated)),
                "vote_p50_ms": round(float(np.median([r["vote_ms"] for r in rows])), 1),
@@ -86,7 +90,10 @@ def main() -> None:
                 "mate_in_full": round(sum(hit) / len(hit), 4),
                 "mate_in_full_gated": round(sum(h for h, g in zip(hit, gated, strict=True)
                                                 if g) / max(1, sum(gated)), 4),
-                "score_p50_ms": round(float(np.median([r["score_ms"][n] for r in rows])), 1)}
+                "score_p50_ms": round(float(np.median([r["score_ms"][n] for r in rows])), 1),
+                "mate_in_full_gated_by_full": {
+                    f: round(sum(r["score_rank"][n] < f for r, g in zip(rows, gated, strict=True)
+                                 if g) / max(1, sum(gated)), 4) for f in args.fulls}}
         print(json.dumps(res), flush=True)
 
 

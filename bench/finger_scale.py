@@ -129,6 +129,37 @@ def gallery(d: dict, n: int, flip: float, rng: np.random.Generator, positions: i
     return ids, pos, temps, packed
 
 
+def searches(idx: FingerIndex, args: argparse.Namespace, probes: list, gated: list,
+             pos: list[int], n: int, mode: str, full: int, known: bool) -> dict:
+    """Run the probes against ``idx`` with ``full`` fingers compared in full, the probe's
+    position ``known`` or not; return latency, share touched and hit rates."""
+    limit = len(probes)
+    if mode == "flat" and n >= args.flat_limit_from:
+        limit = min(limit, args.flat_known_probes if known else args.flat_unknown_probes)
+    elif mode == "flat" and not known and n >= args.flat_unknown_from:
+        limit = min(limit, args.flat_unknown_probes)
+    if not known and args.unknown_probes:
+        limit = min(limit, args.unknown_probes)
+    lat, share, r1, found, tops = [], [], 0, [], []
+    for k, p in enumerate(probes[:limit]):
+        where = pos[k] if known else 0
+        t = time.perf_counter()
+        hits = idx.search(p, k=full, shortlist=full, position=where)
+        lat.append((time.perf_counter() - t) * 1000)
+        share.append(idx.last_stats.touched_share)
+        r1 += bool(hits) and hits[0].id == k
+        found.append(any(h.id == k for h in hits))
+        tops.append(hits[0].id if hits else -1)
+    g = gated[:limit]
+    return {"probes": limit, "p50_ms": round(float(np.median(lat)), 1),
+            "p95_ms": round(float(np.percentile(lat, 95)), 1),
+            "touched_share": round(float(np.mean(share)), 5),
+            "rank1": r1 / limit, "mate_in_full": sum(found) / limit,
+            "mate_in_full_gated": sum(f for f, ok in zip(found, g, strict=True)
+                                      if ok) / max(1, sum(g)),
+            "tops": tops, "found": found}
+
+
 def run(args: argparse.Namespace) -> dict:
     """Run every size and mode; return the results."""
     engine = FingerprintEngine()
@@ -152,52 +183,31 @@ def run(args: argparse.Namespace) -> dict:
                               per_band=args.per_band)
             idx.add(ids, temps, positions=pos, packed=packed)
             build = time.perf_counter() - t0
-            res = {"fingers": n, "mode": mode, "build_s": round(build, 1),
-                   "codes": idx.ntotal(), "pool": idx.pool_size(), "full": FULL_RERANK}
-            for known in (True, False):
-                limit = len(probes)
-                if mode == "flat" and n >= args.flat_limit_from:
-                    limit = min(limit, args.flat_known_probes if known
-                                else args.flat_unknown_probes)
-                elif mode == "flat" and not known and n >= args.flat_unknown_from:
-                    limit = min(limit, args.flat_unknown_probes)
-                lat, share, r1, found, tops = [], [], 0, [], []
-                for k, p in enumerate(probes[:limit]):
-                    where = pos[k] if known else 0
-                    t = time.perf_counter()
-                    hits = idx.search(p, k=FULL_RERANK, position=where)
-                    lat.append((time.perf_counter() - t) * 1000)
-                    share.append(idx.last_stats.touched_share)
-                    r1 += bool(hits) and hits[0].id == k
-                    found.append(any(h.id == k for h in hits))
-                    tops.append(hits[0].id if hits else -1)
-                g = gated[:limit]
-                res["known" if known else "unknown"] = {
-                    "probes": limit, "p50_ms": round(float(np.median(lat)), 1),
-                    "p95_ms": round(float(np.percentile(lat, 95)), 1),
-                    "touched_share": round(float(np.mean(share)), 5),
-                    "rank1": r1 / limit, "mate_in_full": sum(found) / limit,
-                    "mate_in_full_gated": sum(f for f, ok in zip(found, g, strict=True)
-                                              if ok) / max(1, sum(g)),
-                    "tops": tops, "found": found}
-            res["rss_mb"] = round(rss_mb() - before, 1)
-            res["structure_bytes_per_finger"] = breakdown(idx)
-            res["bytes_per_finger"] = round((rss_mb() - before) * 2 ** 20 / n)
-            res["template_bytes_per_finger"] = round(template_bytes)  # held outside the index
-            res["total_bytes_per_finger"] = (res["bytes_per_finger"]
-                                             + res["template_bytes_per_finger"])
-            flat = [r for r in out["runs"] if r["fingers"] == n and r["mode"] == "flat"]
-            for key in ("known", "unknown"):
-                if flat and mode != "flat":
-                    pairs = list(zip(res[key]["tops"], flat[0][key]["tops"], strict=False))
-                    res[key]["top_same_as_flat"] = sum(a == b for a, b in pairs) / len(pairs)
-                    both = list(zip(res[key]["found"], flat[0][key]["found"], strict=False))
-                    res[key]["mate_in_full_where_flat"] = (
-                        sum(a for a, b in both if b) / max(1, sum(b for _, b in both)))
-            out["runs"].append(res)
-            print(json.dumps({k: ({kk: vv for kk, vv in v.items() if kk not in ("tops", "found")}
-                                  if isinstance(v, dict) else v) for k, v in res.items()}),
-                  flush=True)
+            for full in args.fulls:  # full comparisons per search (today: FULL_RERANK)
+                res = {"fingers": n, "mode": mode, "build_s": round(build, 1),
+                       "codes": idx.ntotal(), "pool": idx.pool_size(), "full": full}
+                for known in (True, False):
+                    res["known" if known else "unknown"] = searches(
+                        idx, args, probes, gated, pos, n, mode, full, known)
+                res["rss_mb"] = round(rss_mb() - before, 1)
+                res["structure_bytes_per_finger"] = breakdown(idx)
+                res["bytes_per_finger"] = round((rss_mb() - before) * 2 ** 20 / n)
+                res["template_bytes_per_finger"] = round(template_bytes)  # held outside the index
+                res["total_bytes_per_finger"] = (res["bytes_per_finger"]
+                                                 + res["template_bytes_per_finger"])
+                flat = [r for r in out["runs"] if r["fingers"] == n and r["mode"] == "flat"
+                        and r["full"] == full]
+                for key in ("known", "unknown"):
+                    if flat and mode != "flat":
+                        pairs = list(zip(res[key]["tops"], flat[0][key]["tops"], strict=False))
+                        res[key]["top_same_as_flat"] = sum(a == b for a, b in pairs) / len(pairs)
+                        both = list(zip(res[key]["found"], flat[0][key]["found"], strict=False))
+                        res[key]["mate_in_full_where_flat"] = (
+                            sum(a for a, b in both if b) / max(1, sum(b for _, b in both)))
+                out["runs"].append(res)
+                brief = {k: ({kk: vv for kk, vv in v.items() if kk not in ("tops", "found")}
+                             if isinstance(v, dict) else v) for k, v in res.items()}
+                print(json.dumps(brief), flush=True)
             del idx
     return out
 
@@ -216,11 +226,15 @@ def main() -> None:
     ap.add_argument("--flip", type=float, default=0.03)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     ap.add_argument("--modes", nargs="+", default=["flat", "lsh"], help="flat first")
+    ap.add_argument("--fulls", type=int, nargs="+", default=[FULL_RERANK],
+                    help="fingers compared in full per search, each measured on the same index")
     ap.add_argument("--nprobe", type=int, default=IVF_NPROBE)
     ap.add_argument("--bands", type=int, default=LSH_BANDS)
     ap.add_argument("--per-band", type=int, default=LSH_PER_BAND)
     ap.add_argument("--flat-unknown-probes", type=int, default=20)
     ap.add_argument("--flat-known-probes", type=int, default=100)
+    ap.add_argument("--unknown-probes", type=int, default=0,
+                    help="run only this many probes position unknown, in every mode (0: all)")
     ap.add_argument("--flat-limit-from", type=int, default=10 ** 9,
                     help="gallery size from which the flat scan runs only --flat-known-probes "
                          "/ --flat-unknown-probes probes")

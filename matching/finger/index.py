@@ -51,9 +51,13 @@ NEIGHBOURS_PER_CYLINDER = 64
 # 1,000 kept exactly the same mates within the full comparisons (position known 99.7% of
 # gated probes, unknown 99.0%), and 100 scores in 4.6 ms what 1,000 scores in 47 ms. At 100k
 # fingers the mate of 98.4% of gated probes was among the 30 best-voted, of 99.0% among the
-# 100 best-voted (bench/finger_speed.py, other seeds).
+# 100 best-voted (bench/finger_speed.py, other seeds). The full comparisons were re-chosen the
+# same way (bench/finger_pool_tune.py --fulls, tuning seeds 90,000, lsh, at 100k and at 1M
+# fingers alike): 20 keep every gated mate that 30 kept with the position known (99.66%), 15
+# or fewer lose one; position unknown 20 lose one probe of 291 (98.97% -> 98.63%). Each full
+# comparison costs ~1.2 ms (its cylinders are rarely cached), a third of a 100k search.
 POOL_SIZE = 100
-FULL_RERANK = 30
+FULL_RERANK = 20
 # Codes are sparse; a nearly empty one is close in Hamming distance to every other sparse
 # code, so cylinders with fewer set bits than this share are not indexed.
 MIN_SET_BITS = 0.01
