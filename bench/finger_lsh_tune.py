@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.finger_scale import gallery, load  # noqa: E402
+from bench.finger_scale import add_set_args, gallery, load  # noqa: E402
 from matching.finger import FingerprintEngine  # noqa: E402
 from matching.finger.index import FULL_RERANK, FingerIndex  # noqa: E402
 
@@ -60,13 +60,7 @@ def summary(m: dict, flat: dict | None, gated: list[bool]) -> dict:
 def main() -> None:
     """Run the flat reference and each configuration; print JSON lines."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--set", type=int, default=90_000)
-    ap.add_argument("--mates", type=int, default=60)
-    ap.add_argument("--sources", type=int, default=60)
-    ap.add_argument("--sources-from", type=int, default=None)
-    ap.add_argument("--positions", type=int, default=10)
-    ap.add_argument("--real", type=int, default=20_000)
-    ap.add_argument("--flip", type=float, default=0.03)
+    add_set_args(ap, set_=90_000, mates=60, sources=60)
     ap.add_argument("--size", type=int, default=100_000)
     ap.add_argument("--configs", nargs="+", default=["16x3"], help="BANDSxPER_BAND")
     ap.add_argument("--no-flat", action="store_true")

@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.finger_scale import gallery, load  # noqa: E402
+from bench.finger_scale import add_set_args, gallery, load  # noqa: E402
 from matching.finger import FingerprintEngine  # noqa: E402
 from matching.finger.index import FULL_RERANK, FingerIndex  # noqa: E402
 
@@ -53,13 +53,7 @@ def one_probe(idx: FingerIndex, probe, mate: int, position: int, pools: list[int
 def main() -> None:
     """Build the index, run every probe once per position mode, print JSON lines."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--set", type=int, default=90_000)
-    ap.add_argument("--mates", type=int, default=300)
-    ap.add_argument("--sources", type=int, default=300)
-    ap.add_argument("--sources-from", type=int, default=None)
-    ap.add_argument("--positions", type=int, default=10)
-    ap.add_argument("--real", type=int, default=20_000)
-    ap.add_argument("--flip", type=float, default=0.03)
+    add_set_args(ap, set_=90_000, mates=300, sources=300)
     ap.add_argument("--size", type=int, default=1_000_000)
     ap.add_argument("--mode", default="lsh")
     ap.add_argument("--pools", type=int, nargs="+", default=[100, 200, 300, 500, 1000])

@@ -160,6 +160,21 @@ def searches(idx: FingerIndex, args: argparse.Namespace, probes: list, gated: li
             "tops": tops, "found": found}
 
 
+def add_set_args(ap: argparse.ArgumentParser, *, set_: int, mates: int, sources: int,
+                 sources_from: int | None = None, real: int = 20_000) -> None:
+    """Add the options naming a generated finger set and its gallery (shared by the finger
+    scale benches): ``--set --mates --sources --sources-from`` (bench/finger_scale_gen.py's),
+    ``--positions --real --flip`` (:func:`gallery`)."""
+    ap.add_argument("--set", type=int, default=set_, help="first seed of the generated set")
+    ap.add_argument("--mates", type=int, default=mates)
+    ap.add_argument("--sources", type=int, default=sources)
+    ap.add_argument("--sources-from", type=int, default=sources_from,
+                    help="as bench/finger_scale_gen.py --sources-from")
+    ap.add_argument("--positions", type=int, default=10, help="finger positions per guard")
+    ap.add_argument("--real", type=int, default=real, help="fillers coded by the cylinder build")
+    ap.add_argument("--flip", type=float, default=0.03, help="bit flips of code-level fillers")
+
+
 def run(args: argparse.Namespace) -> dict:
     """Run every size and mode; return the results."""
     engine = FingerprintEngine()
@@ -215,15 +230,8 @@ def run(args: argparse.Namespace) -> dict:
 def main() -> None:
     """Run and print JSON."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--set", type=int, default=80_000)
-    ap.add_argument("--mates", type=int, default=120)
-    ap.add_argument("--sources", type=int, default=120)
-    ap.add_argument("--sources-from", type=int, default=None,
-                    help="as bench/finger_scale_gen.py --sources-from")
-    ap.add_argument("--positions", type=int, default=10)
+    add_set_args(ap, set_=80_000, mates=120, sources=120)
     ap.add_argument("--shared-templates", action="store_true")
-    ap.add_argument("--real", type=int, default=20_000)
-    ap.add_argument("--flip", type=float, default=0.03)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     ap.add_argument("--modes", nargs="+", default=["flat", "lsh"], help="flat first")
     ap.add_argument("--fulls", type=int, nargs="+", default=[FULL_RERANK],

@@ -38,8 +38,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.finger_scale import add_set_args, load  # noqa: E402
 from bench.finger_scale import gallery as finger_gallery  # noqa: E402
-from bench.finger_scale import load  # noqa: E402
 from biometrics.milvus.gallery import MilvusFingerGallery  # noqa: E402
 from biometrics.milvus.store import IndexPlan, MilvusStore  # noqa: E402
 from fixtures.synthetic_embeddings import gallery as face_gallery  # noqa: E402
@@ -152,7 +152,7 @@ def fingers(stores: dict[str, MilvusStore], args: argparse.Namespace
     matching); BIN_IVF_FLAT's nprobe chosen on the first half of the probes."""
     engine = FingerprintEngine()
     d = load(engine, args)
-    ids, pos, temps, packed = finger_gallery(d, args.fingers, 0.03,
+    ids, pos, temps, packed = finger_gallery(d, args.fingers, args.flip,
                                              np.random.default_rng(args.seed), args.positions)
     n_probes = min(args.queries, len(d["probes"]))
     out: dict = {"fingers": args.fingers, "codes": int(sum(len(c) for c in packed)),
@@ -249,7 +249,6 @@ def main() -> None:
     ap.add_argument("--fingers", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--dedup", type=int, default=200, help="de-duplication rounds")
-    ap.add_argument("--positions", type=int, default=10)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--uri", default=None, help="an existing Milvus (default: start one)")
     ap.add_argument("--face-indexes", default="FLAT,HNSW")
@@ -258,11 +257,7 @@ def main() -> None:
     ap.add_argument("--nlist", type=int, default=1024)
     ap.add_argument("--nprobes", type=lambda v: [int(x) for x in v.split(",")],
                     default=[8, 16, 32, 64, 128])
-    ap.add_argument("--set", type=int, default=80000)
-    ap.add_argument("--mates", type=int, default=1000)
-    ap.add_argument("--sources", type=int, default=1000)
-    ap.add_argument("--sources-from", type=int, default=200000)
-    ap.add_argument("--real", type=int, default=2000)
+    add_set_args(ap, set_=80_000, mates=1000, sources=1000, sources_from=200_000, real=2000)
     ap.add_argument("--strong", action="store_true", help="Strong reads (no timestamp)")
     args = ap.parse_args()
     server = None
