@@ -35,8 +35,10 @@ def pytest_configure(config):
     (xdist workers inherit its address through the environment)."""
     from tests import milvus
 
-    if milvus.wanted() and not hasattr(config, "workerinput") and not os.environ.get(
-            milvus.URI_ENV):
+    if not milvus.wanted() or hasattr(config, "workerinput"):
+        return
+    milvus.start_run()
+    if not os.environ.get(milvus.URI_ENV):
         config._guardid_milvus = milvus.start_server()
 
 

@@ -2,9 +2,10 @@
 
 ``make test-milvus`` sets GUARDID_TEST_GALLERY_BACKEND=milvus; the pytest controller process
 (not each xdist worker) then starts one server on a port of its own for the whole run and
-stops it at the end (tests/conftest.py). Each test gets collections of its own (a prefix), so
-tests never see each other's vectors. Outside CI a server that cannot start skips the Milvus
-tests with the reason; under CI=true it fails them.
+stops it at the end (tests/conftest.py). The tests of one xdist worker take that worker's
+pair of collections in turn (a prefix with the run's token), emptied after each test, so tests
+never see each other's vectors. Outside CI a server that cannot start skips the Milvus tests
+with the reason; under CI=true it fails them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ import pytest
 
 BACKEND = os.environ.get("GUARDID_TEST_GALLERY_BACKEND", "embedded")
 URI_ENV, ERROR_ENV = "GUARDID_TEST_MILVUS_URI", "GUARDID_TEST_MILVUS_ERROR"
+# The run's token, set by the controller and inherited by its workers: two runs sharing one
+# server (GUARDID_TEST_MILVUS_URI) never take each other's collections.
+RUN_ENV = "GUARDID_TEST_MILVUS_RUN"
+# Rows read per query while emptying a collection (Milvus caps a query's result window).
+EMPTY_BATCH = 10_000
 START_TIMEOUT_MS = 120_000
 # milvus-lite 2.3.5's embedded etcd always takes this peer port (not configurable), so only one
 # such server can run on a machine at a time; every other port is chosen free per run.
@@ -47,8 +53,9 @@ def start_server():  # noqa: ANN201 (milvus.MilvusServer)
 
         from tests.servers import free_port
 
-        server = MilvusServer(_config(), wait_for_started=False)
-        server.set_base_dir(tempfile.mkdtemp(prefix="guardid-milvus-"))
+        base = tempfile.mkdtemp(prefix="guardid-milvus-")
+        server = MilvusServer(_config(Path(base)), wait_for_started=False)
+        server.set_base_dir(base)
         server.listen_port = free_port()
         server.start()
         server.wait_started(START_TIMEOUT_MS)
@@ -59,8 +66,9 @@ def start_server():  # noqa: ANN201 (milvus.MilvusServer)
     return server
 
 
-def _config():  # noqa: ANN202 (milvus.MilvusServerConfig)
-    """The package's server configuration with the test time tick (TIME_TICK_MS)."""
+def _config(base: Path):  # noqa: ANN202 (milvus.MilvusServerConfig)
+    """The package's server configuration with the test time tick (TIME_TICK_MS), its
+    template written into the server's folder ``base``."""
     import milvus
 
     data = Path(milvus.__file__).parent / "data"
@@ -68,7 +76,7 @@ def _config():  # noqa: ANN202 (milvus.MilvusServerConfig)
     tick = "timeTickInterval: 200 "
     if tick not in text:
         raise RuntimeError("the milvus package's config template has no proxy time tick")
-    template = Path(tempfile.mkdtemp(prefix="guardid-milvus-conf-")) / "config.yaml.template"
+    template = base / "config.yaml.template"
     template.write_text(text.replace(tick, f"timeTickInterval: {TIME_TICK_MS} "),
                         encoding="utf-8")
     config = milvus.MilvusServerConfig(template=str(template))
@@ -94,16 +102,22 @@ def prefix(worker: str) -> str:
     return f"t_{worker}_{uuid.uuid4().hex[:10]}"
 
 
+def start_run() -> None:
+    """Give this run its token (RUN_ENV), once, in the controller."""
+    os.environ.setdefault(RUN_ENV, uuid.uuid4().hex[:8])
+
+
 def worker_prefix(worker: str) -> str:
     """Return the collection prefix the tests of one xdist worker take in turn: creating and
     loading a pair of collections takes Milvus ~4 s, opening loaded ones ~0.05 s, so each
     test empties them afterwards (:func:`empty`) instead of dropping them."""
-    return f"t_{worker}"
+    return f"t_{os.environ.get(RUN_ENV, 'solo')}_{worker}"
 
 
 def empty(prefix_: str) -> None:
-    """Delete every row of the ``prefix_`` collections, so the next test finds them empty
-    (a collection that cannot be emptied, e.g. one a test released, is dropped instead)."""
+    """Delete every row of the ``prefix_`` collections, so the next test finds them empty; a
+    collection that cannot be emptied, or is not empty afterwards (e.g. one a test released),
+    is dropped instead (the next test creates it again)."""
     from pymilvus import Collection, connections, utility
 
     alias = f"empty-{prefix_}-{uuid.uuid4().hex[:6]}"
@@ -114,11 +128,20 @@ def empty(prefix_: str) -> None:
             if not utility.has_collection(name, using=alias):
                 continue
             try:
-                Collection(name, using=alias).delete(f"{key} >= 0")
+                _delete_all(Collection(name, using=alias), key)
             except Exception:  # noqa: BLE001 (pymilvus raises MilvusException for all)
                 utility.drop_collection(name, using=alias)
     finally:
         connections.disconnect(alias)
+
+
+def _delete_all(c, key: str) -> None:  # noqa: ANN001 (pymilvus Collection)
+    """Delete every row of ``c`` by its primary keys, read with Strong consistency (a delete
+    by expression reads them at Bounded consistency and can miss a row just written), until a
+    Strong read finds none."""
+    while keys := [r[key] for r in c.query(f"{key} >= 0", output_fields=[key],
+                                           limit=EMPTY_BATCH, consistency_level="Strong")]:
+        c.delete(f"{key} in {keys}")
 
 
 def server_env(prefix_: str) -> dict[str, str]:

@@ -14,8 +14,10 @@ Consistency: every write's Milvus timestamp is noted (``written_ts``) and the in
 with its cursor. A gallery searches with that timestamp as Milvus's guarantee timestamp: the
 query nodes answer only once they have applied every write up to it, so the search sees each
 change the cursor covers (what the gallery does not find in its own tail), which is what a
-Strong read guarantees the gallery, without Strong's wait for the next time tick (~200 ms a
-call on a default Milvus). With no timestamp known, and for counts and id listings, Strong.
+Strong read guarantees the gallery; Strong always waits for the next time tick (~200 ms a call
+on a default Milvus), a read as of a timestamp only until the query nodes have passed that
+timestamp (no wait once they have; right after the write, up to about a tick). With no
+timestamp known, and for counts and id listings, Strong.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ CONNECT_TIMEOUT_S = 10.0
 # to create them waits for the winner's partitions and index).
 CREATE_ATTEMPTS = 10
 CREATE_RETRY_S = 0.5
+# Longest wait for a collection's load (Milvus loads every sealed segment of it first).
+LOAD_TIMEOUT_S = 600.0
 # Segment state "Sealed" in Milvus's query segment info, and the pause between looks while
 # waiting for the query nodes to serve newly indexed segments.
 SEALED = 3
@@ -132,23 +136,38 @@ class MilvusStore:
 
     def _connect(self) -> None:
         """Connect and create (or open) the collections and their indexes, once."""
-        from pymilvus import connections, utility
+        from pymilvus import connections
 
         with self._lock:
             if self._faces is not None:
                 return
             try:
                 connections.connect(alias=self.alias, uri=self.uri, timeout=CONNECT_TIMEOUT_S)
-                faces, fingers = self._collection("faces"), self._collection("fingers")
-                # both loads were started without waiting: they run on the server together
-                for c in (faces, fingers):
-                    utility.wait_for_loading_complete(c.name, using=self.alias)
-                self._faces, self._fingers = faces, fingers
+                self._faces, self._fingers = self._open_both()
             except Exception as exc:  # noqa: BLE001 (pymilvus raises many kinds)
                 self._faces = self._fingers = None
                 raise GalleryBackendError(
                     f"cannot reach Milvus at {_safe(self.uri)}: {type(exc).__name__}: "
                     f"{_brief(exc)}") from exc
+
+    def _open_both(self) -> tuple:
+        """Return both collections, loaded. Their loads run on the server together (each is
+        started without waiting); a wait that fails (e.g. another replica re-indexing
+        released the collection meanwhile) opens and loads again, like a lost creation race."""
+        from pymilvus import utility
+
+        for attempt in range(CREATE_ATTEMPTS):
+            both = self._collection("faces"), self._collection("fingers")
+            try:
+                for c in both:
+                    utility.wait_for_loading_complete(c.name, timeout=LOAD_TIMEOUT_S,
+                                                      using=self.alias)
+                return both
+            except Exception:  # noqa: BLE001 (pymilvus raises MilvusException for all)
+                if attempt == CREATE_ATTEMPTS - 1:
+                    raise
+                time.sleep(CREATE_RETRY_S)
+        raise AssertionError("unreachable")
 
     def _collection(self, kind: str):  # noqa: ANN202 (pymilvus Collection)
         """Return the ``kind`` collection, its load started (not waited for); created with

@@ -54,8 +54,9 @@ NEIGHBOURS_PER_CYLINDER = 64
 # 100 best-voted (bench/finger_speed.py, other seeds). The full comparisons were re-chosen the
 # same way (bench/finger_pool_tune.py --fulls, tuning seeds 90,000, lsh, at 100k and at 1M
 # fingers alike): 20 keep every gated mate that 30 kept with the position known (99.66%), 15
-# or fewer lose one; position unknown 20 lose one probe of 291 (98.97% -> 98.63%). Each full
-# comparison costs ~1.2 ms (its cylinders are rarely cached), a third of a 100k search.
+# or fewer lose one; position unknown 20 lose one probe of 291 (98.97% -> 98.63%). A full
+# comparison costs ~1.2 ms, most of it building the candidate's cylinders (rarely cached): the
+# ten dropped saved ~10 ms of a 43 ms median 100k search (held out, BENCHMARKS.md).
 POOL_SIZE = 100
 FULL_RERANK = 20
 # Codes are sparse; a nearly empty one is close in Hamming distance to every other sparse
