@@ -16,7 +16,7 @@ query nodes answer only once they have applied every write up to it, so the sear
 change the cursor covers (what the gallery does not find in its own tail), which is what a
 Strong read guarantees the gallery; Strong always waits for the next time tick (~200 ms a call
 on a default Milvus), a read as of a timestamp only until the query nodes have passed that
-timestamp (no wait once they have; right after the write, up to about a tick). With no
+timestamp (no wait once they have; right after the write, one to two ticks). With no
 timestamp known, and for counts and id listings, Strong.
 """
 
@@ -151,14 +151,16 @@ class MilvusStore:
                     f"{_brief(exc)}") from exc
 
     def _open_both(self) -> tuple:
-        """Return both collections, loaded. Their loads run on the server together (each is
-        started without waiting); a wait that fails (e.g. another replica re-indexing
-        released the collection meanwhile) opens and loads again, like a lost creation race."""
+        """Return both collections, loaded; each created with its schema, partitions and
+        index if it does not exist, and both loads running on the server together. One retry
+        covers every step: replicas starting together race to create the collections (the
+        loser opens the winner's), and another replica re-indexing may release a collection
+        while this one waits for its load."""
         from pymilvus import utility
 
         for attempt in range(CREATE_ATTEMPTS):
-            both = self._collection("faces"), self._collection("fingers")
             try:
+                both = self._create_or_open("faces"), self._create_or_open("fingers")
                 for c in both:
                     utility.wait_for_loading_complete(c.name, timeout=LOAD_TIMEOUT_S,
                                                       using=self.alias)
@@ -169,21 +171,9 @@ class MilvusStore:
                 time.sleep(CREATE_RETRY_S)
         raise AssertionError("unreachable")
 
-    def _collection(self, kind: str):  # noqa: ANN202 (pymilvus Collection)
-        """Return the ``kind`` collection, its load started (not waited for); created with
-        its schema, partitions and index if it does not exist. Replicas starting together may
-        race to create it: a creation that fails because another won is retried as an open."""
-        for attempt in range(CREATE_ATTEMPTS):
-            try:
-                return self._create_or_open(kind)
-            except Exception:  # noqa: BLE001 (pymilvus raises MilvusException for all)
-                if attempt == CREATE_ATTEMPTS - 1:
-                    raise
-                time.sleep(CREATE_RETRY_S)
-        raise AssertionError("unreachable")
-
     def _create_or_open(self, kind: str):  # noqa: ANN202
-        """One attempt of :meth:`_collection`."""
+        """Return the ``kind`` collection, created if it does not exist, its load started
+        (not waited for); one attempt of :meth:`_open_both`."""
         from pymilvus import Collection, CollectionSchema, DataType, FieldSchema, utility
 
         name = f"{self.prefix}_{kind}"
