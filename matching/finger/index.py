@@ -9,8 +9,9 @@ them all. Each partition is a flat Hamming scan while small, and an inverted fil
 keeps the exact flat scan per partition as the reference; ``mode="ivf"`` is NOT yet better:
 sparse codes give very unbalanced lists (bench/finger_scale.py, BENCHMARKS.md).
 ``mode="lsh"`` replaces the scan by MinHash banding over the set bits of the codes
-(``matching/finger/minhash.py``): a probe code is compared only with the stored codes that
-share one of its band signatures, in its partitions; no FAISS index is held then.
+(``matching/finger/minhash.py``): each finger's ``LSH_CODES`` most reliable codes are banded,
+and a finger's vote is the number of band signatures its banded codes share with the probe's
+codes, in the probe's partitions; no Hamming distance is computed and no FAISS index is held.
 The packed codes, their owners and popcounts live in numpy
 arrays beside FAISS (the code scores read them), and :meth:`FingerIndex.to_bytes` writes all
 of it, templates included, as one snapshot (``matching/snapshot.py``).
@@ -34,9 +35,16 @@ import numpy as np
 
 from matching import snapshot
 from matching.exceptions import MatchingError, SnapshotError
-from matching.finger.candidates import bit_similarity, code_scores, popcounts, vote
+from matching.finger.candidates import (
+    bit_similarity,
+    code_scores,
+    collision_votes,
+    popcounts,
+    vote,
+)
 from matching.finger.engine import FingerprintEngine, Matcher
-from matching.finger.minhash import BandTable, MinHasher, nearest
+from matching.finger.minhash import BandTable, MinHasher, expand
+from matching.finger.packed import PackedTemplates, Rows
 from matching.finger.template import FingerprintTemplate
 
 CYLINDERS_PER_FINGER = 24
@@ -80,51 +88,24 @@ IVF_RETRAIN_GROWTH = 4.0
 IVF_TRAIN_PER_LIST = 40
 IVF_TRAIN_ITERATIONS = 10
 IVF_NPROBE = 16
-# MinHash banding (mode="lsh"): LSH_BANDS band signatures of LSH_PER_BAND minima each per
-# code, from orderings drawn with LSH_SEED (stored in snapshots). A pair of codes of Jaccard
-# overlap J shares a band with probability 1 - (1 - J^LSH_PER_BAND)^LSH_BANDS. Chosen on the
-# tuning seeds (90,000, 60 probes, 100k fingers; bench/finger_lsh_tune.py): 12x2, 16x3, 24x4
-# and 32x4 all kept the mate of every gated probe in the shortlist; 32x4 compared the fewest
-# codes per probe code for the time (0.05% known / 0.46% unknown, against 10% / 100% flat)
-# and has the most margin in J; it costs 8 bytes per code per band (BENCHMARKS.md).
-LSH_BANDS = 32
+# MinHash banding (mode="lsh"): each finger's LSH_CODES most reliable codes get LSH_BANDS band
+# signatures of LSH_PER_BAND minima each, from orderings drawn with LSH_SEED (stored in
+# snapshots). A pair of codes of Jaccard overlap J shares a band with probability
+# 1 - (1 - J^LSH_PER_BAND)^LSH_BANDS. Each probe code gives each finger the number of bands
+# shared by that finger's code that shares most (candidates.collision_votes); the POOL_SIZE
+# best-voted go on to the code scores. Chosen on the tuning seeds (90,000, 300 probes of which
+# 291 gated; bench/finger_band_tune.py, BENCHMARKS.md): 16 x 4 over 12 codes kept the mate of
+# 99.66% of gated probes within the full comparisons position known and 99.31% unknown, at
+# 100k and at 1M fingers alike, where the vote by Hamming distances over 32 x 4 bands of all
+# 24 codes (the layout before) kept 99.66% and 98.63%; 16 x 4 over 8 codes (97.6 / 95.2% at
+# 1M) and 12 x 4 over 12 (99.3 / 98.3%) lost mates. It holds 16 x 12 band entries of 8 bytes
+# (signature, row) per finger instead of 32 x 24 and compares ~6x fewer codes.
+LSH_CODES = 12
+LSH_BANDS = 16
 LSH_PER_BAND = 4
 LSH_SEED = 20
 SNAPSHOT_KIND = "finger"
 Mode = Literal["ivf", "flat", "lsh"]
-
-
-class _Rows:
-    """A growable numpy array (amortised appends), viewed as its used prefix."""
-
-    def __init__(self, dtype: np.dtype, width: int = 0):
-        self.width = width
-        self.buf = np.zeros((16, width) if width else 16, dtype)
-        self.n = 0
-
-    def append(self, values: np.ndarray) -> None:
-        """Append rows."""
-        need = self.n + len(values)
-        if need > len(self.buf):
-            cap = max(need, 2 * len(self.buf))
-            grown = np.zeros((cap, self.width) if self.width else cap, self.buf.dtype)
-            grown[:self.n] = self.buf[:self.n]
-            self.buf = grown
-        self.buf[self.n:need] = values
-        self.n = need
-
-    @property
-    def view(self) -> np.ndarray:
-        """Return the used rows (a view)."""
-        return self.buf[:self.n]
-
-    def replace(self, values: np.ndarray) -> None:
-        """Replace the content with ``values``: taken as it is when it is a writable array of
-        its own (a fresh copy or fancy-indexed result), else copied."""
-        owned = (isinstance(values, np.ndarray) and values.base is None
-                 and values.flags.writeable and values.dtype == self.buf.dtype)
-        self.buf = values if owned else np.array(values, dtype=self.buf.dtype, copy=True)
-        self.n = len(values)
 
 
 @dataclass(frozen=True)
@@ -173,7 +154,7 @@ class FingerIndex:
                  cylinders_per_finger: int = CYLINDERS_PER_FINGER, mode: Mode = "flat",
                  nprobe: int = IVF_NPROBE, ivf_min_codes: int = IVF_MIN_CODES,
                  bands: int = LSH_BANDS, per_band: int = LSH_PER_BAND,
-                 lsh_orders: np.ndarray | None = None):
+                 banded: int = LSH_CODES, lsh_orders: np.ndarray | None = None):
         if mode not in ("ivf", "flat", "lsh"):
             raise MatchingError(f"unknown finger index mode {mode!r}", code="index_mode")
         self.engine = engine or FingerprintEngine()
@@ -181,14 +162,15 @@ class FingerIndex:
         self.bits = p.mcc_ns * p.mcc_ns * p.mcc_nd
         self.per_finger = cylinders_per_finger
         self.mode, self.nprobe, self.ivf_min_codes = mode, nprobe, ivf_min_codes
-        self._codes = _Rows(np.uint8, self.bits // 8)  # packed code of each row
-        self._owner = _Rows(np.int64)  # finger id of each row
-        self._bits = _Rows(np.uint16)  # popcount of each row
-        self._live = _Rows(bool)  # False: the code of a replaced or removed finger
-        self._part = _Rows(np.uint8)  # position partition of each row
+        self.banded = banded  # codes of each finger in the MinHash bands (mode="lsh")
+        self._codes = Rows(np.uint8, self.bits // 8)  # packed code of each row
+        self._owner = Rows(np.int64)  # finger id of each row
+        self._bits = Rows(np.uint16)  # popcount of each row
+        self._live = Rows(bool)  # False: the code of a replaced or removed finger
+        self._part = Rows(np.uint8)  # position partition of each row
         self.rows: dict[int, tuple[int, int]] = {}  # id -> (first row, count) of its codes
         self.positions: dict[int, int] = {}  # id -> ISO position (0 unknown)
-        self.templates: dict[int, FingerprintTemplate] = {}
+        self.templates = PackedTemplates()  # id -> template, built when read
         self.parts: dict[int, faiss.IndexBinary] = {}  # position -> FAISS over global rows
         self._trained_at: dict[int, int] = {}  # position -> codes when its IVF was trained
         self._sizes: dict[int, np.ndarray] = {}  # position -> IVF list sizes (a cache)
@@ -234,11 +216,11 @@ class FingerIndex:
             raise MatchingError("ids, templates, positions and codes must match",
                                 code="vector_shape")
         with self._lock:
-            touched = set()
-            for i, t, position, c in zip(ids, templates, pos, made, strict=True):
+            self.templates.put_many(list(ids), list(templates))
+            touched: dict[int, list[tuple[int, int]]] = {}  # position -> new (start, count)
+            for i, position, c in zip(ids, pos, made, strict=True):
                 fid, position = int(i), int(position)
                 self._retire(fid)
-                self.templates[fid] = t
                 self.positions[fid] = position
                 start = self._codes.n
                 self.rows[fid] = (start, len(c))
@@ -248,15 +230,21 @@ class FingerIndex:
                     self._bits.append(popcounts(c).astype(np.uint16))
                     self._live.append(np.ones(len(c), bool))
                     self._part.append(np.full(len(c), position, np.uint8))
-                    touched.add(position)
-            for position in touched:
-                self._grow_partition(position)
+                    touched.setdefault(position, []).append((start, len(c)))
+            for position, spans in touched.items():
+                self._grow_partition(position, np.array(spans, np.int64).reshape(-1, 2))
             self._compact_if_due()
 
-    def _grow_partition(self, position: int) -> None:
-        """Give FAISS the new rows of a partition, (re)training its IVF when due."""
+    def _banded_rows(self, spans: np.ndarray) -> np.ndarray:
+        """Return the rows the MinHash bands hold of the fingers whose codes are at ``spans``
+        ((first row, count) each): their first (most reliable) ``banded`` codes."""
+        return expand(spans[:, 0], spans[:, 0] + np.minimum(spans[:, 1], self.banded))
+
+    def _grow_partition(self, position: int, spans: np.ndarray) -> None:
+        """Give FAISS (or the MinHash bands) the new rows of a partition (its new fingers'
+        codes, as (first row, count) ``spans``), (re)training its IVF when due."""
         if self.mode == "lsh":
-            self._grow_table(position)
+            self._grow_table(position, self._banded_rows(spans))
             return
         self._sizes.pop(position, None)
         index = self.parts.get(position)
@@ -275,10 +263,9 @@ class FingerIndex:
             self.parts[position].add_with_ids(np.ascontiguousarray(self._codes.view[new]),
                                               new.astype(np.int64))
 
-    def _grow_table(self, position: int) -> None:
-        """Give a partition's MinHash bands its new rows (they hold its rows in row order)."""
+    def _grow_table(self, position: int, new: np.ndarray) -> None:
+        """Give a partition's MinHash bands the rows ``new``."""
         table = self.tables.setdefault(position, BandTable(self.hasher.bands))
-        new = np.flatnonzero(self._part.view == position)[len(table):]
         if len(new):
             table.add(self.hasher.signatures(self._codes.view[new]), new)
 
@@ -337,8 +324,9 @@ class FingerIndex:
                 arr.replace(arr.view[live])
             self._live.replace(np.ones(int(live.sum()), bool))
             self.parts, self._trained_at, self._sizes = {}, {}, {}
-            for position in np.unique(self._part.view).tolist():
-                self._grow_partition(int(position))
+            if self.mode != "lsh":  # the bands were renumbered above
+                for position in np.unique(self._part.view).tolist():
+                    self._grow_partition(int(position), np.zeros((0, 2), np.int64))
 
     def _search_parts(self, probe_position: int) -> list[int]:
         """Return the partitions a probe of ``probe_position`` searches."""
@@ -356,9 +344,7 @@ class FingerIndex:
 
     def _neighbours(self, q: np.ndarray, position: int) -> tuple[np.ndarray, np.ndarray]:
         """Return each probe code's nearest stored codes (distances, global rows; -1 none)
-        over the partitions searched, and record what was touched."""
-        if self.mode == "lsh":
-            return self._lsh_neighbours(q, position)
+        over the partitions searched, and record what was touched (not mode="lsh")."""
         parts = self._search_parts(position)
         stored = sum(self.parts[p].ntotal for p in self.parts)
         k = NEIGHBOURS_PER_CYLINDER
@@ -390,22 +376,21 @@ class FingerIndex:
             d, r = np.take_along_axis(d, order, 1), np.take_along_axis(r, order, 1)
         return d, r
 
-    def _lsh_neighbours(self, q: np.ndarray, position: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return :meth:`_neighbours` over the live stored codes that share a MinHash band
-        with each probe code, by exact Hamming distance; the codes compared are counted
-        once per band shared (the work done)."""
-        parts, n = self._search_parts(position), self._codes.n
+    def _band_votes(self, q: np.ndarray, shortlist: int, position: int
+                    ) -> list[tuple[int, float]]:
+        """Return :meth:`candidates` by band collisions (mode="lsh"): the live banded codes
+        that share a band signature with a probe code, in the partitions searched, each
+        counted once per (probe code, band) it shares (see ``collision_votes``); the codes
+        touched are those, out of all banded codes."""
+        parts = self._search_parts(position)
         sig = self.hasher.signatures(q)
         found = [self.tables[p].lookup(sig) for p in parts]
-        i = np.concatenate([f[0] for f in found] + [np.zeros(0, np.int64)])
-        r = np.concatenate([f[1] for f in found] + [np.zeros(0, np.int64)])
-        self.last_stats = SearchStats(len(r) / max(1, len(q)), n, tuple(parts))
-        keep = self._live.view[r]
-        i, r = i[keep], r[keep]
-        word = np.uint64 if q.shape[1] % 8 == 0 else np.uint8  # popcount whole words
-        ham = np.bitwise_count(self._codes.view.view(word)[r] ^ q.view(word)[i]).sum(1)
-        return nearest(i, r, ham.astype(np.int64), len(q), NEIGHBOURS_PER_CYLINDER,
-                       self.hasher.bands)
+        code = np.concatenate([f[0] for f in found] + [np.zeros(0, np.int64)])
+        rows = np.concatenate([f[1] for f in found] + [np.zeros(0, np.int64)])
+        banded = sum(len(t) for t in self.tables.values())  # the codes a probe could touch
+        self.last_stats = SearchStats(len(rows) / max(1, len(q)), banded, tuple(parts))
+        live = self._live.view[rows]
+        return collision_votes(code[live], rows[live], self._owner.view, shortlist)
 
     @staticmethod
     def _list_sizes(index: faiss.IndexBinaryIVF) -> np.ndarray:
@@ -418,6 +403,8 @@ class FingerIndex:
         """Return :meth:`candidates` for the probe's packed codes ``q``."""
         if not len(q) or not self._codes.n:
             return []
+        if self.mode == "lsh":
+            return self._band_votes(np.ascontiguousarray(q), shortlist, position)
         dist, rows = self._neighbours(np.ascontiguousarray(q), position)
         safe = np.maximum(rows, 0)
         sim = bit_similarity(dist, popcounts(q)[:, None],
@@ -495,21 +482,19 @@ class FingerIndex:
         v = snapshot.view
         with self._lock:
             self.compact()
-            fids = np.fromiter(self.templates, np.int64, len(self.templates))
-            ts = [self.templates[int(f)] for f in fids]
-            counts = np.array([len(t.minutiae) for t in ts], np.int64)
-            minutiae = (np.concatenate([t.minutiae for t in ts], dtype=np.float32) if ts
-                        else np.zeros((0, 5), np.float32))
+            cols = self.templates.columns()
+            fids = cols["ids"]
             starts = np.array([self.rows.get(int(f), (0, 0))[0] for f in fids], np.int64)
             ncodes = np.array([self.rows.get(int(f), (0, 0))[1] for f in fids], np.int64)
-            sizes = np.array([[t.width, t.height] for t in ts], np.int32).reshape(-1, 2)
+            models = np.unique(cols["models"])
             parts = sorted(self.parts)
             blobs = {
-                "ids": v(fids), "minutiae_counts": v(counts),
-                "minutiae": v(minutiae), "sizes": v(sizes),
-                "quality": np.array([t.quality for t in ts], np.float64).tobytes(),
-                "positions": np.array([self.positions[int(f)] for f in fids],
+                "ids": v(fids), "minutiae_counts": v(cols["minutiae_counts"].astype(np.int64)),
+                "minutiae": v(cols["minutiae"]), "sizes": v(cols["sizes"]),
+                "quality": v(cols["quality"]),
+                "positions": np.array([self.positions[int(f)] for f in fids.tolist()],
                                       np.uint8).tobytes(),
+                "template_positions": v(cols["positions"]),
                 "row_starts": v(starts), "row_counts": v(ncodes),
                 "codes": v(self._codes.view), "owners": v(self._owner.view),
                 "popcounts": v(self._bits.view), "row_parts": v(self._part.view),
@@ -524,13 +509,14 @@ class FingerIndex:
             lsh = {}
             if self.hasher is not None:
                 blobs["lsh_orders"] = self.hasher.orders.tobytes()
-                lsh = {"bands": self.hasher.bands, "per_band": self.hasher.per_band}
+                lsh = {"bands": self.hasher.bands, "per_band": self.hasher.per_band,
+                       "banded": self.banded}
             meta = {"bits": self.bits, "per_finger": self.per_finger, "mode": self.mode,
                     "nprobe": self.nprobe, "ivf_min_codes": self.ivf_min_codes, **lsh,
                     "tables": sorted(self.tables),
                     "parts": parts, "trained_at": {str(p): n for p, n in
                                                    self._trained_at.items()},
-                    "model_ids": sorted({t.model_id for t in ts})}
+                    "model_ids": [self.templates.models[int(m)] for m in models]}
             return snapshot.pack_parts(SNAPSHOT_KIND, seq, meta, blobs)
 
     @classmethod
@@ -541,11 +527,14 @@ class FingerIndex:
         seq, meta, b = snapshot.unpack(data, SNAPSHOT_KIND)
         try:
             bands, per_band = meta.get("bands", LSH_BANDS), meta.get("per_band", LSH_PER_BAND)
+            if meta["mode"] == "lsh" and "banded" not in meta:
+                raise SnapshotError("index snapshot holds the bands of an earlier layout")
             orders = (np.frombuffer(b["lsh_orders"], np.uint16).reshape(bands * per_band, -1)
                       if "lsh_orders" in b else None)
             index = cls(engine, cylinders_per_finger=meta["per_finger"], mode=meta["mode"],
                         nprobe=meta["nprobe"], ivf_min_codes=meta["ivf_min_codes"],
-                        bands=bands, per_band=per_band, lsh_orders=orders)
+                        bands=bands, per_band=per_band,
+                        banded=meta.get("banded", LSH_CODES), lsh_orders=orders)
             if index.bits != meta["bits"] or len(meta["model_ids"]) > 1:
                 raise SnapshotError("index snapshot was made with other matching parameters")
             model = meta["model_ids"][0] if meta["model_ids"] else ""
@@ -554,20 +543,22 @@ class FingerIndex:
                 return np.frombuffer(b[name], dtype).copy()
 
             fids, counts = arr("ids", np.int64), arr("minutiae_counts", np.int64)
-            minutiae = arr("minutiae", np.float32).reshape(-1, 5)
-            sizes = arr("sizes", np.int32).reshape(-1, 2)
+            minutiae = np.frombuffer(b["minutiae"], np.float32).reshape(-1, 5).copy()
+            sizes = np.frombuffer(b["sizes"], np.int32).reshape(-1, 2).copy()
             quality, positions = arr("quality", np.float64), arr("positions", np.uint8)
             starts, ncodes = arr("row_starts", np.int64), arr("row_counts", np.int64)
             offsets = np.concatenate([[0], np.cumsum(counts)])
             if not (len(fids) == len(counts) == len(sizes) == len(quality) == len(positions)
                     == len(starts) == len(ncodes)) or offsets[-1] != len(minutiae):
                 raise SnapshotError("index snapshot arrays do not agree")
-            for j, fid in enumerate(fids.tolist()):
-                index.templates[fid] = FingerprintTemplate(
-                    minutiae[offsets[j]:offsets[j + 1]], int(sizes[j, 0]), int(sizes[j, 1]),
-                    float(quality[j]), model, int(positions[j]))
-                index.positions[fid] = int(positions[j])
-                index.rows[fid] = (int(starts[j]), int(ncodes[j]))
+            own = (arr("template_positions", np.uint8) if "template_positions" in b
+                   else positions)
+            index.templates = PackedTemplates.from_columns(
+                fids, minutiae, counts, sizes, quality, own, np.zeros(len(fids), np.uint8),
+                [model])
+            index.positions = dict(zip(fids.tolist(), positions.tolist(), strict=True))
+            index.rows = dict(zip(fids.tolist(), zip(starts.tolist(), ncodes.tolist(),
+                                                     strict=True), strict=True))
             index._codes.replace(np.frombuffer(b["codes"], np.uint8).reshape(
                 -1, index.bits // 8).copy())
             index._owner.replace(arr("owners", np.int64))
@@ -578,7 +569,8 @@ class FingerIndex:
                 raise SnapshotError("index snapshot code arrays do not agree")
             for p in meta["parts"]:
                 if index.mode == "flat" and f"faiss_{p}" not in b:
-                    index._grow_partition(int(p))  # a copy of the codes, as FAISS holds them
+                    # a copy of the codes, as FAISS holds them
+                    index._grow_partition(int(p), np.zeros((0, 2), np.int64))
                 else:
                     index.parts[int(p)] = faiss.deserialize_index_binary(
                         np.frombuffer(b[f"faiss_{p}"], np.uint8))
@@ -587,9 +579,11 @@ class FingerIndex:
                 index.tables[int(p)] = BandTable(bands, *(
                     np.frombuffer(b[f"lsh_{what}_{p}"], np.uint32).reshape(bands, -1).copy()
                     for what in ("keys", "rows")))
-            held = (sum(len(t) for t in index.tables.values()) if index.mode == "lsh" else
-                    sum(x.ntotal for x in index.parts.values()))
-            if held != index._codes.n:
+            held, want = sum(x.ntotal for x in index.parts.values()), index._codes.n
+            if index.mode == "lsh":
+                held = sum(len(t) for t in index.tables.values())
+                want = int(np.minimum(ncodes, index.banded).sum())
+            if held != want:
                 raise SnapshotError("index snapshot partitions do not hold its codes")
         except SnapshotError:
             raise

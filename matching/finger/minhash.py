@@ -8,7 +8,7 @@ their Jaccard overlap. ``per_band`` such minima form one band signature, and a s
 is a candidate for a probe code when they share the signature of at least one of ``bands``
 bands: a pair of overlap J collides with probability 1 - (1 - J^per_band)^bands, steep in J,
 so mates collide and most fillers do not. Each band is a sorted array of (signature, row):
-a lookup is a binary search, and the rows it returns are the only ones compared.
+a lookup is a binary search, and the rows it returns are the only ones that vote.
 
 Codes added since the last sort wait in a small unsorted tail (compared by equality) until it
 reaches ``PENDING_MIN`` codes or ``PENDING_SHARE`` of the sorted ones, so that enrolling one
@@ -40,30 +40,6 @@ def expand(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return starts + np.arange(total)
 
 
-def nearest(probe: np.ndarray, row: np.ndarray, dist: np.ndarray, n_probes: int, k: int,
-            repeats: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return each probe's ``k`` nearest distinct rows among (probe, row, distance) pairs
-    in which a row repeats at most ``repeats`` times, as (distances (n_probes, k) int32,
-    rows (n_probes, k) int64, -1 where none); ties keep the pairs' order."""
-    out_d = np.full((n_probes, k), np.iinfo(np.int32).max, np.int32)
-    out_r = np.full((n_probes, k), -1, np.int64)
-    if not len(probe):
-        return out_d, out_r
-    key = probe * (int(dist.max()) + 1) + dist  # by probe, then distance
-    small = int(key.max()) < 2 ** 16  # 16-bit keys sort by radix, in linear time
-    order = np.argsort(key.astype(np.uint16 if small else np.int64), kind="stable")
-    probe, row, dist = probe[order], row[order], dist[order]
-    for margin in (k * repeats, k):  # the first pass keeps room for repeats, the second k
-        rank = np.arange(len(probe)) - np.searchsorted(probe, np.arange(n_probes))[probe]
-        keep = rank < margin
-        probe, row, dist = probe[keep], row[keep], dist[keep]
-        if margin > k:  # drop repeats, keeping the order
-            first = np.sort(np.unique(probe * (int(row.max()) + 1) + row, return_index=True)[1])
-            probe, row, dist = probe[first], row[first], dist[first]
-    out_d[probe, rank[keep]], out_r[probe, rank[keep]] = dist, row
-    return out_d, out_r
-
-
 class MinHasher:
     """Band signatures (n, bands) uint32 of packed codes, from ``bands * per_band``
     random orderings of the ``bits`` cells."""
@@ -83,38 +59,48 @@ class MinHasher:
     def signatures(self, packed: np.ndarray) -> np.ndarray:
         """Return each code's band signatures, (n, bands) uint32 (an empty code gets
         the signature of 'no cell set', which the index never stores: codes are dense
-        enough by MIN_SET_BITS).
+        enough by MIN_SET_BITS)."""
+        out = np.zeros((len(packed), self.bands), np.uint32)
+        for at in range(0, len(packed), SPARSE_CHUNK):
+            out[at:at + SPARSE_CHUNK] = self.fold(self.minima(packed[at:at + SPARSE_CHUNK]),
+                                                  self.bands, self.per_band)
+        return out
+
+    def minima(self, packed: np.ndarray) -> np.ndarray:
+        """Return each code's minimum under every ordering, (n, orderings) uint16.
 
         A minimum of an ordering is the smallest rank, under it, of the code's set cells:
         codes are taken in blocks of similar popcount, their set cells padded to the
         block's widest with a cell ranked last, and the rank rows of the j-th set cells
         folded with a running minimum, so the work is proportional to the set bits."""
-        out = np.zeros((len(packed), self.bands), np.uint32)
+        firsts = np.zeros((len(packed), len(self.orders)), np.uint16)
+        bits = np.unpackbits(packed, axis=1, count=self.bits)
+        counts = bits.sum(1, dtype=np.int64)
+        by_count = np.argsort(counts, kind="stable")
+        for lo in range(0, len(bits), SPARSE_BLOCK):
+            rows = by_count[lo:lo + SPARSE_BLOCK]
+            rows = rows[counts[rows] > 0]  # empty codes keep minima 0 (argmax's answer)
+            if not len(rows):
+                continue
+            code, cell = np.nonzero(bits[rows])
+            pad = np.full((len(rows), int(counts[rows].max())), self.bits, np.int64)
+            starts = np.concatenate([[0], np.cumsum(counts[rows])[:-1]])
+            pad[code, np.arange(len(cell)) - starts[code]] = cell
+            acc = self._ranks[pad[:, 0]]  # a copy (fancy indexing)
+            for j in range(1, pad.shape[1]):
+                np.minimum(acc, self._ranks[pad[:, j]], out=acc)
+            firsts[rows] = acc
+        return firsts
+
+    def fold(self, minima: np.ndarray, bands: int, per_band: int) -> np.ndarray:
+        """Return (n, bands) uint32 signatures from the first ``bands * per_band`` columns
+        of :meth:`minima` (``per_band`` consecutive minima a band), hashed."""
         base = np.uint64(self.bits + 1)
-        for at in range(0, len(packed), SPARSE_CHUNK):
-            bits = np.unpackbits(packed[at:at + SPARSE_CHUNK], axis=1, count=self.bits)
-            firsts = np.zeros((len(bits), len(self.orders)), np.uint16)
-            counts = bits.sum(1, dtype=np.int64)
-            by_count = np.argsort(counts, kind="stable")
-            for lo in range(0, len(bits), SPARSE_BLOCK):
-                rows = by_count[lo:lo + SPARSE_BLOCK]
-                rows = rows[counts[rows] > 0]  # empty codes keep minima 0 (argmax's answer)
-                if not len(rows):
-                    continue
-                code, cell = np.nonzero(bits[rows])
-                pad = np.full((len(rows), int(counts[rows].max())), self.bits, np.int64)
-                starts = np.concatenate([[0], np.cumsum(counts[rows])[:-1]])
-                pad[code, np.arange(len(cell)) - starts[code]] = cell
-                acc = self._ranks[pad[:, 0]]  # a copy (fancy indexing)
-                for j in range(1, pad.shape[1]):
-                    np.minimum(acc, self._ranks[pad[:, j]], out=acc)
-                firsts[rows] = acc
-            minima = firsts.reshape(len(bits), self.bands, self.per_band).astype(np.uint64)
-            key = np.zeros((len(bits), self.bands), np.uint64)
-            for j in range(self.per_band):  # as key = key * (bits + 1) + minimum, per band
-                key = key * base + minima[:, :, j]
-            out[at:at + SPARSE_CHUNK] = (key * _MIX) >> np.uint64(32)
-        return out
+        grouped = minima[:, :bands * per_band].reshape(len(minima), bands, per_band)
+        key = np.zeros((len(minima), bands), np.uint64)
+        for j in range(per_band):  # as key = key * (bits + 1) + minimum, per band
+            key = key * base + grouped[:, :, j].astype(np.uint64)
+        return ((key * _MIX) >> np.uint64(32)).astype(np.uint32)
 
 
 class BandTable:
