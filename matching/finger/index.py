@@ -290,7 +290,8 @@ class FingerIndex:
         with self._lock:
             for i in ids:
                 self._retire(int(i))
-                self.templates.pop(int(i), None)
+                if int(i) in self.templates:
+                    del self.templates[int(i)]
                 self.positions.pop(int(i), None)
             self._compact_if_due()
 
