@@ -7,7 +7,7 @@ known and unknown, and the share of banded codes a probe code collides with.
         --sources-from 210000 --size 1000000 --layouts 16x4x12 16x4x8 20x4x12
 
 Same gallery as bench/finger_scale.py (its ``load`` / ``gallery``). The minima of every code
-under 128 orderings (LSH_SEED) are computed once; a layout BxRxK folds the first B x R of them
+under the orderings of LSH_SEED are computed once; a layout BxRxK folds the first B x R of them
 into B band signatures over each finger's K most reliable codes, as the index does. Votes:
 ``all`` counts every (probe code, band) a finger's banded codes share (the index's vote),
 ``best`` counts per probe code only the finger's code that shares the most bands.
@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.finger_scale import add_set_args, gallery, load  # noqa: E402
 from matching.finger import FingerprintEngine  # noqa: E402
+from matching.finger.candidates import collision_votes  # noqa: E402
 from matching.finger.index import (  # noqa: E402
     FULL_RERANK,
     LSH_SEED,
@@ -36,8 +37,6 @@ from matching.finger.index import (  # noqa: E402
 )
 from matching.finger.minhash import SPARSE_CHUNK, MinHasher, expand  # noqa: E402
 
-ORDERINGS = 128  # enough for every layout tried (bands x minima per band)
-
 
 def all_minima(hasher: MinHasher, packed: np.ndarray) -> np.ndarray:
     """Return the minima of every code under every ordering, in chunks."""
@@ -45,18 +44,14 @@ def all_minima(hasher: MinHasher, packed: np.ndarray) -> np.ndarray:
                            for at in range(0, len(packed), SPARSE_CHUNK)])
 
 
-def votes(owner_of: np.ndarray, probe_code: np.ndarray, rows: np.ndarray, n: int
-          ) -> dict[str, np.ndarray]:
-    """Return each finger's votes (``all`` and ``best``, see the module) from the colliding
-    (probe code, row) pairs, one pair per band shared."""
-    out = {"all": np.bincount(owner_of[rows], minlength=n).astype(float)}
-    pair, count = np.unique(probe_code * len(owner_of) + rows, return_counts=True)
-    key = (pair // len(owner_of)) * n + owner_of[pair % len(owner_of)]
-    order = np.lexsort((-count, key))
-    key, count = key[order], count[order]
-    first = np.r_[True, key[1:] != key[:-1]]
-    out["best"] = np.bincount(key[first] % n, count[first].astype(float), n)
-    return out
+def ranked(owner_of: np.ndarray, probe_code: np.ndarray, rows: np.ndarray, pool: int
+           ) -> dict[str, list[int]]:
+    """Return the ``pool`` best-voted fingers by each vote (``best``: the index's
+    ``collision_votes``; ``all``: every collision counts) from the colliding (probe code, row)
+    pairs, one pair per band shared."""
+    fids, counts = np.unique(owner_of[rows], return_counts=True)
+    return {"best": [f for f, _ in collision_votes(probe_code, rows, owner_of, pool)],
+            "all": fids[np.argsort(-counts, kind="stable")[:pool]].tolist()}
 
 
 def main() -> None:
@@ -78,8 +73,9 @@ def main() -> None:
     idx.add(ids, temps, positions=pos, packed=packed)
     owner, part = idx.row_owner, idx._part.view  # noqa: SLF001
     rank = np.arange(len(owner)) - np.array([idx.rows[i][0] for i in ids])[owner]
-    hasher = MinHasher(idx.bits, ORDERINGS, 1, LSH_SEED)
-    widest = max(int(lay.split("x")[2]) for lay in args.layouts)
+    shapes = [tuple(map(int, lay.split("x"))) for lay in args.layouts]
+    hasher = MinHasher(idx.bits, max(b * r for b, r, _ in shapes), 1, LSH_SEED)
+    widest = max(k for _, _, k in shapes)
     banded_all = np.flatnonzero(rank < widest)
     t0 = time.perf_counter()
     minima = all_minima(hasher, idx.stored_codes()[banded_all])
@@ -113,12 +109,10 @@ def main() -> None:
                 if known:
                     keep = part[r] == pos[k]
                     i, r = i[keep], r[keep]
-                touched.append(len(r) / len(qs) / len(take))
-                for v, score in votes(owner, i, r, args.size).items():
-                    ranked = np.argsort(-score, kind="stable")[:max(args.pools)]
-                    ranked = ranked[score[ranked] > 0].tolist()
+                touched.append(len(r) / max(1, len(qs)) / len(take))
+                for v, best in ranked(owner, i, r, max(args.pools)).items():
                     for p in args.pools:
-                        pool = ranked[:p]
+                        pool = best[:p]
                         cs = idx.code_scores(probes[k], pool)
                         full = [pool[j] for j in np.argsort(-cs, kind="stable")[:FULL_RERANK]]
                         hit[v, p].append(k in full)

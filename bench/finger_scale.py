@@ -90,19 +90,18 @@ def load(engine: FingerprintEngine, args: argparse.Namespace) -> dict:
 
 def breakdown(idx: FingerIndex) -> dict:
     """Return the bytes per finger of each structure the index holds (buffer capacity, not
-    just the used part; Python objects by sys.getsizeof, one level deep)."""
+    just the used part; dicts by sys.getsizeof, their int keys and values aside)."""
     n = max(1, len(idx))
     arrays = {"codes": idx._codes, "owners": idx._owner, "popcounts": idx._bits,  # noqa: SLF001
               "live": idx._live, "partitions": idx._part}  # noqa: SLF001
     out = {name: a.buf.nbytes / n for name, a in arrays.items()}
     out["lsh_bands"] = sum(t.keys.nbytes + t.rows.nbytes for t in idx.tables.values()) / n
     out["faiss"] = sum(x.ntotal * idx.bits // 8 for x in idx.parts.values()) / n
-    some = list(idx.templates.values())[:: max(1, n // 2000)]
-    per_t = np.mean([sys.getsizeof(t) + t.minutiae.nbytes + sys.getsizeof(t.minutiae)
-                     + sys.getsizeof(t.model_id) for t in some]) if some else 0.0
-    out["templates"] = float(per_t)
-    out["dicts"] = (sys.getsizeof(idx.rows) + sys.getsizeof(idx.positions)
-                    + sys.getsizeof(idx.templates)) / n + 64 + 28 * 3  # a tuple, ints
+    store = idx.templates  # packed arrays (matching/finger/packed.py), and id -> slot
+    out["templates"] = (sum(col.buf.nbytes for col in (
+        store.minutiae, store.start, store.count, store.size, store.quality, store.position,
+        store.model)) + sys.getsizeof(store.slots)) / n
+    out["dicts"] = (sys.getsizeof(idx.rows) + sys.getsizeof(idx.positions)) / n + 64 + 28 * 3
     return {k: round(v) for k, v in out.items()}
 
 

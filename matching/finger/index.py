@@ -93,15 +93,16 @@ IVF_NPROBE = 16
 # snapshots). A pair of codes of Jaccard overlap J shares a band with probability
 # 1 - (1 - J^LSH_PER_BAND)^LSH_BANDS. Each probe code gives each finger the number of bands
 # shared by that finger's code that shares most (candidates.collision_votes); the POOL_SIZE
-# best-voted go on to the code scores. Chosen on the tuning seeds (90,000, 300 probes of which
-# 291 gated; bench/finger_band_tune.py, BENCHMARKS.md): 16 x 4 over 12 codes kept the mate of
-# 99.66% of gated probes within the full comparisons position known and 99.31% unknown, at
-# 100k and at 1M fingers alike, where the vote by Hamming distances over 32 x 4 bands of all
-# 24 codes (the layout before) kept 99.66% and 98.63%; 16 x 4 over 8 codes (97.6 / 95.2% at
-# 1M) and 12 x 4 over 12 (99.3 / 98.3%) lost mates. It holds 16 x 12 band entries of 8 bytes
-# (signature, row) per finger instead of 32 x 24 and compares ~6x fewer codes.
-LSH_CODES = 12
-LSH_BANDS = 16
+# best-voted go on to the code scores. Chosen on tuning seeds (90,000, 1,000 probes of which
+# 973 gated, 100k fingers; bench/finger_band_tune.py, BENCHMARKS.md): the vote by Hamming
+# distances over 32 x 4 bands of all 24 codes (the layout before) kept the mate of 99.59% of
+# gated probes within the full comparisons position known, 99.38% unknown; 24 x 4 over 16
+# codes kept 99.49 / 99.28% (one probe fewer each), the only layout tried within one probe on
+# both (16 x 4 over 12: 99.18 / 98.36%; 24 x 4 over 12: 99.49 / 99.08%; 32 x 4 over 12:
+# 99.49 / 99.18%). It holds 24 x 16 band entries of 8 bytes (signature, row) per finger
+# instead of 32 x 24, and computes no Hamming distance.
+LSH_CODES = 16
+LSH_BANDS = 24
 LSH_PER_BAND = 4
 LSH_SEED = 20
 SNAPSHOT_KIND = "finger"
