@@ -1,17 +1,18 @@
-"""Choose the MinHash band layout of the lsh finger index (bands, minima per band, codes banded
-per finger) and its vote, on tuning seeds: per layout, the share of probes whose mate reaches
-the FULL_RERANK full comparisons (vote -> best ``--pools`` by votes -> code scores), position
-known and unknown, and the share of banded codes a probe code collides with.
+"""Try a vote by MinHash band collisions for the lsh finger index (tried 2026-12-08, NOT
+shipped: it lost gated mates held out, BENCHMARKS.md): each finger's K most reliable codes
+banded, a finger voted for by the band signatures it shares with the probe's codes, no
+Hamming distance. Per layout (bands x minima per band x codes banded), the share of probes
+whose mate reaches the FULL_RERANK full comparisons (vote -> best ``--pools`` -> code scores),
+position known and unknown, and the share of banded codes a probe code collides with.
 
-    python bench/finger_band_tune.py --set 90000 --mates 300 --sources 300 \\
-        --sources-from 210000 --size 1000000 --layouts 16x4x12 16x4x8 20x4x12
+    python bench/finger_band_tune.py --set 90000 --mates 1000 --sources 1000 \
+        --sources-from 210000 --size 100000 --layouts 16x4x12 24x4x16 --probe-codes 24 0
 
 Same gallery as bench/finger_scale.py (its ``load`` / ``gallery``). The minima of every code
 under the orderings of LSH_SEED are computed once; a layout BxRxK folds the first B x R of them
-into B band signatures over each finger's K most reliable codes, as the index does. Votes:
-``all`` counts every (probe code, band) a finger's banded codes share (the index's vote),
-``best`` counts per probe code only the finger's code that shares the most bands.
-"""
+into B band signatures over each finger's K most reliable codes. Votes: ``all`` counts every
+(probe code, band) a finger's banded codes share, ``best`` counts per probe code only the
+finger's code that shares the most bands (:func:`collision_votes`)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,6 @@ sys.path.insert(0, str(ROOT))
 
 from bench.finger_scale import add_set_args, gallery, load  # noqa: E402
 from matching.finger import FingerprintEngine  # noqa: E402
-from matching.finger.candidates import collision_votes  # noqa: E402
 from matching.finger.index import (  # noqa: E402
     FULL_RERANK,
     LSH_SEED,
@@ -44,11 +44,29 @@ def all_minima(hasher: MinHasher, packed: np.ndarray) -> np.ndarray:
                            for at in range(0, len(packed), SPARSE_CHUNK)])
 
 
+def collision_votes(probe: np.ndarray, rows: np.ndarray, owner: np.ndarray, pool: int
+                    ) -> list[tuple[int, float]]:
+    """Return the ``pool`` best-voted fingers as (id, votes), best first (ties by id), from
+    (``probe`` code, stored code ``rows``) pairs, a pair once per band they share; ``owner``
+    maps a row to its finger id (a finger's rows consecutive). Each probe code gives each
+    finger the bands shared by the finger's code that shares most."""
+    if not len(rows):
+        return []
+    n = int(rows.max()) + 1
+    pair, count = np.unique(probe.astype(np.int64) * n + rows, return_counts=True)
+    code, fid = pair // n, owner[pair % n]  # sorted by probe code, then row (so by finger)
+    start = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (fid[1:] != fid[:-1])])
+    fids, which = np.unique(fid[start], return_inverse=True)
+    votes = np.bincount(which, np.maximum.reduceat(count, start).astype(float))
+    best = np.argsort(-votes, kind="stable")[:pool]
+    return list(zip(fids[best].tolist(), votes[best].tolist(), strict=True))
+
+
 def ranked(owner_of: np.ndarray, probe_code: np.ndarray, rows: np.ndarray, pool: int
            ) -> dict[str, list[int]]:
-    """Return the ``pool`` best-voted fingers by each vote (``best``: the index's
-    ``collision_votes``; ``all``: every collision counts) from the colliding (probe code, row)
-    pairs, one pair per band shared."""
+    """Return the ``pool`` best-voted fingers by each vote (``best``: :func:`collision_votes`;
+    ``all``: every collision counts) from the colliding (probe code, row) pairs, one pair per
+    band shared."""
     fids, counts = np.unique(owner_of[rows], return_counts=True)
     return {"best": [f for f, _ in collision_votes(probe_code, rows, owner_of, pool)],
             "all": fids[np.argsort(-counts, kind="stable")[:pool]].tolist()}

@@ -41,7 +41,6 @@ from matching.finger.index import (  # noqa: E402
     FULL_RERANK,
     IVF_NPROBE,
     LSH_BANDS,
-    LSH_CODES,
     LSH_PER_BAND,
     FingerIndex,
     codes,
@@ -195,7 +194,7 @@ def run(args: argparse.Namespace) -> dict:
             gc.collect()
             before, t0 = rss_mb(), time.perf_counter()
             idx = FingerIndex(engine, mode=mode, nprobe=args.nprobe, bands=args.bands,
-                              per_band=args.per_band, banded=args.banded)
+                              per_band=args.per_band)
             idx.add(ids, temps, positions=pos, packed=packed)
             build = time.perf_counter() - t0
             for full in args.fulls:  # full comparisons per search (today: FULL_RERANK)
@@ -239,7 +238,6 @@ def main() -> None:
     ap.add_argument("--nprobe", type=int, default=IVF_NPROBE)
     ap.add_argument("--bands", type=int, default=LSH_BANDS)
     ap.add_argument("--per-band", type=int, default=LSH_PER_BAND)
-    ap.add_argument("--banded", type=int, default=LSH_CODES, help="codes banded per finger")
     ap.add_argument("--flat-unknown-probes", type=int, default=20)
     ap.add_argument("--flat-known-probes", type=int, default=100)
     ap.add_argument("--unknown-probes", type=int, default=0,

@@ -37,24 +37,6 @@ def vote(sim: np.ndarray, owner: np.ndarray, ok: np.ndarray, pool: int
     return sorted(votes.items(), key=lambda kv: -kv[1])[:pool]
 
 
-def collision_votes(probe: np.ndarray, rows: np.ndarray, owner: np.ndarray, pool: int
-                    ) -> list[tuple[int, float]]:
-    """Return the ``pool`` best-voted fingers as (id, votes), best first (ties by id), from
-    band collisions: (``probe`` code, stored code ``rows``) pairs, a pair once per band they
-    share; ``owner`` maps a row to its finger id, a finger's rows being consecutive. Each
-    probe code gives each finger the bands shared by the finger's code that shares most."""
-    if not len(rows):
-        return []
-    n = int(rows.max()) + 1
-    pair, count = np.unique(probe.astype(np.int64) * n + rows, return_counts=True)
-    code, fid = pair // n, owner[pair % n]  # sorted by probe code, then row (so by finger)
-    start = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (fid[1:] != fid[:-1])])
-    fids, which = np.unique(fid[start], return_inverse=True)
-    votes = np.bincount(which, np.maximum.reduceat(count, start).astype(float))
-    best = np.argsort(-votes, kind="stable")[:pool]
-    return list(zip(fids[best].tolist(), votes[best].tolist(), strict=True))
-
-
 def code_scores(params: FingerParams, probe: np.ndarray, stored: list[np.ndarray],
                 stored_bits: list[np.ndarray] | None = None) -> np.ndarray:
     """Return a bit-based MCC score (LSS over packed codes) of the probe's packed codes

@@ -9,9 +9,8 @@ them all. Each partition is a flat Hamming scan while small, and an inverted fil
 keeps the exact flat scan per partition as the reference; ``mode="ivf"`` is NOT yet better:
 sparse codes give very unbalanced lists (bench/finger_scale.py, BENCHMARKS.md).
 ``mode="lsh"`` replaces the scan by MinHash banding over the set bits of the codes
-(``matching/finger/minhash.py``): each finger's ``LSH_CODES`` most reliable codes are banded,
-and a finger's vote is the number of band signatures its banded codes share with the probe's
-codes, in the probe's partitions; no Hamming distance is computed and no FAISS index is held.
+(``matching/finger/minhash.py``): a probe code is compared only with the stored codes that
+share one of its band signatures, in its partitions; no FAISS index is held then.
 The packed codes, their owners and popcounts live in numpy
 arrays beside FAISS (the code scores read them), and :meth:`FingerIndex.to_bytes` writes all
 of it, templates included, as one snapshot (``matching/snapshot.py``).
@@ -35,15 +34,9 @@ import numpy as np
 
 from matching import snapshot
 from matching.exceptions import MatchingError, SnapshotError
-from matching.finger.candidates import (
-    bit_similarity,
-    code_scores,
-    collision_votes,
-    popcounts,
-    vote,
-)
+from matching.finger.candidates import bit_similarity, code_scores, popcounts, vote
 from matching.finger.engine import FingerprintEngine, Matcher
-from matching.finger.minhash import BandTable, MinHasher, expand
+from matching.finger.minhash import BandTable, MinHasher, nearest
 from matching.finger.packed import PackedTemplates, Rows
 from matching.finger.template import FingerprintTemplate
 
@@ -88,21 +81,14 @@ IVF_RETRAIN_GROWTH = 4.0
 IVF_TRAIN_PER_LIST = 40
 IVF_TRAIN_ITERATIONS = 10
 IVF_NPROBE = 16
-# MinHash banding (mode="lsh"): each finger's LSH_CODES most reliable codes get LSH_BANDS band
-# signatures of LSH_PER_BAND minima each, from orderings drawn with LSH_SEED (stored in
-# snapshots). A pair of codes of Jaccard overlap J shares a band with probability
-# 1 - (1 - J^LSH_PER_BAND)^LSH_BANDS. Each probe code gives each finger the number of bands
-# shared by that finger's code that shares most (candidates.collision_votes); the POOL_SIZE
-# best-voted go on to the code scores. Chosen on tuning seeds (90,000, 1,000 probes of which
-# 973 gated, 100k fingers; bench/finger_band_tune.py, BENCHMARKS.md): the vote by Hamming
-# distances over 32 x 4 bands of all 24 codes (the layout before) kept the mate of 99.59% of
-# gated probes within the full comparisons position known, 99.38% unknown; 24 x 4 over 16
-# codes kept 99.49 / 99.28% (one probe fewer each), the only layout tried within one probe on
-# both (16 x 4 over 12: 99.18 / 98.36%; 24 x 4 over 12: 99.49 / 99.08%; 32 x 4 over 12:
-# 99.49 / 99.18%). It holds 24 x 16 band entries of 8 bytes (signature, row) per finger
-# instead of 32 x 24, and computes no Hamming distance.
-LSH_CODES = 16
-LSH_BANDS = 24
+# MinHash banding (mode="lsh"): LSH_BANDS band signatures of LSH_PER_BAND minima each per
+# code, from orderings drawn with LSH_SEED (stored in snapshots). A pair of codes of Jaccard
+# overlap J shares a band with probability 1 - (1 - J^LSH_PER_BAND)^LSH_BANDS. Chosen on the
+# tuning seeds (90,000, 60 probes, 100k fingers; bench/finger_lsh_tune.py): 12x2, 16x3, 24x4
+# and 32x4 all kept the mate of every gated probe in the shortlist; 32x4 compared the fewest
+# codes per probe code for the time (0.05% known / 0.46% unknown, against 10% / 100% flat)
+# and has the most margin in J; it costs 8 bytes per code per band (BENCHMARKS.md).
+LSH_BANDS = 32
 LSH_PER_BAND = 4
 LSH_SEED = 20
 SNAPSHOT_KIND = "finger"
@@ -155,7 +141,7 @@ class FingerIndex:
                  cylinders_per_finger: int = CYLINDERS_PER_FINGER, mode: Mode = "flat",
                  nprobe: int = IVF_NPROBE, ivf_min_codes: int = IVF_MIN_CODES,
                  bands: int = LSH_BANDS, per_band: int = LSH_PER_BAND,
-                 banded: int = LSH_CODES, lsh_orders: np.ndarray | None = None):
+                 lsh_orders: np.ndarray | None = None):
         if mode not in ("ivf", "flat", "lsh"):
             raise MatchingError(f"unknown finger index mode {mode!r}", code="index_mode")
         self.engine = engine or FingerprintEngine()
@@ -163,7 +149,6 @@ class FingerIndex:
         self.bits = p.mcc_ns * p.mcc_ns * p.mcc_nd
         self.per_finger = cylinders_per_finger
         self.mode, self.nprobe, self.ivf_min_codes = mode, nprobe, ivf_min_codes
-        self.banded = banded  # codes of each finger in the MinHash bands (mode="lsh")
         self._codes = Rows(np.uint8, self.bits // 8)  # packed code of each row
         self._owner = Rows(np.int64)  # finger id of each row
         self._bits = Rows(np.uint16)  # popcount of each row
@@ -218,7 +203,7 @@ class FingerIndex:
                                 code="vector_shape")
         with self._lock:
             self.templates.put_many(list(ids), list(templates))
-            touched: dict[int, list[tuple[int, int]]] = {}  # position -> new (start, count)
+            touched = set()
             for i, position, c in zip(ids, pos, made, strict=True):
                 fid, position = int(i), int(position)
                 self._retire(fid)
@@ -231,21 +216,15 @@ class FingerIndex:
                     self._bits.append(popcounts(c).astype(np.uint16))
                     self._live.append(np.ones(len(c), bool))
                     self._part.append(np.full(len(c), position, np.uint8))
-                    touched.setdefault(position, []).append((start, len(c)))
-            for position, spans in touched.items():
-                self._grow_partition(position, np.array(spans, np.int64).reshape(-1, 2))
+                    touched.add(position)
+            for position in touched:
+                self._grow_partition(position)
             self._compact_if_due()
 
-    def _banded_rows(self, spans: np.ndarray) -> np.ndarray:
-        """Return the rows the MinHash bands hold of the fingers whose codes are at ``spans``
-        ((first row, count) each): their first (most reliable) ``banded`` codes."""
-        return expand(spans[:, 0], spans[:, 0] + np.minimum(spans[:, 1], self.banded))
-
-    def _grow_partition(self, position: int, spans: np.ndarray) -> None:
-        """Give FAISS (or the MinHash bands) the new rows of a partition (its new fingers'
-        codes, as (first row, count) ``spans``), (re)training its IVF when due."""
+    def _grow_partition(self, position: int) -> None:
+        """Give FAISS the new rows of a partition, (re)training its IVF when due."""
         if self.mode == "lsh":
-            self._grow_table(position, self._banded_rows(spans))
+            self._grow_table(position)
             return
         self._sizes.pop(position, None)
         index = self.parts.get(position)
@@ -264,9 +243,10 @@ class FingerIndex:
             self.parts[position].add_with_ids(np.ascontiguousarray(self._codes.view[new]),
                                               new.astype(np.int64))
 
-    def _grow_table(self, position: int, new: np.ndarray) -> None:
-        """Give a partition's MinHash bands the rows ``new``."""
+    def _grow_table(self, position: int) -> None:
+        """Give a partition's MinHash bands its new rows (they hold its rows in row order)."""
         table = self.tables.setdefault(position, BandTable(self.hasher.bands))
+        new = np.flatnonzero(self._part.view == position)[len(table):]
         if len(new):
             table.add(self.hasher.signatures(self._codes.view[new]), new)
 
@@ -326,9 +306,8 @@ class FingerIndex:
                 arr.replace(arr.view[live])
             self._live.replace(np.ones(int(live.sum()), bool))
             self.parts, self._trained_at, self._sizes = {}, {}, {}
-            if self.mode != "lsh":  # the bands were renumbered above
-                for position in np.unique(self._part.view).tolist():
-                    self._grow_partition(int(position), np.zeros((0, 2), np.int64))
+            for position in np.unique(self._part.view).tolist():
+                self._grow_partition(int(position))
 
     def _search_parts(self, probe_position: int) -> list[int]:
         """Return the partitions a probe of ``probe_position`` searches."""
@@ -346,7 +325,9 @@ class FingerIndex:
 
     def _neighbours(self, q: np.ndarray, position: int) -> tuple[np.ndarray, np.ndarray]:
         """Return each probe code's nearest stored codes (distances, global rows; -1 none)
-        over the partitions searched, and record what was touched (not mode="lsh")."""
+        over the partitions searched, and record what was touched."""
+        if self.mode == "lsh":
+            return self._lsh_neighbours(q, position)
         parts = self._search_parts(position)
         stored = sum(self.parts[p].ntotal for p in self.parts)
         k = NEIGHBOURS_PER_CYLINDER
@@ -378,21 +359,22 @@ class FingerIndex:
             d, r = np.take_along_axis(d, order, 1), np.take_along_axis(r, order, 1)
         return d, r
 
-    def _band_votes(self, q: np.ndarray, shortlist: int, position: int
-                    ) -> list[tuple[int, float]]:
-        """Return :meth:`candidates` by band collisions (mode="lsh"): the live banded codes
-        that share a band signature with a probe code, in the partitions searched, each
-        counted once per (probe code, band) it shares (see ``collision_votes``); the codes
-        touched are those, out of all banded codes."""
-        parts = self._search_parts(position)
+    def _lsh_neighbours(self, q: np.ndarray, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return :meth:`_neighbours` over the live stored codes that share a MinHash band
+        with each probe code, by exact Hamming distance; the codes compared are counted
+        once per band shared (the work done)."""
+        parts, n = self._search_parts(position), self._codes.n
         sig = self.hasher.signatures(q)
         found = [self.tables[p].lookup(sig) for p in parts]
-        code = np.concatenate([f[0] for f in found] + [np.zeros(0, np.int64)])
-        rows = np.concatenate([f[1] for f in found] + [np.zeros(0, np.int64)])
-        banded = sum(len(t) for t in self.tables.values())  # the codes a probe could touch
-        self.last_stats = SearchStats(len(rows) / max(1, len(q)), banded, tuple(parts))
-        live = self._live.view[rows]
-        return collision_votes(code[live], rows[live], self._owner.view, shortlist)
+        i = np.concatenate([f[0] for f in found] + [np.zeros(0, np.int64)])
+        r = np.concatenate([f[1] for f in found] + [np.zeros(0, np.int64)])
+        self.last_stats = SearchStats(len(r) / max(1, len(q)), n, tuple(parts))
+        keep = self._live.view[r]
+        i, r = i[keep], r[keep]
+        word = np.uint64 if q.shape[1] % 8 == 0 else np.uint8  # popcount whole words
+        ham = np.bitwise_count(self._codes.view.view(word)[r] ^ q.view(word)[i]).sum(1)
+        return nearest(i, r, ham.astype(np.int64), len(q), NEIGHBOURS_PER_CYLINDER,
+                       self.hasher.bands)
 
     @staticmethod
     def _list_sizes(index: faiss.IndexBinaryIVF) -> np.ndarray:
@@ -405,8 +387,6 @@ class FingerIndex:
         """Return :meth:`candidates` for the probe's packed codes ``q``."""
         if not len(q) or not self._codes.n:
             return []
-        if self.mode == "lsh":
-            return self._band_votes(np.ascontiguousarray(q), shortlist, position)
         dist, rows = self._neighbours(np.ascontiguousarray(q), position)
         safe = np.maximum(rows, 0)
         sim = bit_similarity(dist, popcounts(q)[:, None],
@@ -511,8 +491,7 @@ class FingerIndex:
             lsh = {}
             if self.hasher is not None:
                 blobs["lsh_orders"] = self.hasher.orders.tobytes()
-                lsh = {"bands": self.hasher.bands, "per_band": self.hasher.per_band,
-                       "banded": self.banded}
+                lsh = {"bands": self.hasher.bands, "per_band": self.hasher.per_band}
             meta = {"bits": self.bits, "per_finger": self.per_finger, "mode": self.mode,
                     "nprobe": self.nprobe, "ivf_min_codes": self.ivf_min_codes, **lsh,
                     "tables": sorted(self.tables),
@@ -529,14 +508,11 @@ class FingerIndex:
         seq, meta, b = snapshot.unpack(data, SNAPSHOT_KIND)
         try:
             bands, per_band = meta.get("bands", LSH_BANDS), meta.get("per_band", LSH_PER_BAND)
-            if meta["mode"] == "lsh" and "banded" not in meta:
-                raise SnapshotError("index snapshot holds the bands of an earlier layout")
             orders = (np.frombuffer(b["lsh_orders"], np.uint16).reshape(bands * per_band, -1)
                       if "lsh_orders" in b else None)
             index = cls(engine, cylinders_per_finger=meta["per_finger"], mode=meta["mode"],
                         nprobe=meta["nprobe"], ivf_min_codes=meta["ivf_min_codes"],
-                        bands=bands, per_band=per_band,
-                        banded=meta.get("banded", LSH_CODES), lsh_orders=orders)
+                        bands=bands, per_band=per_band, lsh_orders=orders)
             if index.bits != meta["bits"] or len(meta["model_ids"]) > 1:
                 raise SnapshotError("index snapshot was made with other matching parameters")
             model = meta["model_ids"][0] if meta["model_ids"] else ""
@@ -571,8 +547,7 @@ class FingerIndex:
                 raise SnapshotError("index snapshot code arrays do not agree")
             for p in meta["parts"]:
                 if index.mode == "flat" and f"faiss_{p}" not in b:
-                    # a copy of the codes, as FAISS holds them
-                    index._grow_partition(int(p), np.zeros((0, 2), np.int64))
+                    index._grow_partition(int(p))  # a copy of the codes, as FAISS holds them
                 else:
                     index.parts[int(p)] = faiss.deserialize_index_binary(
                         np.frombuffer(b[f"faiss_{p}"], np.uint8))
@@ -581,11 +556,9 @@ class FingerIndex:
                 index.tables[int(p)] = BandTable(bands, *(
                     np.frombuffer(b[f"lsh_{what}_{p}"], np.uint32).reshape(bands, -1).copy()
                     for what in ("keys", "rows")))
-            held, want = sum(x.ntotal for x in index.parts.values()), index._codes.n
-            if index.mode == "lsh":
-                held = sum(len(t) for t in index.tables.values())
-                want = int(np.minimum(ncodes, index.banded).sum())
-            if held != want:
+            held = (sum(len(t) for t in index.tables.values()) if index.mode == "lsh" else
+                    sum(x.ntotal for x in index.parts.values()))
+            if held != index._codes.n:
                 raise SnapshotError("index snapshot partitions do not hold its codes")
         except SnapshotError:
             raise

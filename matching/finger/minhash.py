@@ -8,7 +8,7 @@ their Jaccard overlap. ``per_band`` such minima form one band signature, and a s
 is a candidate for a probe code when they share the signature of at least one of ``bands``
 bands: a pair of overlap J collides with probability 1 - (1 - J^per_band)^bands, steep in J,
 so mates collide and most fillers do not. Each band is a sorted array of (signature, row):
-a lookup is a binary search, and the rows it returns are the only ones that vote.
+a lookup is a binary search, and the rows it returns are the only ones compared.
 
 Codes added since the last sort wait in a small unsorted tail (compared by equality) until it
 reaches ``PENDING_MIN`` codes or ``PENDING_SHARE`` of the sorted ones, so that enrolling one
@@ -38,6 +38,30 @@ def expand(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         return np.zeros(0, np.int64)
     starts = np.repeat(lo - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
     return starts + np.arange(total)
+
+
+def nearest(probe: np.ndarray, row: np.ndarray, dist: np.ndarray, n_probes: int, k: int,
+            repeats: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return each probe's ``k`` nearest distinct rows among (probe, row, distance) pairs
+    in which a row repeats at most ``repeats`` times, as (distances (n_probes, k) int32,
+    rows (n_probes, k) int64, -1 where none); ties keep the pairs' order."""
+    out_d = np.full((n_probes, k), np.iinfo(np.int32).max, np.int32)
+    out_r = np.full((n_probes, k), -1, np.int64)
+    if not len(probe):
+        return out_d, out_r
+    key = probe * (int(dist.max()) + 1) + dist  # by probe, then distance
+    small = int(key.max()) < 2 ** 16  # 16-bit keys sort by radix, in linear time
+    order = np.argsort(key.astype(np.uint16 if small else np.int64), kind="stable")
+    probe, row, dist = probe[order], row[order], dist[order]
+    for margin in (k * repeats, k):  # the first pass keeps room for repeats, the second k
+        rank = np.arange(len(probe)) - np.searchsorted(probe, np.arange(n_probes))[probe]
+        keep = rank < margin
+        probe, row, dist = probe[keep], row[keep], dist[keep]
+        if margin > k:  # drop repeats, keeping the order
+            first = np.sort(np.unique(probe * (int(row.max()) + 1) + row, return_index=True)[1])
+            probe, row, dist = probe[first], row[first], dist[first]
+    out_d[probe, rank[keep]], out_r[probe, rank[keep]] = dist, row
+    return out_d, out_r
 
 
 class MinHasher:

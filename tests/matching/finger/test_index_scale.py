@@ -159,12 +159,12 @@ def test_minhash_banding_known_position_compares_its_partition_and_unknown_only(
 
 def test_minhash_snapshot_round_trip_gives_identical_results(finger_engine, world):
     mates, probes, fillers, packed = world
-    idx = build(finger_engine, world, mode="lsh", bands=12, per_band=2, banded=5)
+    idx = build(finger_engine, world, mode="lsh", bands=12, per_band=2)
     idx.remove([1003])
     blob = idx.to_bytes(seq=9)
     back, seq = FingerIndex.from_bytes(blob, finger_engine)
     assert seq == 9 and back.mode == "lsh" and 1003 not in back.templates
-    assert (back.hasher.bands, back.hasher.per_band, back.banded) == (12, 2, 5)
+    assert (back.hasher.bands, back.hasher.per_band) == (12, 2)
     assert np.array_equal(back.hasher.orders, idx.hasher.orders)
     assert sorted(back.tables) == sorted(idx.tables)
     for p, table in idx.tables.items():
@@ -177,31 +177,3 @@ def test_minhash_snapshot_round_trip_gives_identical_results(finger_engine, worl
             assert [(h.id, h.score, h.votes) for h in a] == [(h.id, h.score, h.votes) for h in b]
     back.add([1003], [fillers[3]], positions=[4])  # still a live index
     assert 1003 in dict(back.candidates(fillers[3], 5, position=4))
-
-
-def test_the_bands_hold_each_fingers_most_reliable_codes_only(finger_engine, world):
-    mates, probes, fillers, packed = world
-    idx = FingerIndex(finger_engine, mode="lsh", banded=4)
-    idx.add(list(range(6)), mates, positions=[1] * 6, packed=packed[:6])
-    idx.add([0], [fillers[0]], positions=[1], packed=[packed[6]])  # replaced: new rows
-    for table in idx.tables.values():
-        table.flush()
-    held = np.sort(np.concatenate([t.rows[0] for t in idx.tables.values()]))
-    want = []
-    for fid, (start, count) in sorted(idx.rows.items()):
-        assert count > 4
-        want += list(range(start, start + 4))
-    dead = list(range(0, 4))  # the replaced finger's first codes, no longer live
-    assert held.tolist() == sorted(want + dead)
-    assert idx.search(probes[1], k=1, position=1)[0].id == 1
-
-
-def test_a_snapshot_of_the_earlier_band_layout_is_refused(finger_engine, world):
-    from matching import snapshot
-
-    idx = build(finger_engine, world, mode="lsh")
-    seq, meta, blobs = snapshot.unpack(idx.to_bytes(seq=3), "finger")
-    del meta["banded"]  # what the code before wrote: every code banded, 32 x 4
-    old = snapshot.pack("finger", seq, meta, {k: bytes(v) for k, v in blobs.items()})
-    with pytest.raises(SnapshotError, match="earlier layout"):
-        FingerIndex.from_bytes(old, finger_engine)

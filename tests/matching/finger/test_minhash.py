@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matching.finger.minhash import BandTable, MinHasher, expand
+from matching.finger.minhash import BandTable, MinHasher, expand, nearest
 
 
 def _codes(rng, n, bits=384, density=0.15):
@@ -70,6 +70,20 @@ def test_renumber_keeps_live_rows_in_their_new_numbers():
     assert 9 in r.tolist()  # old row 12 is now row 9, and still found by its own code
 
 
+def test_nearest_keeps_each_probes_k_nearest_distinct_rows():
+    rng = np.random.default_rng(6)
+    probe = rng.integers(0, 3, 400)
+    row = rng.integers(0, 60, 400)
+    dist = (row * 7 + probe * 3) % 50  # a row's distance depends on (probe, row) only
+    d, r = nearest(probe, row, dist, 4, 5, repeats=20)
+    for p in range(3):
+        best = sorted({(int(x), int(y)) for x, y in zip(dist[probe == p], row[probe == p],
+                                                         strict=True)})[:5]
+        assert d[p].tolist() == [x for x, _ in best]
+        assert len(set(r[p].tolist())) == 5
+    assert r[3].tolist() == [-1] * 5  # probe 3 had no pairs
+
+
 def _reference_signatures(hasher, packed):
     """The definition: under each ordering, the index of the first set cell (argmax of the
     reordered bits), per_band of them combined per band and hashed to 32 bits."""
@@ -97,16 +111,3 @@ def test_sparse_signatures_equal_the_definition_across_chunks(monkeypatch):
     assert got.shape == (133, 8)
     assert (got == _reference_signatures(hasher, packed)).all()
     assert len(np.unique(got[:, 0])) > 100  # distinct codes, distinct signatures
-
-
-def test_collision_votes_count_each_probe_codes_best_code_of_a_finger():
-    from matching.finger.candidates import collision_votes
-
-    owner = np.array([7, 7, 7, 3, 3, 9, 9, 11])  # rows 0-2: finger 7, 3-4: 3, 5-6: 9, 7: 11
-    # probe code 0 shares 3 bands with row 0 and 1 with row 1 (finger 7: 3, not 4), 2 with
-    # row 3; probe code 1 shares 2 with row 4, 1 with row 5 and 1 with row 7
-    probe = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
-    rows = np.array([0, 1, 0, 3, 0, 3, 4, 4, 5, 7])
-    assert collision_votes(probe, rows, owner, 3) == [(3, 4.0), (7, 3.0), (9, 1.0)]
-    assert collision_votes(probe, rows, owner, 10)[-2:] == [(9, 1.0), (11, 1.0)]  # ties by id
-    assert collision_votes(np.zeros(0, np.int64), np.zeros(0, np.int64), owner, 3) == []
