@@ -476,7 +476,6 @@ class FingerIndex:
                 "quality": v(cols["quality"]),
                 "positions": np.array([self.positions[int(f)] for f in fids.tolist()],
                                       np.uint8).tobytes(),
-                "template_positions": v(cols["positions"]),
                 "row_starts": v(starts), "row_counts": v(ncodes),
                 "codes": v(self._codes.view), "owners": v(self._owner.view),
                 "popcounts": v(self._bits.view), "row_parts": v(self._part.view),
@@ -529,11 +528,9 @@ class FingerIndex:
             if not (len(fids) == len(counts) == len(sizes) == len(quality) == len(positions)
                     == len(starts) == len(ncodes)) or offsets[-1] != len(minutiae):
                 raise SnapshotError("index snapshot arrays do not agree")
-            own = (arr("template_positions", np.uint8) if "template_positions" in b
-                   else positions)
-            index.templates = PackedTemplates.from_columns(
-                fids, minutiae, counts, sizes, quality, own, np.zeros(len(fids), np.uint8),
-                [model])
+            index.templates = PackedTemplates.from_columns(  # positions: the index's own
+                fids, minutiae, counts, sizes, quality, positions,
+                np.zeros(len(fids), np.uint8), [model])
             index.positions = dict(zip(fids.tolist(), positions.tolist(), strict=True))
             index.rows = dict(zip(fids.tolist(), zip(starts.tolist(), ncodes.tolist(),
                                                      strict=True), strict=True))
